@@ -1,0 +1,97 @@
+-- name: LessonUpsert :one
+-- planned_at: the management software's booking time when it gives one, else the time Livret
+-- first saw the lesson (kept on later updates).
+INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at,
+                     ends_at, planned_at)
+VALUES (@school_id, @ref, @office_id, @student_id, @instructor_id, @type, @starts_at, @ends_at,
+        coalesce(sqlc.narg(planned_at)::timestamptz, now()))
+ON CONFLICT (school_id, ref) DO UPDATE
+SET office_id = excluded.office_id, student_id = excluded.student_id,
+    instructor_id = excluded.instructor_id, type = excluded.type,
+    starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+    planned_at = coalesce(sqlc.narg(planned_at)::timestamptz, lessons.planned_at),
+    updated_at = now()
+RETURNING *;
+
+-- name: LessonGetByRefForUpdate :one
+-- Taken before changing a lesson so that a run cannot mark it sending meanwhile.
+SELECT l.*, t.status AS transmission_status
+FROM lessons l JOIN transmissions t ON t.lesson_id = l.id
+WHERE l.school_id = $1 AND l.ref = $2
+FOR UPDATE OF l, t;
+
+-- name: LessonCancel :exec
+UPDATE lessons SET cancelled_at = coalesce(cancelled_at, now()), updated_at = now()
+WHERE school_id = $1 AND id = $2;
+
+-- name: LessonFactsList :many
+-- What the eligibility rules need, for the lessons not yet at the DSR of one office, student,
+-- instructor or lesson (whichever filters are set): re-evaluated after any change to them.
+SELECT l.id, l.school_id, l.office_id, l.student_id, l.type, l.starts_at, l.ends_at,
+       l.planned_at, l.cancelled_at,
+       s.category, s.neph, s.initial_evaluation_accepted,
+       i.authorization_number, i.simulator,
+       o.account_id, o.linked_at,
+       t.status, t.origin
+FROM lessons l
+JOIN transmissions t ON t.lesson_id = l.id
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id
+JOIN offices o ON o.id = l.office_id
+WHERE l.school_id = @school_id
+  AND (sqlc.narg(office_id)::bigint IS NULL OR l.office_id = sqlc.narg(office_id))
+  AND (sqlc.narg(student_id)::bigint IS NULL OR l.student_id = sqlc.narg(student_id))
+  AND (sqlc.narg(instructor_id)::bigint IS NULL OR l.instructor_id = sqlc.narg(instructor_id))
+  AND (sqlc.narg(lesson_id)::bigint IS NULL OR l.id = sqlc.narg(lesson_id))
+  AND t.status IN ('pending', 'error', 'not_eligible')
+ORDER BY l.id;
+
+-- name: LessonSendList :many
+-- Everything a run needs to declare these lessons, read in one statement.
+SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, l.type, l.starts_at, l.ends_at,
+       l.planned_at, l.cancelled_at,
+       s.first_name AS student_first_name, s.last_name AS student_last_name, s.neph,
+       s.category, s.initial_evaluation_accepted,
+       i.first_name AS instructor_first_name, i.last_name AS instructor_last_name,
+       i.authorization_number, i.simulator,
+       o.account_id, o.linked_at,
+       c.dsr_contract_id,
+       t.status, t.attempts, t.sending_since, t.dsr_lesson_id
+FROM lessons l
+JOIN transmissions t ON t.lesson_id = l.id
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id
+JOIN offices o ON o.id = l.office_id
+LEFT JOIN training_contracts c ON c.student_id = l.student_id
+WHERE l.school_id = @school_id AND l.id = ANY(@lesson_ids::bigint[])
+ORDER BY l.id;
+
+-- name: LessonReport :many
+-- The report: lessons with their transmission, newest first, every filter optional.
+SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+       o.ref AS office_ref, o.name AS office_name,
+       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
+       i.ref AS instructor_ref,
+       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+FROM transmissions t
+JOIN lessons l ON l.id = t.lesson_id
+JOIN offices o ON o.id = t.office_id
+JOIN students s ON s.id = t.student_id
+JOIN instructors i ON i.id = l.instructor_id
+WHERE t.school_id = @school_id
+  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
+  AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
+  AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
+  AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
+  AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at))
+ORDER BY t.starts_at DESC, t.lesson_id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: LessonReportCount :one
+SELECT count(*) FROM transmissions t
+WHERE t.school_id = @school_id
+  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
+  AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
+  AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
+  AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
+  AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at));

@@ -1,0 +1,46 @@
+-- name: OfficeUpsert :one
+INSERT INTO offices (school_id, ref, name)
+VALUES ($1, $2, $3)
+ON CONFLICT (school_id, ref) DO UPDATE SET name = excluded.name, updated_at = now()
+RETURNING *;
+
+-- name: OfficeGetByRef :one
+SELECT * FROM offices WHERE school_id = $1 AND ref = $2;
+
+-- name: OfficeGet :one
+SELECT * FROM offices WHERE school_id = $1 AND id = $2;
+
+-- name: OfficeList :many
+-- The office cards: link state, account, errors to fix, newest run.
+SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
+       a.email AS account_email,
+       coalesce(a.needs_reconnect, false)::boolean AS needs_reconnect,
+       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'error')::bigint AS error_count
+FROM offices o
+LEFT JOIN dsr_accounts a ON a.id = o.account_id
+WHERE o.school_id = $1
+ORDER BY o.name, o.ref;
+
+-- name: OfficeLink :one
+-- linked_at keeps the first link time: reconnecting resumes lessons planned meanwhile.
+UPDATE offices
+SET account_id = $3, linked_at = coalesce(linked_at, now()), updated_at = now()
+WHERE school_id = $1 AND id = $2
+RETURNING *;
+
+-- name: OfficeUnlink :one
+UPDATE offices SET account_id = NULL, updated_at = now()
+WHERE school_id = $1 AND id = $2
+RETURNING *;
+
+-- name: OfficeCountOtherLinked :one
+SELECT count(*) FROM offices WHERE school_id = $1 AND id <> $2 AND account_id IS NOT NULL;
+
+-- name: OfficeListLinked :many
+-- Every linked office of every school: the schedules to keep.
+SELECT o.id, o.school_id, o.ref, o.account_id FROM offices o
+WHERE o.account_id IS NOT NULL
+ORDER BY o.id;
+
+-- name: OfficeListByAccount :many
+SELECT * FROM offices WHERE account_id = $1 ORDER BY id;

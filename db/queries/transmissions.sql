@@ -1,0 +1,70 @@
+-- name: TransmissionSetVerdict :one
+-- Livret's own verdict on a lesson not yet at the DSR. It never touches a lesson being sent or
+-- sent, and a DSR refusal stays until the admin resends (a fix of ours cannot know the DSR
+-- would now accept it), unless the lesson is no longer to be sent at all.
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at,
+                           status, code, message, origin)
+VALUES (@lesson_id, @school_id, @office_id, @student_id, @starts_at, @ends_at,
+        @status, @code, @message, 'livret')
+ON CONFLICT (lesson_id) DO UPDATE
+SET office_id = excluded.office_id, student_id = excluded.student_id,
+    starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+    status = excluded.status, code = excluded.code, message = excluded.message,
+    origin = 'livret', updated_at = now()
+WHERE transmissions.status NOT IN ('sending', 'transmitted')
+  AND NOT (transmissions.origin = 'dsr' AND transmissions.status = 'error'
+           AND excluded.status IN ('pending', 'error'))
+RETURNING *;
+
+-- name: TransmissionGet :one
+SELECT * FROM transmissions WHERE school_id = $1 AND lesson_id = $2;
+
+-- name: TransmissionListDue :many
+-- The daily load: lessons to declare, ended before the run's day, any earlier day included
+-- (catch-up), in id order so a long run can page and resume.
+SELECT t.lesson_id FROM transmissions t
+WHERE t.office_id = @office_id
+  AND t.status IN ('pending', 'sending')
+  AND t.ends_at < @before
+  AND t.lesson_id > @after_lesson_id
+ORDER BY t.lesson_id
+LIMIT @lim;
+
+-- name: TransmissionMarkSending :one
+-- Committed before the POST: a lesson found sending later may have reached the DSR, so it is
+-- looked up there before any new POST. Returns the previous sending_since (NULL: first try).
+WITH prev AS (
+    SELECT p.lesson_id AS id, p.sending_since AS previous FROM transmissions p
+    WHERE p.lesson_id = @lesson_id FOR UPDATE
+)
+UPDATE transmissions t
+SET status = 'sending', attempts = t.attempts + 1,
+    sending_since = coalesce(t.sending_since, now()), updated_at = now()
+FROM prev
+WHERE t.lesson_id = prev.id AND t.status IN ('pending', 'sending')
+RETURNING t.attempts, prev.previous AS previous_sending_since;
+
+-- name: TransmissionMarkTransmitted :execrows
+UPDATE transmissions
+SET status = 'transmitted', dsr_lesson_id = @dsr_lesson_id, transmitted_at = now(),
+    code = '', message = '', origin = 'dsr', sending_since = NULL, updated_at = now()
+WHERE lesson_id = @lesson_id AND status IN ('pending', 'sending');
+
+-- name: TransmissionMarkError :execrows
+UPDATE transmissions
+SET status = 'error', code = @code, message = @message, origin = @origin,
+    sending_since = NULL, updated_at = now()
+WHERE lesson_id = @lesson_id AND status IN ('pending', 'sending');
+
+-- name: TransmissionResend :one
+-- The admin fixed the data: a lesson in error goes back to pending for one more try.
+UPDATE transmissions
+SET status = 'pending', code = '', message = '', origin = 'livret', updated_at = now()
+WHERE school_id = @school_id AND lesson_id = @lesson_id AND status = 'error'
+RETURNING *;
+
+-- name: TransmissionCountByOfficeStatus :many
+SELECT status, count(*)::bigint AS n FROM transmissions
+WHERE school_id = $1 AND office_id = $2
+GROUP BY status
+ORDER BY status;

@@ -1,0 +1,155 @@
+package domain
+
+import "time"
+
+// Status is the state of one lesson towards the DSR.
+type Status string
+
+const (
+	StatusPending     Status = "pending"      // will go in the next run
+	StatusSending     Status = "sending"      // a run is declaring it now (internal)
+	StatusTransmitted Status = "transmitted"  // at the DSR
+	StatusError       Status = "error"        // refused; data must be fixed
+	StatusNotEligible Status = "not_eligible" // will not be sent; nothing to fix
+	StatusCancelled   Status = "cancelled"
+)
+
+// LessonFacts is what the rules need to know of a lesson, its student, instructor and office.
+type LessonFacts struct {
+	Category                  Category
+	NEPH                      string
+	InitialEvaluationAccepted bool
+
+	AuthorizationNumber string
+	InstructorSimulator bool // the instructor is an unsupervised simulator ("Simulateur")
+
+	Type      LessonType
+	Start     time.Time
+	End       time.Time
+	PlannedAt time.Time
+	Cancelled bool
+
+	OfficeLinked   bool
+	OfficeLinkedAt time.Time
+}
+
+// Verdict is the outcome of the rules for one lesson.
+type Verdict struct {
+	Status  Status
+	Code    Code // empty when pending
+	Message string
+	Hint    string
+}
+
+// Pending reports whether the lesson will be sent by a run once it is due (see DueBy).
+func (v Verdict) Pending() bool { return v.Status == StatusPending }
+
+func verdict(c Code) Verdict {
+	e := catalogue[c]
+	return Verdict{Status: e.Status, Code: c, Message: e.Message, Hint: e.Hint}
+}
+
+// rule is one eligibility rule of product.md: it returns the code that stops the lesson, or "".
+type rule struct {
+	name  string
+	check func(f LessonFacts) Code
+}
+
+// rules are product.md's eligibility rules, in the order they are checked. The "not
+// concerned" rules come first: a lesson that will never be sent (a code lesson, an unlinked
+// office) is not reported as an error to fix. Rule 8 (ended before today) is not here: it
+// says *when* a pending lesson goes, see DueBy.
+var rules = []rule{
+	{"1 catégorie B", func(f LessonFacts) Code {
+		if !f.Category.Sent() {
+			return CodeCategorieNonConcernee
+		}
+		return ""
+	}},
+	{"6 type de leçon", func(f LessonFacts) Code {
+		if !f.Type.Sent() {
+			return CodeTypeNonConcerne
+		}
+		return ""
+	}},
+	{"2 bureau connecté", func(f LessonFacts) Code {
+		if !f.OfficeLinked {
+			return CodeBureauNonConnecte
+		}
+		return ""
+	}},
+	{"7 planifiée après la connexion", func(f LessonFacts) Code {
+		if f.PlannedAt.Before(f.OfficeLinkedAt) {
+			return CodePlanifieeAvantConnexion
+		}
+		return ""
+	}},
+	{"3 NEPH", func(f LessonFacts) Code {
+		if f.NEPH == "" {
+			return CodeNEPHManquant
+		}
+		if _, ok := NormalizeNEPH(f.NEPH); !ok {
+			return CodeNEPHInvalide
+		}
+		return ""
+	}},
+	{"3 évaluation de départ", func(f LessonFacts) Code {
+		if !f.InitialEvaluationAccepted {
+			return CodeEvaluationNonAcceptee
+		}
+		return ""
+	}},
+	{"4 autorisation d'enseigner", func(f LessonFacts) Code {
+		if f.AuthorizationNumber == "" {
+			return CodeAutorisationManquante
+		}
+		n, ok := NormalizeAuthorization(f.AuthorizationNumber)
+		if !ok {
+			return CodeFormatAutorisationInvalide
+		}
+		// The generic number stands for "no instructor": only an unsupervised simulator
+		// lesson may carry it (seed §10).
+		if n == GenericSimulatorAuthorization && !(f.InstructorSimulator && f.Type.Simulator()) {
+			return CodeNumeroGeneriqueInterdit
+		}
+		return ""
+	}},
+	{"5 durée", func(f LessonFacts) Code {
+		if !f.End.After(f.Start) {
+			return CodeHorairesInvalides
+		}
+		if m := LessonMinutes(f.Start, f.End); m < MinLessonMinutes || m > MaxLessonMinutes {
+			return CodeDureeInvalide
+		}
+		return ""
+	}},
+}
+
+// The DSR's bounds on a lesson's length, in minutes.
+const (
+	MinLessonMinutes = 30
+	MaxLessonMinutes = 240
+)
+
+// Evaluate applies the rules to a lesson. A cancelled lesson is cancelled whatever else holds.
+// The result never depends on the current time: whether a pending lesson is due is DueBy's.
+func Evaluate(f LessonFacts) Verdict {
+	if f.Cancelled {
+		return Verdict{Status: StatusCancelled, Message: "Leçon annulée.", Hint: "Rien à faire."}
+	}
+	for _, r := range rules {
+		if c := r.check(f); c != "" {
+			return verdict(c)
+		}
+	}
+	return Verdict{Status: StatusPending}
+}
+
+// RuleNames lists the rules in the order Evaluate checks them (for docs and tests).
+func RuleNames() []string {
+	names := make([]string, len(rules))
+	for i, r := range rules {
+		names[i] = r.name
+	}
+	return names
+}
