@@ -16,7 +16,10 @@ const (
 	CodeLeconEnDoublon             Code = "LECON_EN_DOUBLON"
 	CodeFormatAutorisationInvalide Code = "FORMAT_AUTORISATION_INVALIDE"
 	CodeTokenInvalide              Code = "TOKEN_INVALIDE"
-	CodeTropDeRequetes             Code = "TROP_DE_REQUETES"
+	// CodeContratIntrouvable: a contract id the DSR does not know (not in the DSR's published
+	// table; the sandbox answers it and Livret treats it as a refusal to show).
+	CodeContratIntrouvable Code = "CONTRAT_INTROUVABLE"
+	CodeTropDeRequetes     Code = "TROP_DE_REQUETES"
 )
 
 // Livret's own checks, made when a lesson is pushed in.
@@ -76,6 +79,9 @@ var catalogue = map[Code]Entry{
 	CodeFormatAutorisationInvalide: {HTTPStatus: 422, Status: StatusError,
 		Message: "Le format du numéro d'autorisation du formateur n'est pas valide.",
 		Hint:    "Vérifiez le n° d'autorisation d'enseigner dans la fiche du formateur (A suivi de 10 chiffres)."},
+	CodeContratIntrouvable: {HTTPStatus: 404, Status: StatusError,
+		Message: "Contrat de formation introuvable",
+		Hint:    "Le contrat de formation enregistré pour cet élève est inconnu de la DSR : contactez la hotline."},
 	CodeTokenInvalide: {HTTPStatus: 401, Status: StatusPending,
 		Message: "Jeton d'accès invalide ou expiré",
 		Hint:    "La connexion au compte RdvPermis a expiré : reconnectez le bureau."},
