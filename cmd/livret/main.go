@@ -1,6 +1,7 @@
 // Command livret is Livret's single binary; its first argument picks the role.
 //
 //	livret migrate   apply the database migrations
+//	livret worker    the Temporal worker: daily runs, resends, account keepers
 //	livret sandbox   the DSR stand-in (dsr-api.md)
 //
 // Configuration comes from the environment (see README.md).
@@ -26,6 +27,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"migrate": {"apply the database migrations and exit", runMigrate},
 		"sandbox": {"run the DSR stand-in server", runSandbox},
+		"worker":  {"run the Temporal worker (daily runs, resends, token keepers)", runWorker},
 	}
 }
 

@@ -23,6 +23,11 @@ type DsrAccount struct {
 	UpdatedAt        time.Time
 }
 
+type DsrRate struct {
+	AccountID int64
+	NextSlot  time.Time
+}
+
 type Instructor struct {
 	ID                  int64
 	SchoolID            int64

@@ -47,6 +47,23 @@ func (q *Queries) TransmissionCountByOfficeStatus(ctx context.Context, arg Trans
 	return items, nil
 }
 
+const transmissionCountDue = `-- name: TransmissionCountDue :one
+SELECT count(*) FROM transmissions t
+WHERE t.office_id = $1 AND t.status IN ('pending', 'sending') AND t.ends_at < $2
+`
+
+type TransmissionCountDueParams struct {
+	OfficeID int64
+	Before   time.Time
+}
+
+func (q *Queries) TransmissionCountDue(ctx context.Context, arg TransmissionCountDueParams) (int64, error) {
+	row := q.db.QueryRow(ctx, transmissionCountDue, arg.OfficeID, arg.Before)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const transmissionGet = `-- name: TransmissionGet :one
 SELECT lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at FROM transmissions WHERE school_id = $1 AND lesson_id = $2
 `

@@ -68,3 +68,7 @@ SELECT status, count(*)::bigint AS n FROM transmissions
 WHERE school_id = $1 AND office_id = $2
 GROUP BY status
 ORDER BY status;
+
+-- name: TransmissionCountDue :one
+SELECT count(*) FROM transmissions t
+WHERE t.office_id = @office_id AND t.status IN ('pending', 'sending') AND t.ends_at < @before;

@@ -1,0 +1,117 @@
+// Package activities holds Livret's Temporal activities: everything the daily run does that
+// touches PostgreSQL or the DSR. Each activity classifies its failures once, into the typed
+// application errors of errors.go, so that the workflow's retry policy sees the right type.
+package activities
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"livret/dsr"
+)
+
+// Activities is registered on the worker as one struct; its methods are the activities.
+type Activities struct {
+	Pool    *pgxpool.Pool
+	DSR     *dsr.Client
+	Metrics *Metrics
+	// Now is the clock for what is not the database's (tests inject one).
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Activity names, registered explicitly so that a Go rename never changes them.
+const (
+	LoadDueLessonsName          = "LoadDueLessons"
+	EnsureTrainingContractsName = "EnsureTrainingContracts"
+	DeclareLessonsName          = "DeclareLessons"
+	RecordRunName               = "RecordRun"
+	KeepAccountAliveName        = "KeepAccountAlive"
+	LessonStateName             = "LessonState"
+)
+
+// LoadInput asks for the next page of an office's due lessons.
+type LoadInput struct {
+	SchoolID      int64
+	OfficeID      int64
+	Before        time.Time // the run's day, 00:00 Europe/Paris
+	AfterLessonID int64
+	Limit         int
+}
+
+// Blocked reasons: why a run cannot send anything now.
+const (
+	BlockedNotLinked      = "not_linked"
+	BlockedSchoolClosed   = "school_closed"
+	BlockedNeedsReconnect = "needs_reconnect"
+)
+
+// LoadResult is one page of due lessons, or why none can be sent.
+type LoadResult struct {
+	LessonIDs []int64
+	AccountID int64
+	// Blocked is set when the office cannot send now; Waiting then counts its due lessons.
+	Blocked string
+	Waiting int
+}
+
+// BatchInput names a batch of lessons of one office.
+type BatchInput struct {
+	SchoolID  int64
+	OfficeID  int64
+	LessonIDs []int64
+	// Before: only lessons that ended before it are declared (rule 8).
+	Before time.Time
+}
+
+// ContractsResult counts the contracts a batch needed.
+type ContractsResult struct {
+	Created int
+	Found   int
+	// Refused counts lessons put in error because their student's contract was refused.
+	Refused int
+}
+
+// DeclareResult counts a batch's outcomes.
+type DeclareResult struct {
+	Transmitted int
+	Errors      int
+	NotEligible int
+	// Deferred lessons stay pending (not due yet, or sent meanwhile by another run).
+	Deferred int
+}
+
+// RecordInput is a run's summary, written to the runs table.
+type RecordInput struct {
+	SchoolID     int64
+	OfficeID     int64
+	WorkflowID   string
+	RunID        string
+	BusinessDate string
+	StartedAt    time.Time
+	Transmitted  int
+	Errors       int
+	NotEligible  int
+	Deferred     int
+	Outcome      string
+}
+
+// KeepAliveInput names the account whose refresh token must not lapse.
+type KeepAliveInput struct {
+	AccountID int64
+}
+
+// KeepAliveResult says when the keeper must come back.
+type KeepAliveResult struct {
+	// Stop: the account needs a new login or no office uses it any more.
+	Stop bool
+	// Next is when to refresh again.
+	Next time.Time
+}

@@ -1,0 +1,166 @@
+// Package worker wires Livret onto Temporal: the worker process (registration, rate limits,
+// metrics) and the Orchestrator that the web API and the link flow use to start runs and keep
+// each office's Schedule.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"livret/domain"
+	"livret/workflows"
+)
+
+// Orchestrator starts and schedules Livret's workflows through a Temporal client.
+type Orchestrator struct {
+	Client client.Client
+	// DailyHour and DailyMinute are the office runs' local time (Europe/Paris), e.g. 01:30.
+	DailyHour, DailyMinute int
+	// CatchupWindow bounds how late a missed scheduled run still starts (Temporal's default
+	// is a year); a day missed beyond it is still caught up by the next run's load.
+	CatchupWindow time.Duration
+	// Now is the clock used for the manual run's business date.
+	Now func() time.Time
+}
+
+// NewOrchestrator returns an Orchestrator with the defaults: 01:30 Paris, 3 days of catch-up.
+func NewOrchestrator(c client.Client) *Orchestrator {
+	return &Orchestrator{Client: c, DailyHour: 1, DailyMinute: 30, CatchupWindow: 72 * time.Hour, Now: time.Now}
+}
+
+func searchAttributes(schoolID, officeID int64, businessDate string) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		workflows.SchoolIDKey.ValueSet(schoolID),
+		workflows.OfficeIDKey.ValueSet(officeID),
+	}
+	if businessDate != "" {
+		updates = append(updates, workflows.BusinessDateKey.ValueSet(businessDate))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// StartRun starts an office's run now. If that office's run of the day is already going
+// (scheduled or manual), it returns that one instead of starting a second side by side.
+func (o *Orchestrator) StartRun(ctx context.Context, schoolID, officeID int64) (workflowID, runID string, err error) {
+	date := domain.BusinessDate(o.Now())
+	run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.RunID(officeID, date),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    searchAttributes(schoolID, officeID, date),
+	}, workflows.OfficeDailyRunName, workflows.OfficeRunInput{
+		SchoolID: schoolID, OfficeID: officeID, BusinessDate: date, Trigger: "manual",
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("start run of office %d: %w", officeID, err)
+	}
+	return run.GetID(), run.GetRunID(), nil
+}
+
+// Resend starts the resend of one lesson (already put back to pending by the caller).
+func (o *Orchestrator) Resend(ctx context.Context, schoolID, officeID, lessonID int64) (workflowID, runID string, err error) {
+	run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.ResendID(lessonID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    searchAttributes(schoolID, officeID, domain.BusinessDate(o.Now())),
+	}, workflows.ResendLessonName, workflows.ResendInput{SchoolID: schoolID, OfficeID: officeID, LessonID: lessonID})
+	if err != nil {
+		return "", "", fmt.Errorf("start resend of lesson %d: %w", lessonID, err)
+	}
+	return run.GetID(), run.GetRunID(), nil
+}
+
+// EnsureSchedule creates the office's daily Schedule, or updates it when it exists: calling
+// it twice (a retried link) leaves exactly one Schedule.
+func (o *Orchestrator) EnsureSchedule(ctx context.Context, schoolID, officeID int64) error {
+	opts := o.scheduleOptions(schoolID, officeID)
+	_, err := o.Client.ScheduleClient().Create(ctx, opts)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule of office %d: %w", officeID, err)
+	}
+	h := o.Client.ScheduleClient().GetHandle(ctx, opts.ID)
+	err = h.Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec = &opts.Spec
+			s.Action = opts.Action
+			if s.Policy == nil {
+				s.Policy = &client.SchedulePolicies{}
+			}
+			s.Policy.Overlap = opts.Overlap
+			s.Policy.CatchupWindow = opts.CatchupWindow
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("update schedule of office %d: %w", officeID, err)
+	}
+	return nil
+}
+
+func (o *Orchestrator) scheduleOptions(schoolID, officeID int64) client.ScheduleOptions {
+	return client.ScheduleOptions{
+		ID: workflows.ScheduleID(officeID),
+		Spec: client.ScheduleSpec{
+			Calendars: []client.ScheduleCalendarSpec{{
+				Hour:   []client.ScheduleRange{{Start: o.DailyHour}},
+				Minute: []client.ScheduleRange{{Start: o.DailyMinute}},
+			}},
+			// Explicit: the run's hour follows French local time across DST changes.
+			TimeZoneName: domain.Paris.String(),
+		},
+		Action: &client.ScheduleWorkflowAction{
+			// Temporal appends the scheduled time to this id.
+			ID:                    workflows.ScheduleID(officeID),
+			Workflow:              workflows.ScheduledOfficeRunName,
+			Args:                  []any{workflows.ScheduledRunInput{SchoolID: schoolID, OfficeID: officeID}},
+			TaskQueue:             workflows.TaskQueue,
+			TypedSearchAttributes: searchAttributes(schoolID, officeID, ""),
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: o.CatchupWindow,
+	}
+}
+
+// DeleteSchedule removes the office's Schedule; a Schedule already gone is not an error.
+func (o *Orchestrator) DeleteSchedule(ctx context.Context, officeID int64) error {
+	err := o.Client.ScheduleClient().GetHandle(ctx, workflows.ScheduleID(officeID)).Delete(ctx)
+	var notFound *serviceerror.NotFound
+	if err != nil && !errors.As(err, &notFound) {
+		return fmt.Errorf("delete schedule of office %d: %w", officeID, err)
+	}
+	return nil
+}
+
+// EnsureKeeper starts the account's token keeper unless it already runs.
+func (o *Orchestrator) EnsureKeeper(ctx context.Context, accountID int64) error {
+	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.KeeperID(accountID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.AccountKeeperName, workflows.KeeperInput{AccountID: accountID})
+	if err != nil {
+		return fmt.Errorf("start keeper of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// Ready reports whether the Temporal frontend answers.
+func (o *Orchestrator) Ready(ctx context.Context) error {
+	_, err := o.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}

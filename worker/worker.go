@@ -1,0 +1,88 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"livret/activities"
+	"livret/db/dbq"
+	"livret/workflows"
+)
+
+// Register puts every Livret workflow and activity on a worker under its stable name.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	RegisterActivities(r, acts)
+}
+
+// RegisterWorkflows registers the workflows (also on a replayer).
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.OfficeDailyRun, workflow.RegisterOptions{Name: workflows.OfficeDailyRunName})
+	r.RegisterWorkflowWithOptions(workflows.ScheduledOfficeRun, workflow.RegisterOptions{Name: workflows.ScheduledOfficeRunName})
+	r.RegisterWorkflowWithOptions(workflows.ResendLesson, workflow.RegisterOptions{Name: workflows.ResendLessonName})
+	r.RegisterWorkflowWithOptions(workflows.AccountKeeper, workflow.RegisterOptions{Name: workflows.AccountKeeperName})
+}
+
+// RegisterActivities registers the activities of acts.
+func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activities) {
+	r.RegisterActivityWithOptions(acts.LoadDueLessons, activity.RegisterOptions{Name: activities.LoadDueLessonsName})
+	r.RegisterActivityWithOptions(acts.EnsureTrainingContracts, activity.RegisterOptions{Name: activities.EnsureTrainingContractsName})
+	r.RegisterActivityWithOptions(acts.DeclareLessons, activity.RegisterOptions{Name: activities.DeclareLessonsName})
+	r.RegisterActivityWithOptions(acts.RecordRun, activity.RegisterOptions{Name: activities.RecordRunName})
+	r.RegisterActivityWithOptions(acts.KeepAccountAlive, activity.RegisterOptions{Name: activities.KeepAccountAliveName})
+	r.RegisterActivityWithOptions(acts.LessonState, activity.RegisterOptions{Name: activities.LessonStateName})
+}
+
+// Options are the worker's tunables.
+type Options struct {
+	// MaxConcurrentActivities bounds the activities one worker process runs at once. Most of
+	// an activity's time is spent waiting for the account's rate-limit slot or the DSR, so the
+	// number is high on purpose.
+	MaxConcurrentActivities int
+}
+
+// New builds a Temporal worker for Livret's task queue with everything registered.
+func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {
+	if opts.MaxConcurrentActivities <= 0 {
+		opts.MaxConcurrentActivities = 200
+	}
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+		// Let activities finish their current DSR call and its DB write on shutdown.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Reconcile makes Temporal agree with Postgres after a start: every linked office has its
+// Schedule and every linked account its keeper. Both calls are idempotent.
+func Reconcile(ctx context.Context, q *dbq.Queries, o *Orchestrator, log *slog.Logger) error {
+	offices, err := q.OfficeListLinked(ctx)
+	if err != nil {
+		return err
+	}
+	for _, off := range offices {
+		if err := o.EnsureSchedule(ctx, off.SchoolID, off.ID); err != nil {
+			return fmt.Errorf("office %d: %w", off.ID, err)
+		}
+	}
+	accounts, err := q.AccountListLinked(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		if err := o.EnsureKeeper(ctx, a.ID); err != nil {
+			return fmt.Errorf("account %d: %w", a.ID, err)
+		}
+	}
+	log.Info("schedules and keepers reconciled", "offices", len(offices), "accounts", len(accounts))
+	return nil
+}

@@ -1,0 +1,297 @@
+package workertest
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+	"golang.org/x/oauth2"
+
+	"livret/activities"
+	"livret/db"
+	"livret/db/dbq"
+	"livret/db/dbtest"
+	"livret/domain"
+	"livret/dsr"
+	"livret/sandbox"
+	"livret/worker"
+)
+
+// Stack is Livret's whole back end for one test, all real: a fresh PostgreSQL database, the
+// sandbox serving over HTTP, an in-process Temporal server, and workers on demand.
+type Stack struct {
+	T            *testing.T
+	Pool         *pgxpool.Pool
+	Q            *dbq.Queries
+	Tokens       *db.TokenStore
+	SandboxURL   string
+	Sandbox      *sandbox.Control
+	DSRConfig    dsr.Config
+	DSR          *dsr.Client
+	Limiter      *activities.RateLimiter
+	Temporal     *temporaltest.TestServer
+	Client       client.Client
+	Orchestrator *worker.Orchestrator
+}
+
+// Options shape a Stack.
+type Options struct {
+	// SandboxNow is the sandbox's clock (default: the real one).
+	SandboxNow func() time.Time
+	// RateLimitPerMin is the workers' per-account limit (0: none).
+	RateLimitPerMin int
+}
+
+const (
+	clientID     = "livret-test"
+	clientSecret = "livret-test-secret"
+	redirectURI  = "http://127.0.0.1:1/v1/oauth/callback" // never contacted: the code is read from the Location header
+)
+
+// NewStack starts everything for t; all of it stops when t ends.
+func NewStack(t *testing.T, opts Options) *Stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &Stack{T: t, Pool: dbtest.New(t)}
+	s.Q = dbq.New(s.Pool)
+	sealer, err := db.ParseSealer(db.NewKeySpec("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Tokens = &db.TokenStore{Pool: s.Pool, Sealer: sealer}
+
+	sb := sandbox.New(sandbox.Options{Now: opts.SandboxNow, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	s.SandboxURL = srv.URL
+	s.Sandbox = sandbox.NewControl(srv.URL, "")
+	if err := s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
+		t.Fatal(err)
+	}
+	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURI,
+		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
+	s.Limiter = &activities.RateLimiter{Pool: s.Pool, PerMinute: opts.RateLimitPerMin, Headroom: 0.98}
+	s.DSR = dsr.New(s.DSRConfig, s.Tokens, s.Limiter)
+
+	s.Temporal = NewTemporal(t)
+	s.Client = s.Temporal.GetDefaultClient()
+	s.Orchestrator = worker.NewOrchestrator(s.Client)
+	return s
+}
+
+// Activities returns a fresh activity struct on the stack's database and DSR client.
+func (s *Stack) Activities() *activities.Activities {
+	return &activities.Activities{Pool: s.Pool, DSR: s.DSR}
+}
+
+// StartWorker starts a worker process's worth of workers: its own DSR client (its own
+// in-process locks, as a separate process would have), registered on the task queue.
+func (s *Stack) StartWorker() sdkworker.Worker {
+	s.T.Helper()
+	acts := &activities.Activities{Pool: s.Pool, DSR: dsr.New(s.DSRConfig, s.Tokens, s.Limiter)}
+	w := worker.New(s.Client, acts, worker.Options{})
+	if err := w.Start(); err != nil {
+		s.T.Fatal(err)
+	}
+	s.T.Cleanup(w.Stop)
+	return w
+}
+
+// School creates a school in Livret and, at the sandbox, nothing: accounts come with Account.
+func (s *Stack) School(name, agrement string) dbq.School {
+	s.T.Helper()
+	key := sha256.Sum256([]byte("api-key-" + agrement))
+	school, err := s.Q.SchoolCreate(context.Background(), dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: key[:]})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return school
+}
+
+// Office creates an office of a school.
+func (s *Stack) Office(school dbq.School, ref, name string) dbq.Office {
+	s.T.Helper()
+	o, err := s.Q.OfficeUpsert(context.Background(), dbq.OfficeUpsertParams{SchoolID: school.ID, Ref: ref, Name: name})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return o
+}
+
+// Account creates a RdvPermis account of the school at the sandbox.
+func (s *Stack) Account(school dbq.School, email, password string) {
+	s.T.Helper()
+	if _, err := s.Sandbox.AddAccount(context.Background(), sandbox.Account{Email: email, Password: password,
+		Agrement: school.Agrement, SchoolName: school.Name}); err != nil {
+		s.T.Fatal(err)
+	}
+}
+
+// Browser is an admin's browser: it keeps the RdvPermis login cookie between links.
+type Browser struct{ HTTP *http.Client }
+
+// NewBrowser returns a browser that does not follow redirects (the test reads them).
+func NewBrowser() *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+// Link links an office to the RdvPermis account the browser logs in with (or is already
+// logged in with), as the OAuth callback does: code flow with PKCE, /moi, tokens stored
+// encrypted, office linked. It returns the account row.
+func (s *Stack) Link(b *Browser, school dbq.School, office dbq.Office, email, password string) dbq.DsrAccount {
+	s.T.Helper()
+	ctx := context.Background()
+	cfg := s.DSRConfig.OAuth2()
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL("state-x", oauth2.S256ChallengeOption(verifier))
+	resp, err := b.HTTP.Get(authURL)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK { // the login form
+		resp, err = b.HTTP.PostForm(authURL, url.Values{"email": {email}, "password": {password}})
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
+		s.T.Fatalf("login at the sandbox: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok, err := s.DSR.Exchange(ctx, loc.Query().Get("code"), verifier)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	me, err := s.DSR.MeWithToken(ctx, tok)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	var acct dbq.DsrAccount
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
+		acct, err = s.Tokens.LinkAccount(ctx, q, school.ID, me.AccountID, me.Email, tok)
+		if err != nil {
+			return err
+		}
+		_, err = q.OfficeLink(ctx, dbq.OfficeLinkParams{SchoolID: school.ID, ID: office.ID, AccountID: &acct.ID})
+		return err
+	})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return acct
+}
+
+// StudentSpec is a student as the management software sends it.
+type StudentSpec struct {
+	Ref, First, Last, NEPH, Category string
+	EvaluationAccepted               bool
+	// KnownToANTS registers the student at the sandbox (NOM+NEPH, category).
+	KnownToANTS bool
+}
+
+// Student creates a student of the office, and their ANTS record when asked.
+func (s *Stack) Student(school dbq.School, office dbq.Office, sp StudentSpec) dbq.Student {
+	s.T.Helper()
+	ctx := context.Background()
+	st, err := s.Q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: school.ID, Ref: sp.Ref, OfficeID: office.ID,
+		FirstName: sp.First, LastName: sp.Last, SearchName: domain.SearchKey(sp.First + " " + sp.Last), Neph: sp.NEPH,
+		Category: sp.Category, InitialEvaluationAccepted: sp.EvaluationAccepted})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if sp.KnownToANTS {
+		cat := domain.Category(sp.Category).DSRCode()
+		if err := s.Sandbox.AddStudent(ctx, sandbox.Student{Nom: strings.ToUpper(sp.Last), Prenom: sp.First, NEPH: sp.NEPH, Categories: []string{cat}}); err != nil {
+			s.T.Fatal(err)
+		}
+	}
+	return st
+}
+
+// Instructor creates an instructor.
+func (s *Stack) Instructor(school dbq.School, ref, first, last, number string, simulator bool) dbq.Instructor {
+	s.T.Helper()
+	in, err := s.Q.InstructorUpsert(context.Background(), dbq.InstructorUpsertParams{SchoolID: school.ID, Ref: ref,
+		FirstName: first, LastName: last, AuthorizationNumber: number, Simulator: simulator})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return in
+}
+
+// Lesson creates a lesson with Livret's verdict on it, as ingestion does.
+func (s *Stack) Lesson(school dbq.School, office dbq.Office, st dbq.Student, in dbq.Instructor, ref string, typ domain.LessonType, start, end time.Time) (dbq.Lesson, domain.Verdict) {
+	s.T.Helper()
+	ctx := context.Background()
+	l, err := s.Q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: school.ID, Ref: ref, OfficeID: office.ID,
+		StudentID: st.ID, InstructorID: in.ID, Type: string(typ), StartsAt: start, EndsAt: end})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	off, err := s.Q.OfficeGet(ctx, dbq.OfficeGetParams{SchoolID: school.ID, ID: office.ID})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	f := domain.LessonFacts{Category: domain.Category(st.Category), NEPH: st.Neph, InitialEvaluationAccepted: st.InitialEvaluationAccepted,
+		AuthorizationNumber: in.AuthorizationNumber, InstructorSimulator: in.Simulator, Type: typ, Start: start, End: end,
+		PlannedAt: l.PlannedAt, OfficeLinked: off.AccountID != nil}
+	if off.LinkedAt != nil {
+		f.OfficeLinkedAt = *off.LinkedAt
+	}
+	v := domain.Evaluate(f)
+	if _, err := s.Q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: school.ID,
+		OfficeID: office.ID, StudentID: st.ID, StartsAt: start, EndsAt: end, Status: string(v.Status), Code: string(v.Code), Message: v.Message}); err != nil {
+		s.T.Fatal(err)
+	}
+	return l, v
+}
+
+// Transmission reads a lesson's transmission.
+func (s *Stack) Transmission(schoolID, lessonID int64) dbq.Transmission {
+	s.T.Helper()
+	t, err := s.Q.TransmissionGet(context.Background(), dbq.TransmissionGetParams{SchoolID: schoolID, LessonID: lessonID})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return t
+}
+
+// Ledger reads the sandbox's ledger.
+func (s *Stack) Ledger() sandbox.Ledger {
+	s.T.Helper()
+	l, err := s.Sandbox.Ledger(context.Background())
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return l
+}
+
+// Paris is a wall-clock time in Europe/Paris.
+func Paris(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, domain.Paris)
+}
+
+// Must fails the test on err.
+func (s *Stack) Must(err error, what string, args ...any) {
+	s.T.Helper()
+	if err != nil {
+		s.T.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
+}

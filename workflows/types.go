@@ -1,0 +1,110 @@
+// Package workflows holds Livret's Temporal workflows: an office's daily run and the resend of
+// one lesson. Workflow code is deterministic: no I/O, no clock but workflow.Now, no map
+// ranges; everything that touches Postgres or the DSR is an activity.
+//
+// Inputs and results are structs that only ever gain fields: renaming or removing one would
+// break the decoding of histories already recorded.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// TaskQueue is the queue Livret's workers poll.
+const TaskQueue = "livret"
+
+// Workflow type names, registered explicitly so a Go rename never changes them.
+const (
+	OfficeDailyRunName     = "OfficeDailyRun"
+	ScheduledOfficeRunName = "ScheduledOfficeRun"
+	ResendLessonName       = "ResendLesson"
+	AccountKeeperName      = "AccountKeeper"
+)
+
+// Search attributes an operator filters runs by in the Temporal UI.
+var (
+	SchoolIDKey     = temporal.NewSearchAttributeKeyInt64("LivretSchoolId")
+	OfficeIDKey     = temporal.NewSearchAttributeKeyInt64("LivretOfficeId")
+	BusinessDateKey = temporal.NewSearchAttributeKeyKeyword("LivretBusinessDate")
+)
+
+// ScheduleID is the id of an office's daily Schedule.
+func ScheduleID(officeID int64) string { return fmt.Sprintf("livret-daily-%d", officeID) }
+
+// RunID is the workflow id of an office's run for a business date (YYYY-MM-DD, Paris): the
+// scheduled and the manual run of one day share it, so they never run side by side.
+func RunID(officeID int64, businessDate string) string {
+	return fmt.Sprintf("livret-run-%d-%s", officeID, businessDate)
+}
+
+// ResendID is the workflow id of the resend of one lesson.
+func ResendID(lessonID int64) string { return fmt.Sprintf("livret-resend-%d", lessonID) }
+
+// KeeperID is the workflow id of an account's token keeper.
+func KeeperID(accountID int64) string { return fmt.Sprintf("livret-keeper-%d", accountID) }
+
+// OfficeRunInput starts an office's run.
+type OfficeRunInput struct {
+	SchoolID int64
+	OfficeID int64
+	// BusinessDate is the Paris day of the run (YYYY-MM-DD): lessons that ended before its
+	// 00:00 are sent. Empty means the day the workflow starts.
+	BusinessDate string
+	// Trigger says who asked: "schedule", "manual".
+	Trigger string
+	// Carried across continue-as-new: where the load stopped and the counts so far.
+	AfterLessonID int64
+	Counts        RunCounts
+	StartedAt     time.Time
+}
+
+// RunCounts are a run's outcomes.
+type RunCounts struct {
+	Transmitted int
+	Errors      int
+	NotEligible int
+	// Deferred lessons stay pending for a later run (account needs a new login, school closed).
+	Deferred int
+}
+
+// Add sums two counts.
+func (c RunCounts) Add(o RunCounts) RunCounts {
+	return RunCounts{Transmitted: c.Transmitted + o.Transmitted, Errors: c.Errors + o.Errors,
+		NotEligible: c.NotEligible + o.NotEligible, Deferred: c.Deferred + o.Deferred}
+}
+
+// OfficeRunResult is what a run returns (and records in the runs table).
+type OfficeRunResult struct {
+	BusinessDate string
+	Counts       RunCounts
+	// Outcome: "completed", "school_closed", "needs_reconnect".
+	Outcome string
+}
+
+// ScheduledRunInput is what an office's Schedule starts every day.
+type ScheduledRunInput struct {
+	SchoolID int64
+	OfficeID int64
+}
+
+// ResendInput resends one lesson in error after its data was fixed.
+type ResendInput struct {
+	SchoolID int64
+	OfficeID int64
+	LessonID int64
+}
+
+// ResendResult is the lesson's new state.
+type ResendResult struct {
+	Status  string
+	Code    string
+	Message string
+}
+
+// KeeperInput keeps one RdvPermis account's refresh token alive between daily runs.
+type KeeperInput struct {
+	AccountID int64
+}
