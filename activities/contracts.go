@@ -37,7 +37,14 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 		activity.RecordHeartbeat(ctx, i)
 		first := lessons[studentID][0]
 		acct := a.DSR.Account(*first.AccountID)
-		id, found, err := a.ensureContract(ctx, acct, first)
+		var (
+			id    string
+			found bool
+		)
+		err := retryBriefly(ctx, func() (err error) {
+			id, found, err = a.ensureContract(ctx, acct, first)
+			return err
+		})
 		if err != nil {
 			switch HandlingOf(err) {
 			case RecordStudent, LookupContract, RecordLesson:

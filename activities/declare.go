@@ -35,8 +35,10 @@ func (a *Activities) DeclareLessons(ctx context.Context, in BatchInput) (Declare
 		_ = activity.GetHeartbeatDetails(ctx, &start)
 	}
 	for i := start; i < len(rows); i++ {
-		if err := a.declareOne(ctx, q, rows[i], in); err != nil {
-			return DeclareResult{}, err
+		r := rows[i]
+		err := retryBriefly(ctx, func() error { return a.declareOne(ctx, q, r, in) })
+		if err != nil {
+			return DeclareResult{}, a.fault(ctx, q, r, err)
 		}
 		activity.RecordHeartbeat(ctx, i+1)
 	}
@@ -81,7 +83,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 		// An earlier attempt may have reached the DSR: look before posting again.
 		id, found, err := a.lookup(ctx, acct, contract, r)
 		if err != nil {
-			return a.fault(ctx, q, r, err)
+			return err
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -98,7 +100,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 	case Reconcile:
 		id, found, lookErr := a.lookup(ctx, acct, contract, r)
 		if lookErr != nil {
-			return a.fault(ctx, q, r, lookErr)
+			return lookErr
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -108,10 +110,11 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 	case RecordLesson, RecordStudent, LookupContract:
 		return a.markError(ctx, q, r.ID, err)
 	}
-	return a.fault(ctx, q, r, err)
+	return err
 }
 
-// fault ends the activity on an error no lesson-level record can absorb.
+// fault ends the activity on an error no lesson-level record can absorb: the school closed,
+// the account lost its login, or a fault that outlasted the brief retries.
 func (a *Activities) fault(ctx context.Context, q *dbq.Queries, r dbq.LessonSendListRow, err error) error {
 	switch HandlingOf(err) {
 	case StopSchool:

@@ -129,3 +129,5 @@ func failure(err error) error {
 	// The database or the context: a plain error, retried by the default policy.
 	return err
 }
+
+func asDSR(err error) (*dsr.Error, bool) { return dsr.AsError(err) }

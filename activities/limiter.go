@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
 
 	"livret/db/dbq"
 )
@@ -47,16 +48,26 @@ func (l *RateLimiter) Wait(ctx context.Context, accountID int64) error {
 	if err != nil {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
-	wait := r.Slot.Sub(r.DbNow)
-	if wait <= 0 {
-		return nil
+	return sleepHeartbeating(ctx, r.Slot.Sub(r.DbNow))
+}
+
+// sleepHeartbeating waits d; inside an activity it heartbeats every heartbeatEvery, so that a
+// long wait for a busy account's slot is not mistaken for a dead worker.
+func sleepHeartbeating(ctx context.Context, d time.Duration) error {
+	const heartbeatEvery = 10 * time.Second
+	for d > 0 {
+		step := min(d, heartbeatEvery)
+		t := time.NewTimer(step)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		d -= step
+		if d > 0 && activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx)
+		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }

@@ -27,8 +27,9 @@ type TokenStore interface {
 var ErrNoToken = errors.New("dsr: no token for this account")
 
 // expiryMargin: an access token this close to its expiry is refreshed first rather than
-// sent to die on the way.
-const expiryMargin = 10 * time.Second
+// sent to die on the way. Small, because the DSR's tokens can be short-lived and a token that
+// does expire in flight costs only one refresh and one retry (the 401 path).
+const expiryMargin = 3 * time.Second
 
 // usable reports whether an access token can be sent now.
 func usable(t *oauth2.Token, now time.Time) bool {

@@ -46,6 +46,9 @@ type Options struct {
 	// an activity's time is spent waiting for the account's rate-limit slot or the DSR, so the
 	// number is high on purpose.
 	MaxConcurrentActivities int
+	// StopTimeout is how long a stopping worker lets activities finish their current call
+	// and its write (default 30 s).
+	StopTimeout time.Duration
 }
 
 // New builds a Temporal worker for Livret's task queue with everything registered.
@@ -53,10 +56,12 @@ func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.W
 	if opts.MaxConcurrentActivities <= 0 {
 		opts.MaxConcurrentActivities = 200
 	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
+	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
-		// Let activities finish their current DSR call and its DB write on shutdown.
-		WorkerStopTimeout: 30 * time.Second,
+		WorkerStopTimeout:                  opts.StopTimeout,
 	})
 	Register(w, acts)
 	return w

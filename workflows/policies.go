@@ -31,7 +31,7 @@ func dbOptions(ctx workflow.Context) workflow.Context {
 func dsrOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Minute,
-		HeartbeatTimeout:       2 * time.Minute,
+		HeartbeatTimeout:       30 * time.Second,
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,

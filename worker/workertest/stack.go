@@ -99,9 +99,14 @@ func (s *Stack) Activities() *activities.Activities {
 // StartWorker starts a worker process's worth of workers: its own DSR client (its own
 // in-process locks, as a separate process would have), registered on the task queue.
 func (s *Stack) StartWorker() sdkworker.Worker {
+	return s.StartWorkerWith(worker.Options{})
+}
+
+// StartWorkerWith starts a worker with the given options.
+func (s *Stack) StartWorkerWith(opts worker.Options) sdkworker.Worker {
 	s.T.Helper()
 	acts := &activities.Activities{Pool: s.Pool, DSR: dsr.New(s.DSRConfig, s.Tokens, s.Limiter)}
-	w := worker.New(s.Client, acts, worker.Options{})
+	w := worker.New(s.Client, acts, opts)
 	if err := w.Start(); err != nil {
 		s.T.Fatal(err)
 	}
