@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/sandbox"
@@ -147,3 +149,5 @@ func waitLedger(t *testing.T, s *workertest.Stack, n int, timeout time.Duration)
 	}
 	t.Fatalf("the DSR did not reach %d lessons in %s", n, timeout)
 }
+
+func clientTrigger() client.ScheduleTriggerOptions { return client.ScheduleTriggerOptions{} }

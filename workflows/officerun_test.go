@@ -1,0 +1,199 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"livret/activities"
+	"livret/workflows"
+)
+
+// newEnv registers the real workflows and the real activity struct (by name); each test
+// mocks the activities' answers for one error class.
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.OfficeDailyRun, workflow.RegisterOptions{Name: workflows.OfficeDailyRunName})
+	env.RegisterWorkflowWithOptions(workflows.ResendLesson, workflow.RegisterOptions{Name: workflows.ResendLessonName})
+	acts := &activities.Activities{}
+	for name, fn := range map[string]any{
+		activities.LoadDueLessonsName:          acts.LoadDueLessons,
+		activities.EnsureTrainingContractsName: acts.EnsureTrainingContracts,
+		activities.DeclareLessonsName:          acts.DeclareLessons,
+		activities.RecordRunName:               acts.RecordRun,
+		activities.LessonStateName:             acts.LessonState,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	env.SetStartTime(time.Date(2021, 12, 10, 0, 30, 0, 0, time.UTC))
+	return env
+}
+
+var input = workflows.OfficeRunInput{SchoolID: 1, OfficeID: 2, Trigger: "manual"}
+
+func ids(from, n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(from + i)
+	}
+	return out
+}
+
+func TestRunPagesAndCounts(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 0 })).
+		Return(activities.LoadResult{LessonIDs: ids(1, 60), AccountID: 7}, nil).Once()
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 60 })).
+		Return(activities.LoadResult{}, nil).Once()
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	var batchSizes []int
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			batchSizes = append(batchSizes, len(in.LessonIDs))
+			// The run's day is 10 December (Paris): only lessons ended before its 00:00 go.
+			if want := time.Date(2021, 12, 9, 23, 0, 0, 0, time.UTC); !in.Before.Equal(want) {
+				t.Errorf("Before = %s, want %s", in.Before, want)
+			}
+			return activities.DeclareResult{Transmitted: len(in.LessonIDs) - 1, Errors: 1}, nil
+		})
+	var recorded activities.RecordInput
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordInput) error { recorded = in; return nil })
+
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.OfficeRunResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(batchSizes) != 3 || res.Counts.Transmitted != 57 || res.Counts.Errors != 3 || res.Outcome != workflows.OutcomeCompleted {
+		t.Fatalf("batches %v, result %+v", batchSizes, res)
+	}
+	if res.BusinessDate != "2021-12-10" || recorded.Transmitted != 57 || recorded.BusinessDate != "2021-12-10" {
+		t.Fatalf("recorded %+v", recorded)
+	}
+}
+
+func TestRunWaitsWhenTheAccountNeedsReconnect(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).
+		Return(activities.LoadResult{Blocked: activities.BlockedNeedsReconnect, Waiting: 12}, nil)
+	var recorded activities.RecordInput
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordInput) error { recorded = in; return nil })
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	var res workflows.OfficeRunResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflows.OutcomeNeedsReconnect || res.Counts.Deferred != 12 || recorded.Deferred != 12 {
+		t.Fatalf("result %+v recorded %+v", res, recorded)
+	}
+}
+
+func TestSchoolClosedStopsTheRun(t *testing.T) {
+	env := newEnv(t)
+	loads := 0
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LoadInput) (activities.LoadResult, error) {
+			loads++
+			if loads == 1 {
+				return activities.LoadResult{LessonIDs: ids(1, 200), AccountID: 7}, nil
+			}
+			// The activity flagged the school: the next load sees it.
+			return activities.LoadResult{Blocked: activities.BlockedSchoolClosed, Waiting: 199}, nil
+		})
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	declares := 0
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			declares++
+			return activities.DeclareResult{}, temporal.NewNonRetryableApplicationError("fermée", activities.ErrTypeSchoolClosed, nil)
+		})
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	var res workflows.OfficeRunResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflows.OutcomeSchoolClosed || res.Counts.Deferred != 199 {
+		t.Fatalf("result %+v", res)
+	}
+	// No retry of a non-retryable type, and no new batch after the first refusal.
+	if declares > workflows.BatchConcurrency {
+		t.Fatalf("%d batches ran after the school was closed", declares)
+	}
+}
+
+func TestTransientFaultsAreRetried(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 0 })).
+		Return(activities.LoadResult{LessonIDs: ids(1, 3), AccountID: 7}, nil)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).Return(activities.LoadResult{}, nil)
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	attempts := 0
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			attempts++
+			switch attempts {
+			case 1:
+				return activities.DeclareResult{}, temporal.NewApplicationError("503", activities.ErrTypeTransient)
+			case 2:
+				return activities.DeclareResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrTypeRateLimited,
+					temporal.ApplicationErrorOptions{NextRetryDelay: 30 * time.Second})
+			}
+			return activities.DeclareResult{Transmitted: 3}, nil
+		})
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	var res workflows.OfficeRunResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 3 || res.Counts.Transmitted != 3 {
+		t.Fatalf("attempts %d, result %+v", attempts, res)
+	}
+}
+
+func TestOurOwnBugFailsTheRunWithoutRetry(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).
+		Return(activities.LoadResult{LessonIDs: ids(1, 3), AccountID: 7}, nil)
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	attempts := 0
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			attempts++
+			return activities.DeclareResult{}, temporal.NewNonRetryableApplicationError("400", activities.ErrTypeInvalidRequest, nil)
+		})
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeInvalidRequest || attempts != 1 {
+		t.Fatalf("err %v after %d attempts", err, attempts)
+	}
+}
+
+func TestResendReportsTheNewState(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.MatchedBy(func(in activities.BatchInput) bool {
+		return len(in.LessonIDs) == 1 && in.LessonIDs[0] == 99
+	})).Return(activities.DeclareResult{Transmitted: 1}, nil)
+	env.OnActivity(activities.LessonStateName, mock.Anything, mock.Anything).Return(activities.LessonState{Status: "transmitted"}, nil)
+	env.ExecuteWorkflow(workflows.ResendLessonName, workflows.ResendInput{SchoolID: 1, OfficeID: 2, LessonID: 99})
+	var res workflows.ResendResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != "transmitted" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
