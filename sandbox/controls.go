@@ -285,10 +285,16 @@ func (s *Server) Ledger() Ledger {
 		})
 	}
 	for _, a := range s.st.Accounts {
-		l.Accounts = append(l.Accounts, LedgerAccount{
+		la := LedgerAccount{
 			CompteID: a.CompteID, Email: a.Email, Agrement: a.Agrement,
 			Calls: a.Calls, RateLimited: a.RateLimited, MaxCallsIn60s: maxCallsIn60s(a.accepted),
-		})
+			AcceptedCalls: len(a.accepted),
+		}
+		if n := len(a.accepted); n > 0 {
+			first, last := a.accepted[0], a.accepted[n-1]
+			la.FirstCallAt, la.LastCallAt = &first, &last
+		}
+		l.Accounts = append(l.Accounts, la)
 	}
 	slices.SortFunc(l.Accounts, func(x, y LedgerAccount) int { return strings.Compare(x.Email, y.Email) })
 	return l

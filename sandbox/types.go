@@ -150,6 +150,11 @@ type LedgerAccount struct {
 	Calls         int    `json:"calls"`
 	RateLimited   int    `json:"rate_limited"`
 	MaxCallsIn60s int    `json:"max_calls_in_60s"`
+	// AcceptedCalls, FirstCallAt and LastCallAt describe the calls the rate limit let through:
+	// the benchmark's achieved rate is AcceptedCalls over that span.
+	AcceptedCalls int        `json:"accepted_calls"`
+	FirstCallAt   *time.Time `json:"first_call_at,omitempty"`
+	LastCallAt    *time.Time `json:"last_call_at,omitempty"`
 }
 
 // Seed is reference data loaded at start (--seed FILE, Options.Seed), in the controls' shapes.

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"livret/db/dbq"
@@ -113,6 +115,7 @@ func TestSeedScenarioEndToEnd(t *testing.T) {
 		t.Fatalf("AE LAURIANE run: %+v", res)
 	}
 	recordHistory(t, s, "office_daily_run_seed", wid, rid)
+	assertFindableByOperator(t, s, sc.school.ID, sc.lauriane.ID, res.BusinessDate, wid)
 	for _, o := range []dbq.Office{sc.centre, sc.sables} {
 		if res, _, _ := runOffice(t, s, sc.school, o); res.Outcome != workflows.OutcomeCompleted {
 			t.Fatalf("run of %s: %+v", o.Ref, res)
@@ -245,4 +248,28 @@ func recordHistory(t *testing.T, s *workertest.Stack, name, wid, rid string) {
 		t.Fatal(err)
 	}
 	t.Logf("history recorded in %s", path)
+}
+
+// assertFindableByOperator checks that the run carries the search attributes the operator
+// filters by in the Temporal UI.
+func assertFindableByOperator(t *testing.T, s *workertest.Stack, schoolID, officeID int64, date, wid string) {
+	t.Helper()
+	query := fmt.Sprintf("LivretSchoolId = %d AND LivretOfficeId = %d AND LivretBusinessDate = '%s'", schoolID, officeID, date)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Temporal.GetDefaultNamespace(), Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range resp.GetExecutions() {
+			if e.GetExecution().GetWorkflowId() == wid {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run found by %q", query)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

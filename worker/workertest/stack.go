@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -148,12 +146,7 @@ func (s *Stack) Account(school dbq.School, email, password string) {
 type Browser struct{ HTTP *http.Client }
 
 // NewBrowser returns a browser that does not follow redirects (the test reads them).
-func NewBrowser() *Browser {
-	jar, _ := cookiejar.New(nil)
-	return &Browser{HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
-}
+func NewBrowser() *Browser { return &Browser{HTTP: sandbox.NewBrowser()} }
 
 // Link links an office to the RdvPermis account the browser logs in with (or is already
 // logged in with), as the OAuth callback does: code flow with PKCE, /moi, tokens stored
@@ -164,21 +157,9 @@ func (s *Stack) Link(b *Browser, school dbq.School, office dbq.Office, email, pa
 	cfg := s.DSRConfig.OAuth2()
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL("state-x", oauth2.S256ChallengeOption(verifier))
-	resp, err := b.HTTP.Get(authURL)
+	loc, err := sandbox.BrowserLogin(ctx, b.HTTP, authURL, email, password)
 	if err != nil {
 		s.T.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK { // the login form
-		resp, err = b.HTTP.PostForm(authURL, url.Values{"email": {email}, "password": {password}})
-		if err != nil {
-			s.T.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
-		s.T.Fatalf("login at the sandbox: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	tok, err := s.DSR.Exchange(ctx, loc.Query().Get("code"), verifier)
 	if err != nil {
