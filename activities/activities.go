@@ -60,6 +60,8 @@ type LoadResult struct {
 	// Blocked is set when the office cannot send now; Waiting then counts its due lessons.
 	Blocked string
 	Waiting int
+	// NoContract lists the lessons whose student has no training contract yet.
+	NoContract []int64
 }
 
 // BatchInput names a batch of lessons of one office.

@@ -54,7 +54,11 @@ func (a *Activities) LoadDueLessons(ctx context.Context, in LoadInput) (LoadResu
 	if err != nil {
 		return LoadResult{}, err
 	}
-	return LoadResult{LessonIDs: ids, AccountID: accountID}, nil
+	noContract, err := q.TransmissionListWithoutContract(ctx, ids)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	return LoadResult{LessonIDs: ids, AccountID: accountID, NoContract: noContract}, nil
 }
 
 // RecordRun writes a run's counts for GET /v1/offices/{ref}/runs.

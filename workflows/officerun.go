@@ -42,6 +42,7 @@ func OfficeDailyRun(ctx workflow.Context, in OfficeRunInput) (OfficeRunResult, e
 	}
 	logger := workflow.GetLogger(ctx)
 	counts, outcome := in.Counts, OutcomeCompleted
+	shape := shapeOf(ctx)
 
 	for {
 		var page activities.LoadResult
@@ -59,7 +60,7 @@ func OfficeDailyRun(ctx workflow.Context, in OfficeRunInput) (OfficeRunResult, e
 		if len(page.LessonIDs) == 0 {
 			break
 		}
-		pageCounts, stop := declareBatches(ctx, in.SchoolID, in.OfficeID, before, page.LessonIDs)
+		pageCounts, stop := declareBatches(ctx, shape, in.SchoolID, in.OfficeID, before, page.LessonIDs, page.NoContract)
 		counts = counts.Add(pageCounts)
 		if stop != nil {
 			if _, ok := blockedOutcome(stop); ok {

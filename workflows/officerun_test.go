@@ -50,10 +50,15 @@ func ids(from, n int) []int64 {
 func TestRunPagesAndCounts(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 0 })).
-		Return(activities.LoadResult{LessonIDs: ids(1, 60), AccountID: 7}, nil).Once()
-	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 60 })).
+		Return(activities.LoadResult{LessonIDs: ids(1, 120), AccountID: 7, NoContract: []int64{75}}, nil).Once()
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 120 })).
 		Return(activities.LoadResult{}, nil).Once()
-	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
+	var contractBatches [][]int64
+	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BatchInput) (activities.ContractsResult, error) {
+			contractBatches = append(contractBatches, in.LessonIDs)
+			return activities.ContractsResult{}, nil
+		})
 	var batchSizes []int
 	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
@@ -76,10 +81,14 @@ func TestRunPagesAndCounts(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if len(batchSizes) != 3 || res.Counts.Transmitted != 57 || res.Counts.Errors != 3 || res.Outcome != workflows.OutcomeCompleted {
+	if len(batchSizes) != 3 || res.Counts.Transmitted != 117 || res.Counts.Errors != 3 || res.Outcome != workflows.OutcomeCompleted {
 		t.Fatalf("batches %v, result %+v", batchSizes, res)
 	}
-	if res.BusinessDate != "2021-12-10" || recorded.Transmitted != 57 || recorded.BusinessDate != "2021-12-10" {
+	// Only the batch holding lesson 75 (a student without a contract) runs the contract step.
+	if len(contractBatches) != 1 || contractBatches[0][0] != 51 {
+		t.Fatalf("contract step ran for %v", contractBatches)
+	}
+	if res.BusinessDate != "2021-12-10" || recorded.Transmitted != 117 || recorded.BusinessDate != "2021-12-10" {
 		t.Fatalf("recorded %+v", recorded)
 	}
 }

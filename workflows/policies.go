@@ -45,10 +45,35 @@ func dsrOptions(ctx workflow.Context) workflow.Context {
 // Sizes of a run. A page is what one load returns; a batch is one activity's lessons.
 // BatchConcurrency bounds the batches in flight for one office (far below Temporal's limit of
 // ~2,000 pending activities); the account's rate limit paces the calls inside them.
+// The values are the current version's (see runVersion); histories recorded before it keep
+// the sizes they were recorded with.
 const (
 	PageSize         = 500
-	BatchSize        = 25
-	BatchConcurrency = 4
+	BatchSize        = 50
+	BatchConcurrency = 8
 	// historyEventsBeforeContinue keeps a long run's history far from the ~51k event limit.
 	historyEventsBeforeContinue = 10000
 )
+
+// runVersion gates changes to the shape of a run, so that histories recorded before a change
+// replay with the code path they were recorded with.
+//
+//	DefaultVersion: batches of 25, 4 at once, the contract step in every batch.
+//	1: batches of 50, 8 at once, the contract step only for batches with a student lacking one.
+const (
+	runVersionChange = "batch-shape"
+	runVersionLatest = workflow.Version(1)
+)
+
+// runShape is a run's batch sizes and whether it skips the contract step when it can.
+type runShape struct {
+	batchSize, concurrency int
+	skipKnownContracts     bool
+}
+
+func shapeOf(ctx workflow.Context) runShape {
+	if workflow.GetVersion(ctx, runVersionChange, workflow.DefaultVersion, runVersionLatest) == workflow.DefaultVersion {
+		return runShape{batchSize: 25, concurrency: 4}
+	}
+	return runShape{batchSize: BatchSize, concurrency: BatchConcurrency, skipKnownContracts: true}
+}

@@ -15,7 +15,9 @@ func ResendLesson(ctx workflow.Context, in ResendInput) (ResendResult, error) {
 	if err != nil {
 		return ResendResult{}, err
 	}
-	_, err = declareBatches(ctx, in.SchoolID, in.OfficeID, before, []int64{in.LessonID})
+	// The contract step runs: the lesson's student may have none yet, and one lesson does
+	// not justify a load to find out.
+	_, err = declareBatches(ctx, runShape{batchSize: 1, concurrency: 1}, in.SchoolID, in.OfficeID, before, []int64{in.LessonID}, nil)
 	if err != nil {
 		if outcome, ok := blockedOutcome(err); ok {
 			return ResendResult{Status: string(domain.StatusPending), Code: outcome}, nil

@@ -140,6 +140,35 @@ func (q *Queries) TransmissionListDue(ctx context.Context, arg TransmissionListD
 	return items, nil
 }
 
+const transmissionListWithoutContract = `-- name: TransmissionListWithoutContract :many
+SELECT t.lesson_id FROM transmissions t
+WHERE t.lesson_id = ANY($1::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.student_id = t.student_id)
+ORDER BY t.lesson_id
+`
+
+// Of these lessons, those whose student has no training contract yet: only their batches
+// need the contract step.
+func (q *Queries) TransmissionListWithoutContract(ctx context.Context, lessonIds []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, transmissionListWithoutContract, lessonIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var lesson_id int64
+		if err := rows.Scan(&lesson_id); err != nil {
+			return nil, err
+		}
+		items = append(items, lesson_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const transmissionMarkError = `-- name: TransmissionMarkError :execrows
 UPDATE transmissions
 SET status = 'error', code = $1, message = $2, origin = $3,

@@ -72,3 +72,11 @@ ORDER BY status;
 -- name: TransmissionCountDue :one
 SELECT count(*) FROM transmissions t
 WHERE t.office_id = @office_id AND t.status IN ('pending', 'sending') AND t.ends_at < @before;
+
+-- name: TransmissionListWithoutContract :many
+-- Of these lessons, those whose student has no training contract yet: only their batches
+-- need the contract step.
+SELECT t.lesson_id FROM transmissions t
+WHERE t.lesson_id = ANY(@lesson_ids::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.student_id = t.student_id)
+ORDER BY t.lesson_id;
