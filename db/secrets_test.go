@@ -97,3 +97,45 @@ func TestTokenStoreKeepsTokensEncrypted(t *testing.T) {
 		t.Fatalf("the rotated pair must be saved, got %q", got.RefreshToken)
 	}
 }
+
+// Rotating LIVRET_TOKEN_KEY: rows sealed with the old key stay readable, and the next write
+// (a refresh) seals with the new key.
+func TestTokenStoreKeyRotation(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	oldKey, newKey := db.NewKeySpec("k1"), db.NewKeySpec("k2")
+	oldSealer, _ := db.ParseSealer(oldKey)
+	q := dbq.New(pool)
+	key := sha256.Sum256([]byte("k"))
+	school, err := q.SchoolCreate(ctx, dbq.SchoolCreateParams{Name: "AE", Agrement: "E0000000001", ApiKeyHash: key[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &db.TokenStore{Pool: pool, Sealer: oldSealer}
+	acct, err := old.LinkAccount(ctx, q, school.ID, "C-1", "a@b.fr", &oauth2.Token{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Now().Add(time.Minute)})
+	if err != nil || acct.KeyID != "k1" {
+		t.Fatalf("%+v %v", acct, err)
+	}
+	rotatedSealer, err := db.ParseSealer(newKey + "," + oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := &db.TokenStore{Pool: pool, Sealer: rotatedSealer}
+	if tok, err := rotated.Token(ctx, acct.ID); err != nil || tok.RefreshToken != "r1" {
+		t.Fatalf("an old row must stay readable after rotation: %+v %v", tok, err)
+	}
+	if _, err := rotated.WithRefreshLock(ctx, acct.ID, func(*oauth2.Token) (*oauth2.Token, error) {
+		return &oauth2.Token{AccessToken: "a2", RefreshToken: "r2", Expiry: time.Now().Add(time.Minute)}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := q.AccountGet(ctx, acct.ID)
+	if after.KeyID != "k2" {
+		t.Fatalf("a new write must use the new key, got %s", after.KeyID)
+	}
+	newOnly, _ := db.ParseSealer(newKey)
+	if tok, err := (&db.TokenStore{Pool: pool, Sealer: newOnly}).Token(ctx, acct.ID); err != nil || tok.RefreshToken != "r2" {
+		t.Fatalf("once rewritten, the old key can be retired: %+v %v", tok, err)
+	}
+}

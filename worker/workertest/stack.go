@@ -42,6 +42,25 @@ type Stack struct {
 	Temporal     *temporaltest.TestServer
 	Client       client.Client
 	Orchestrator *worker.Orchestrator
+	// KeySpec is the token key (LIVRET_TOKEN_KEY) the stack's rows are sealed with, for
+	// worker processes started from the test.
+	KeySpec string
+	// DatabaseURL is the test database, for worker processes.
+	DatabaseURL string
+}
+
+// Environment is what a `livret worker` process needs to join this stack.
+func (s *Stack) Environment() []string {
+	return []string{
+		"DATABASE_URL=" + s.DatabaseURL,
+		"LIVRET_TOKEN_KEY=" + s.KeySpec,
+		"LIVRET_DSR_URL=" + s.SandboxURL,
+		"LIVRET_DSR_CLIENT_ID=" + ClientID,
+		"LIVRET_DSR_CLIENT_SECRET=" + ClientSecret,
+		"TEMPORAL_ADDRESS=" + s.Temporal.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE=" + s.Temporal.GetDefaultNamespace(),
+		"LIVRET_METRICS_ADDR=127.0.0.1:0",
+	}
 }
 
 // Options shape a Stack.
@@ -52,9 +71,10 @@ type Options struct {
 	RateLimitPerMin int
 }
 
+// The OAuth client the stack registers at the sandbox.
 const (
-	clientID     = "livret-test"
-	clientSecret = "livret-test-secret"
+	ClientID     = "livret-test"
+	ClientSecret = "livret-test-secret"
 	redirectURI  = "http://127.0.0.1:1/v1/oauth/callback" // never contacted: the code is read from the Location header
 )
 
@@ -62,9 +82,15 @@ const (
 func NewStack(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &Stack{T: t, Pool: dbtest.New(t)}
+	s := &Stack{T: t, DatabaseURL: dbtest.NewURL(t), KeySpec: db.NewKeySpec("test")}
+	pool, err := db.Open(ctx, s.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s.Pool = pool
 	s.Q = dbq.New(s.Pool)
-	sealer, err := db.ParseSealer(db.NewKeySpec("test"))
+	sealer, err := db.ParseSealer(s.KeySpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +101,10 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	t.Cleanup(srv.Close)
 	s.SandboxURL = srv.URL
 	s.Sandbox = sandbox.NewControl(srv.URL, "")
-	if err := s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
+	if err := s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: ClientID, ClientSecret: ClientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
 		t.Fatal(err)
 	}
-	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURI,
+	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	s.Limiter = &activities.RateLimiter{Pool: s.Pool, PerMinute: opts.RateLimitPerMin, Headroom: 0.98}
 	s.DSR = dsr.New(s.DSRConfig, s.Tokens, s.Limiter)
