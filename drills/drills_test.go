@@ -1,0 +1,302 @@
+// Package drills breaks Livret on purpose while it runs, with its workers as separate
+// `livret worker` processes, and checks the DSR's ledger against Postgres lesson by lesson:
+// nothing lost, nothing doubled.
+//
+//	go test ./drills -run 'TestDrill/worker-kill' -v                  # one drill, CI size
+//	LIVRET_DRILL_LESSONS=3000 LIVRET_DRILLS=all go test ./drills -v -timeout 30m
+//
+// CI runs worker-kill and lost-answers at a small size; the others run with LIVRET_DRILLS=all.
+package drills
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"livret/db/dbq"
+	"livret/domain"
+	"livret/sandbox"
+	"livret/worker/workertest"
+	"livret/workflows"
+)
+
+var livretBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "livret-drills")
+	if err != nil {
+		panic(err)
+	}
+	livretBinary = filepath.Join(dir, "livret")
+	build := exec.Command("go", "build", "-o", livretBinary, "../cmd/livret")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "drills: cannot build livret:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// report is what each drill prints (and RELIABILITY.md records).
+type report struct {
+	Drill      string  `json:"drill"`
+	Expected   int     `json:"lessons_expected"`
+	AtDSR      int     `json:"at_dsr"`
+	Duplicates int     `json:"duplicates"`
+	Lost       int     `json:"lost"`
+	RecoverS   float64 `json:"time_to_recover_s"`
+	TotalS     float64 `json:"total_s"`
+	Calls      int     `json:"dsr_calls"`
+	Refused    int     `json:"duplicates_refused_by_dsr"`
+}
+
+func lessonsPerDrill() int {
+	if n, err := strconv.Atoi(os.Getenv("LIVRET_DRILL_LESSONS")); err == nil && n > 0 {
+		return n
+	}
+	return 600
+}
+
+func TestDrill(t *testing.T) {
+	all := os.Getenv("LIVRET_DRILLS") == "all"
+	drills := []struct {
+		name string
+		ci   bool
+		run  func(t *testing.T, d *drill) time.Time
+	}{
+		{"worker-kill", true, workerKill},
+		{"lost-answers", true, lostAnswers},
+		{"dsr-outage", false, dsrOutage},
+		{"token-churn", false, tokenChurn},
+	}
+	for _, dr := range drills {
+		t.Run(dr.name, func(t *testing.T) {
+			if !dr.ci && !all {
+				t.Skip("set LIVRET_DRILLS=all to run it")
+			}
+			d := newDrill(t, dr.name)
+			started := time.Now()
+			recovered := dr.run(t, d)
+			d.wait(t, 10*time.Minute)
+			r := d.check(t)
+			r.TotalS = time.Since(started).Seconds()
+			r.RecoverS = time.Since(recovered).Seconds()
+			b, _ := json.Marshal(r)
+			t.Logf("DRILL %s", b)
+			if r.Lost != 0 || r.Duplicates != 0 {
+				t.Fatalf("%s: %d lost, %d duplicates", dr.name, r.Lost, r.Duplicates)
+			}
+		})
+	}
+}
+
+// drill is one stack with many lessons over several offices, and its worker processes.
+type drill struct {
+	name    string
+	s       *workertest.Stack
+	school  dbq.School
+	offices []dbq.Office
+	lessons []dbq.Lesson
+	workers []*exec.Cmd
+	runs    []string
+}
+
+func newDrill(t *testing.T, name string) *drill {
+	s := workertest.NewStack(t, workertest.Options{})
+	d := &drill{name: name, s: s, school: s.School("Auto-école Exercice", "E0000000077")}
+	ctx := context.Background()
+	s.Must(s.Sandbox.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
+	return d
+}
+
+// seed creates offices (two of them centralised on one account) with n lessons in all.
+func (d *drill) seed(t *testing.T, n int) {
+	s := d.s
+	jean := s.Instructor(d.school, "I1", "Jean", "Dupont", "A1234567890", false)
+	const offices, perStudent = 6, 10
+	shared := workertest.NewBrowser()
+	s.Account(d.school, "central@exercice.fr", "pw")
+	for o := 0; o < offices; o++ {
+		office := s.Office(d.school, fmt.Sprintf("B%d", o), fmt.Sprintf("Bureau %d", o))
+		d.offices = append(d.offices, office)
+		if o < 2 {
+			s.Link(shared, d.school, office, "central@exercice.fr", "pw")
+		} else {
+			email := fmt.Sprintf("b%d@exercice.fr", o)
+			s.Account(d.school, email, "pw")
+			s.Link(workertest.NewBrowser(), d.school, office, email, "pw")
+		}
+	}
+	for i := 0; len(d.lessons) < n; i++ {
+		office := d.offices[i%offices]
+		st := s.Student(d.school, office, workertest.StudentSpec{Ref: fmt.Sprintf("S%d", i), First: "Élève", Last: fmt.Sprintf("N%d", i),
+			NEPH: fmt.Sprintf("%012d", 7000+i), Category: "B", EvaluationAccepted: true, KnownToANTS: true})
+		for l := 0; l < perStudent && len(d.lessons) < n; l++ {
+			start := workertest.Paris(2026, 2, 2, 9, 0).AddDate(0, 0, l)
+			lesson, _ := s.Lesson(d.school, office, st, jean, fmt.Sprintf("L%d-%d", i, l), domain.TypeConduite, start, start.Add(time.Hour))
+			d.lessons = append(d.lessons, lesson)
+		}
+	}
+}
+
+// startWorker starts one `livret worker` process.
+func (d *drill) startWorker(t *testing.T, i int) {
+	cmd := exec.Command(livretBinary, "worker")
+	cmd.Env = append(os.Environ(), d.s.Environment()...)
+	cmd.Env = append(cmd.Env, "LIVRET_DSR_RATE_LIMIT=0")
+	logf, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("worker-%d.log", i)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for len(d.workers) <= i {
+		d.workers = append(d.workers, nil)
+	}
+	d.workers[i] = cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		logf.Close()
+	})
+}
+
+// kill sends SIGKILL to worker i: no graceful anything.
+func (d *drill) kill(i int) {
+	_ = d.workers[i].Process.Kill()
+	_, _ = d.workers[i].Process.Wait()
+}
+
+func (d *drill) startRuns(t *testing.T) {
+	for _, o := range d.offices {
+		wid, _, err := d.s.Orchestrator.StartRun(context.Background(), d.school.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.runs = append(d.runs, wid)
+	}
+}
+
+func (d *drill) wait(t *testing.T, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, wid := range d.runs {
+		var res workflows.OfficeRunResult
+		if err := d.s.Client.GetWorkflow(ctx, wid, "").Get(ctx, &res); err != nil {
+			t.Fatalf("run %s: %v", wid, err)
+		}
+		if res.Outcome != workflows.OutcomeCompleted {
+			t.Fatalf("run %s ended %s", wid, res.Outcome)
+		}
+	}
+}
+
+// atDSR is how many of our lessons the DSR holds now.
+func (d *drill) atDSR(t *testing.T) int { return len(d.s.Ledger().Lessons) }
+
+// waitAtDSR waits until the DSR holds at least n lessons.
+func (d *drill) waitAtDSR(t *testing.T, n int) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for d.atDSR(t) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the DSR did not reach %d lessons", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// check compares the ledger with Postgres lesson by lesson.
+func (d *drill) check(t *testing.T) report {
+	ledger := d.s.Ledger()
+	held := map[string]int{}
+	slots := map[string]int{}
+	for _, l := range ledger.Lessons {
+		held[l.IDLecon]++
+		slots[l.IDContrat+"@"+l.Debut.UTC().Format(time.RFC3339)]++
+	}
+	r := report{Drill: d.name, Expected: len(d.lessons), AtDSR: len(ledger.Lessons), Calls: ledger.Calls, Refused: ledger.DuplicatesRefused}
+	for _, n := range slots {
+		r.Duplicates += n - 1
+	}
+	for _, l := range d.lessons {
+		tr := d.s.Transmission(d.school.ID, l.ID)
+		if tr.Status != string(domain.StatusTransmitted) || tr.DsrLessonID == nil || held[*tr.DsrLessonID] != 1 {
+			r.Lost++
+		}
+	}
+	return r
+}
+
+// worker-kill: three workers; one of them is killed with SIGKILL ten times at random
+// moments and restarted; the others go on.
+func workerKill(t *testing.T, d *drill) time.Time {
+	d.seed(t, lessonsPerDrill())
+	for i := 0; i < 3; i++ {
+		d.startWorker(t, i)
+	}
+	d.startRuns(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := 0; k < 10; k++ {
+		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
+		victim := rng.IntN(3)
+		d.kill(victim)
+		d.startWorker(t, victim)
+	}
+	return time.Now()
+}
+
+// lost-answers: 20 % of POSTs stored then their answer dropped, 10 % 5xx, 10 % 429.
+func lostAnswers(t *testing.T, d *drill) time.Time {
+	d.seed(t, lessonsPerDrill())
+	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{DropAfterCommitRate: 0.2, Error5xxRate: 0.1, Rate429: 0.1,
+		LatencyMS: 10, RateLimitPerMin: sandbox.Int(0)}), "faults")
+	d.startWorker(t, 0)
+	d.startWorker(t, 1)
+	d.startRuns(t)
+	return time.Now()
+}
+
+// dsr-outage: the DSR answers 503 for a while mid-run (compressed: 45 s), then recovers.
+func dsrOutage(t *testing.T, d *drill) time.Time {
+	d.seed(t, lessonsPerDrill())
+	d.startWorker(t, 0)
+	d.startWorker(t, 1)
+	d.startRuns(t)
+	d.waitAtDSR(t, len(d.lessons)/5)
+	until := time.Now().Add(45 * time.Second)
+	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{OutageUntil: &until, LatencyMS: 10, RateLimitPerMin: sandbox.Int(0)}), "outage")
+	time.Sleep(time.Until(until))
+	return until
+}
+
+// token-churn: access tokens live 5 s and refresh tokens 60 s, three workers: refreshes are
+// serialised, no invalid_grant, no lesson lost.
+func tokenChurn(t *testing.T, d *drill) time.Time {
+	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{AccessTTLS: 5, RefreshTTLS: 60, LatencyMS: 30, RateLimitPerMin: sandbox.Int(0)}), "faults")
+	d.seed(t, lessonsPerDrill())
+	for i := 0; i < 3; i++ {
+		d.startWorker(t, i)
+	}
+	d.startRuns(t)
+	d.wait(t, 10*time.Minute)
+	accounts, err := d.s.Q.AccountListLinked(context.Background())
+	if err != nil || len(accounts) != 5 {
+		t.Fatalf("every account must still be usable (no invalid_grant): %d %v", len(accounts), err)
+	}
+	if d.s.Ledger().Refreshes == 0 {
+		t.Fatal("no refresh happened")
+	}
+	return time.Now()
+}
