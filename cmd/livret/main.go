@@ -2,6 +2,7 @@
 //
 //	livret migrate   apply the database migrations
 //	livret worker    the Temporal worker: daily runs, resends, account keepers
+//	livret webapi    the HTTP API and the admin pages
 //	livret sandbox   the DSR stand-in (dsr-api.md)
 //
 // Configuration comes from the environment (see README.md).
@@ -28,6 +29,7 @@ func commands() map[string]command {
 		"migrate": {"apply the database migrations and exit", runMigrate},
 		"sandbox": {"run the DSR stand-in server", runSandbox},
 		"worker":  {"run the Temporal worker (daily runs, resends, token keepers)", runWorker},
+		"webapi":  {"serve the HTTP API and the admin pages", runWebapi},
 	}
 }
 

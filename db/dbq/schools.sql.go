@@ -71,6 +71,24 @@ func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
 	return i, err
 }
 
+const schoolGetByAgrement = `-- name: SchoolGetByAgrement :one
+SELECT id, name, agrement, api_key_hash, closed_at, created_at FROM schools WHERE agrement = $1
+`
+
+func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (School, error) {
+	row := q.db.QueryRow(ctx, schoolGetByAgrement, agrement)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const schoolMarkClosed = `-- name: SchoolMarkClosed :exec
 UPDATE schools SET closed_at = coalesce(closed_at, now()) WHERE id = $1
 `

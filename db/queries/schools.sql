@@ -15,3 +15,6 @@ UPDATE schools SET closed_at = coalesce(closed_at, now()) WHERE id = $1;
 
 -- name: SchoolReopen :exec
 UPDATE schools SET closed_at = NULL WHERE id = $1;
+
+-- name: SchoolGetByAgrement :one
+SELECT * FROM schools WHERE agrement = $1;

@@ -1,0 +1,367 @@
+// Command bench measures Livret on this machine, side by side in one run: the per-account
+// DSR rate limit kept and approached (limit), Livret's orchestration against a plain loop
+// doing the same calls and writes (overhead), how time and memory grow with the number of
+// lessons (scale), and the report endpoints on an office with 100,000 lessons (report).
+//
+//	go run ./bench                       # every scenario at its default size
+//	go run ./bench -scenario overhead -json
+//
+// Everything is real and in this process: PostgreSQL (DATABASE_URL's server, a fresh
+// database dropped afterwards), the sandbox over loopback HTTP, an embedded Temporal server,
+// a Livret worker. Figures go to stdout and, as a table, to BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"livret/db/dbq"
+	"livret/domain"
+	"livret/sandbox"
+	"livret/workflows"
+)
+
+type config struct {
+	scenarios    []string
+	adminURL     string
+	jsonOut      bool
+	mdPath       string
+	limitPerMin  int
+	limitAccts   int
+	limitLessons int
+	ovAccounts   int
+	ovLessons    int
+	scaleSizes   []int
+	reportSize   int
+}
+
+func main() {
+	var c config
+	var scenarios, sizes string
+	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report", "scenarios to run, comma-separated: limit, overhead, scale, report")
+	flag.StringVar(&c.adminURL, "db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (a fresh database is created on it)")
+	flag.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
+	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "append a table to this file (empty: don't)")
+	flag.IntVar(&c.limitPerMin, "limit-per-min", 60, "limit: the sandbox's and the workers' per-account limit")
+	flag.IntVar(&c.limitAccts, "limit-accounts", 16, "limit: accounts (every 4th has two offices sharing it)")
+	flag.IntVar(&c.limitLessons, "limit-lessons", 150, "limit: lessons per office")
+	flag.IntVar(&c.ovAccounts, "overhead-accounts", 4, "overhead: accounts on each side")
+	flag.IntVar(&c.ovLessons, "overhead-lessons", 2500, "overhead: lessons per office")
+	flag.StringVar(&sizes, "scale", "1000,10000", "scale: total lessons per step (add 100000 for the full curve)")
+	flag.IntVar(&c.reportSize, "report-lessons", 100000, "report: lessons in the office")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	c.scenarios = strings.Split(scenarios, ",")
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fatal(fmt.Errorf("-scale: %w", err))
+		}
+		c.scaleSizes = append(c.scaleSizes, n)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+
+	ctx := context.Background()
+	var results []result
+	for _, sc := range c.scenarios {
+		var rs []result
+		var err error
+		switch strings.TrimSpace(sc) {
+		case "limit":
+			rs, err = scenarioLimit(ctx, c)
+		case "overhead":
+			rs, err = scenarioOverhead(ctx, c)
+		case "scale":
+			rs, err = scenarioScale(ctx, c)
+		case "report":
+			rs, err = scenarioReport(ctx, c)
+		default:
+			err = fmt.Errorf("unknown scenario %q", sc)
+		}
+		if err != nil {
+			pprof.StopCPUProfile()
+			fatal(fmt.Errorf("%s: %w", sc, err))
+		}
+		for _, r := range rs {
+			fmt.Fprintln(os.Stderr, r.line())
+		}
+		results = append(results, rs...)
+	}
+	if c.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(results)
+	}
+	if c.mdPath != "" {
+		if err := appendMarkdown(c.mdPath, results); err != nil {
+			fatal(err)
+		}
+	}
+}
+
+// result is one measured line.
+type result struct {
+	Scenario    string  `json:"scenario"`
+	Variant     string  `json:"variant"`
+	Lessons     int     `json:"lessons"`
+	Transmitted int     `json:"transmitted"`
+	Lost        int     `json:"lost"`
+	Duplicates  int     `json:"duplicates_at_dsr"`
+	WallS       float64 `json:"wall_s"`
+	LessonsPerS float64 `json:"lessons_per_s"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	// limit
+	AchievedMin    float64 `json:"achieved_over_limit_min,omitempty"`
+	AchievedMedian float64 `json:"achieved_over_limit_median,omitempty"`
+	MaxWindow      float64 `json:"max_60s_window_over_limit,omitempty"`
+	RateLimited    int     `json:"http_429,omitempty"`
+	// orchestration cost
+	HistoryPerLesson float64 `json:"history_events_per_lesson,omitempty"`
+	TxPerLesson      float64 `json:"pg_transactions_per_lesson,omitempty"`
+	Ratio            float64 `json:"ratio_livret_over_baseline,omitempty"`
+	// report
+	P50ms float64 `json:"p50_ms,omitempty"`
+	P95ms float64 `json:"p95_ms,omitempty"`
+}
+
+func (r result) line() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// runLivret runs every seeded office's daily run through Temporal and waits for them.
+func runLivret(ctx context.Context, s *stack, sd *seeded) (time.Duration, error) {
+	start := time.Now()
+	orch := newOrchestrator(s)
+	var ids [][2]string
+	for _, o := range sd.offices {
+		wid, rid, err := orch.StartRun(ctx, o.schoolID, o.office.ID)
+		if err != nil {
+			return 0, err
+		}
+		ids = append(ids, [2]string{wid, rid})
+	}
+	for _, id := range ids {
+		var res workflows.OfficeRunResult
+		if err := s.client.GetWorkflow(ctx, id[0], "").Get(ctx, &res); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}
+
+// check compares the sandbox's ledger with the seed: lessons lost and lessons doubled.
+func check(ctx context.Context, s *stack, sd *seeded) (transmitted, lost, doubled int, l sandbox.Ledger, err error) {
+	l, err = s.control.Ledger(ctx)
+	if err != nil {
+		return
+	}
+	slots := map[string]int{}
+	for _, ls := range l.Lessons {
+		slots[ls.IDContrat+"@"+ls.Debut.UTC().String()]++
+	}
+	for _, n := range slots {
+		if n > 1 {
+			doubled += n - 1
+		}
+	}
+	transmitted = len(l.Lessons)
+	lost = max(0, sd.eligible-len(slots))
+	return
+}
+
+func pgTx(ctx context.Context, s *stack) int64 {
+	time.Sleep(1500 * time.Millisecond) // the server publishes its counters with a delay
+	n, _ := dbq.New(s.pool).StatTransactions(ctx)
+	return n
+}
+
+func scenarioLimit(ctx context.Context, c config) ([]result, error) {
+	s, err := newStack(ctx, c.adminURL)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := s.control.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(c.limitPerMin)}); err != nil {
+		return nil, err
+	}
+	sd, err := seed(ctx, s, shape{Accounts: c.limitAccts, CentralisedEvery: 4, StudentsPerOffice: 15, LessonsPerOffice: c.limitLessons, ErrorShare: 0.1}, "1")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startWorker(c.limitPerMin); err != nil {
+		return nil, err
+	}
+	resetPeakRSS()
+	wall, err := runLivret(ctx, s, sd)
+	if err != nil {
+		return nil, err
+	}
+	tr, lost, dup, l, err := check(ctx, s, sd)
+	if err != nil {
+		return nil, err
+	}
+	r := rates(l, c.limitPerMin)
+	return []result{{Scenario: "limit", Variant: fmt.Sprintf("%d accounts, %d/min", c.limitAccts, c.limitPerMin), Lessons: sd.lessons,
+		Transmitted: tr, Lost: lost, Duplicates: dup, WallS: wall.Seconds(), LessonsPerS: float64(tr) / wall.Seconds(),
+		PeakRSSMB: peakRSSMB(), AchievedMin: r.AchievedMin, AchievedMedian: r.AchievedMedian, MaxWindow: r.MaxWindowOverLimit,
+		RateLimited: l.RateLimited}}, nil
+}
+
+func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
+	s, err := newStack(ctx, c.adminURL)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := s.control.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(0)}); err != nil {
+		return nil, err
+	}
+	sh := shape{Accounts: c.ovAccounts, StudentsPerOffice: 100, LessonsPerOffice: c.ovLessons}
+	livret, err := seed(ctx, s, sh, "2")
+	if err != nil {
+		return nil, err
+	}
+	base, err := seed(ctx, s, sh, "3")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startWorker(0); err != nil {
+		return nil, err
+	}
+	// Livret first, then the baseline, on identical data in the same process.
+	resetPeakRSS()
+	tx0 := pgTx(ctx, s)
+	wall, err := runLivret(ctx, s, livret)
+	if err != nil {
+		return nil, err
+	}
+	tx1 := pgTx(ctx, s)
+	events, _, err := historyEvents(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	lr := result{Scenario: "overhead", Variant: "livret", Lessons: livret.lessons, WallS: wall.Seconds(),
+		LessonsPerS: float64(livret.lessons) / wall.Seconds(), PeakRSSMB: peakRSSMB(),
+		HistoryPerLesson: float64(events) / float64(livret.lessons), TxPerLesson: float64(tx1-tx0) / float64(livret.lessons)}
+	l, _ := s.control.Ledger(ctx)
+	lr.Transmitted = len(l.Lessons)
+
+	before, _ := domain.ParseBusinessDate(domain.BusinessDate(time.Now()))
+	startBase := time.Now()
+	if err := baseline(ctx, s, base, 0, workflows.BatchConcurrency, before); err != nil {
+		return nil, err
+	}
+	bwall := time.Since(startBase)
+	tx2 := pgTx(ctx, s)
+	l2, _ := s.control.Ledger(ctx)
+	br := result{Scenario: "overhead", Variant: "baseline (no Temporal)", Lessons: base.lessons, Transmitted: len(l2.Lessons) - len(l.Lessons),
+		WallS: bwall.Seconds(), LessonsPerS: float64(base.lessons) / bwall.Seconds(), TxPerLesson: float64(tx2-tx1) / float64(base.lessons)}
+	lr.Ratio = lr.LessonsPerS / br.LessonsPerS
+	return []result{lr, br}, nil
+}
+
+func scenarioScale(ctx context.Context, c config) ([]result, error) {
+	var out []result
+	for _, n := range c.scaleSizes {
+		s, err := newStack(ctx, c.adminURL)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.control.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(0)}); err != nil {
+			s.close()
+			return nil, err
+		}
+		accounts := 10
+		sd, err := seed(ctx, s, shape{Accounts: accounts, StudentsPerOffice: max(1, n/accounts/10), LessonsPerOffice: n / accounts}, "4")
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		if err := s.startWorker(0); err != nil {
+			s.close()
+			return nil, err
+		}
+		runtime.GC()
+		resetPeakRSS()
+		wall, err := runLivret(ctx, s, sd)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		tr, lost, dup, _, err := check(ctx, s, sd)
+		events, _, _ := historyEvents(ctx, s)
+		out = append(out, result{Scenario: "scale", Variant: fmt.Sprintf("%d lessons", sd.lessons), Lessons: sd.lessons, Transmitted: tr,
+			Lost: lost, Duplicates: dup, WallS: wall.Seconds(), LessonsPerS: float64(tr) / wall.Seconds(), PeakRSSMB: peakRSSMB(),
+			HistoryPerLesson: float64(events) / float64(sd.lessons)})
+		s.close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func appendMarkdown(path string, rs []result) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	mem := "?"
+	if out, err := exec.Command("free", "-g").Output(); err == nil {
+		if fields := strings.Fields(strings.Split(string(out), "\n")[1]); len(fields) > 1 {
+			mem = fields[1] + " GiB"
+		}
+	}
+	fmt.Fprintf(f, "\n## %s — %d cores (nproc), %s memory\n\n", time.Now().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), mem)
+	fmt.Fprintf(f, "Command: `go run ./bench %s`\n\n", strings.Join(os.Args[1:], " "))
+	fmt.Fprintln(f, "| scenario | variant | lessons | at DSR | lost | doubled | wall s | lessons/s | peak RSS MB | achieved/limit min | median | max 60 s window/limit | 429s | history events/lesson | PG tx/lesson | Livret/baseline | p50 ms | p95 ms |")
+	fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		fmt.Fprintf(f, "| %s | %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
+			r.Scenario, r.Variant, r.Lessons, r.Transmitted, r.Lost, r.Duplicates, r.WallS, r.LessonsPerS, r.PeakRSSMB,
+			opt(r.AchievedMin, "%.2f"), opt(r.AchievedMedian, "%.2f"), opt(r.MaxWindow, "%.2f"), r.RateLimited,
+			opt(r.HistoryPerLesson, "%.2f"), opt(r.TxPerLesson, "%.1f"), opt(r.Ratio, "%.2f"), opt(r.P50ms, "%.1f"), opt(r.P95ms, "%.1f"))
+	}
+	return nil
+}
+
+func opt(v float64, format string) string {
+	if v == 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"livret/db"
+	"livret/db/dbq"
+	"livret/domain"
+	"livret/webapi"
+	"livret/worker"
+)
+
+func newOrchestrator(s *stack) *worker.Orchestrator { return worker.NewOrchestrator(s.client) }
+
+// scenarioReport measures the report endpoints, through the real HTTP API, on one office
+// holding c.reportSize lessons (2 % of them in error).
+func scenarioReport(ctx context.Context, c config) ([]result, error) {
+	s, err := newStack(ctx, c.adminURL)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	api, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "bench-admin", TokenKey: db.NewKeySpec("k"),
+		DSR: s.dsrCfg, Pool: s.pool, Orchestrator: newOrchestrator(s), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	hc := &http.Client{Timeout: 30 * time.Second}
+
+	call := func(method, path, token string, body any) ([]byte, error) {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			return out, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+		}
+		return out, nil
+	}
+	out, err := call("POST", "/v1/schools", "bench-admin", map[string]string{"name": "Auto-école Rapport", "agrement": "E0999999999"})
+	if err != nil {
+		return nil, err
+	}
+	var created struct {
+		APIKey string `json:"api_key"`
+	}
+	_ = json.Unmarshal(out, &created)
+	key := created.APIKey
+	if _, err := call("PUT", "/v1/offices/B1", key, map[string]string{"name": "Bureau 1"}); err != nil {
+		return nil, err
+	}
+	if _, err := call("PUT", "/v1/instructors/I1", key, map[string]any{"first_name": "Jean", "last_name": "Dupont", "authorization_number": "A1234567890"}); err != nil {
+		return nil, err
+	}
+	const students = 200
+	for i := 0; i < students; i++ {
+		if _, err := call("PUT", fmt.Sprintf("/v1/students/S%d", i), key, map[string]any{"office_ref": "B1", "first_name": "Camille",
+			"last_name": fmt.Sprintf("Élève%d", i), "neph": fmt.Sprintf("%012d", i+1), "category": "B", "initial_evaluation_accepted": true}); err != nil {
+			return nil, err
+		}
+	}
+	q := dbq.New(s.pool)
+	school, err := q.SchoolGetByAgrement(ctx, "E0999999999")
+	if err != nil {
+		return nil, err
+	}
+	office, _ := q.OfficeGetByRef(ctx, dbq.OfficeGetByRefParams{SchoolID: school.ID, Ref: "B1"})
+	instr, _ := q.InstructorGetByRef(ctx, dbq.InstructorGetByRefParams{SchoolID: school.ID, Ref: "I1"})
+	var ids []int64
+	for i := 0; i < students; i++ {
+		st, err := q.StudentGetByRef(ctx, dbq.StudentGetByRefParams{SchoolID: school.ID, Ref: fmt.Sprintf("S%d", i)})
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, st.ID)
+	}
+	// The lessons, in bulk: c.reportSize over two years.
+	for from := 0; from < c.reportSize; from += 5000 {
+		n := min(5000, c.reportSize-from)
+		p := dbq.LessonInsertManyParams{SchoolID: school.ID, OfficeID: office.ID, InstructorID: instr.ID, Type: string(domain.TypeConduite)}
+		for i := from; i < from+n; i++ {
+			k := i / students
+			start := time.Date(2024, 1, 1, 8, 0, 0, 0, domain.Paris).AddDate(0, 0, k%700).Add(time.Duration(k/700) * time.Hour)
+			p.Refs = append(p.Refs, fmt.Sprintf("L%d", i))
+			p.StudentIds = append(p.StudentIds, ids[i%students])
+			p.Starts = append(p.Starts, start)
+			p.Ends = append(p.Ends, start.Add(time.Hour))
+		}
+		rows, err := q.LessonInsertMany(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		t := dbq.TransmissionInsertPendingManyParams{SchoolID: school.ID, OfficeID: office.ID}
+		for j, r := range rows {
+			t.LessonIds = append(t.LessonIds, r.ID)
+			t.StudentIds = append(t.StudentIds, r.StudentID)
+			t.Starts = append(t.Starts, r.StartsAt)
+			t.Ends = append(t.Ends, r.EndsAt)
+			_ = j
+		}
+		if err := q.TransmissionInsertPendingMany(ctx, t); err != nil {
+			return nil, err
+		}
+		for j, r := range rows {
+			if j%50 == 0 { // 2 % refused
+				_, _ = q.TransmissionMarkError(ctx, dbq.TransmissionMarkErrorParams{LessonID: r.ID, Code: string(domain.CodeDureeInvalide),
+					Message: domain.CodeDureeInvalide.Message(), Origin: "dsr"})
+			} else if j%2 == 0 {
+				_, _ = q.TransmissionMarkTransmitted(ctx, dbq.TransmissionMarkTransmittedParams{LessonID: r.ID, DsrLessonID: ptr(fmt.Sprintf("LEC-%d", r.ID))})
+			}
+		}
+	}
+	_, _ = s.pool.Exec(ctx, "ANALYZE") // as autovacuum would have by then
+	endpoints := []struct{ name, path string }{
+		{"GET /v1/lessons?office (page 1)", "/v1/lessons?office=B1"},
+		{"GET /v1/lessons?office&page=500", "/v1/lessons?office=B1&page=500"},
+		{"GET /v1/lessons?office&status=error", "/v1/lessons?office=B1&status=error"},
+		{"GET /v1/lessons?office&from&to", "/v1/lessons?office=B1&from=2024-06-01&to=2024-06-30"},
+		{"GET /v1/students?q=", "/v1/students?q=eleve12"},
+		{"GET /v1/students/{ref}/lessons", "/v1/students/S7/lessons"},
+		{"GET /v1/offices", "/v1/offices"},
+	}
+	var out2 []result
+	for _, e := range endpoints {
+		var lat []time.Duration
+		for i := 0; i < 120; i++ {
+			t0 := time.Now()
+			if _, err := call("GET", e.path, key, nil); err != nil {
+				return nil, err
+			}
+			if i >= 20 { // the first ones warm the caches
+				lat = append(lat, time.Since(t0))
+			}
+		}
+		out2 = append(out2, result{Scenario: "report", Variant: e.name, Lessons: c.reportSize,
+			P50ms: float64(percentile(lat, 0.50).Microseconds()) / 1000, P95ms: float64(percentile(lat, 0.95).Microseconds()) / 1000})
+	}
+	return out2, nil
+}
+
+func ptr[T any](v T) *T { return &v }

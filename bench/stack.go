@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"livret/activities"
+	"livret/db"
+	"livret/dsr"
+	"livret/sandbox"
+	"livret/worker"
+)
+
+// stack is the real thing, in this process: a fresh PostgreSQL database, the sandbox over
+// loopback HTTP, an embedded Temporal server and a Livret worker.
+type stack struct {
+	pool       *pgxpool.Pool
+	dbName     string
+	adminURL   string
+	sandboxURL string
+	sandboxSrv *http.Server
+	control    *sandbox.Control
+	temporal   *temporaltest.TestServer
+	client     client.Client
+	tokens     *db.TokenStore
+	dsrCfg     dsr.Config
+	worker     sdkworker.Worker
+}
+
+const (
+	benchClientID     = "livret-bench"
+	benchClientSecret = "livret-bench-secret"
+	benchRedirect     = "http://127.0.0.1:1/v1/oauth/callback"
+)
+
+func newStack(ctx context.Context, adminURL string) (*stack, error) {
+	s := &stack{adminURL: adminURL, dbName: fmt.Sprintf("livret_bench_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)}
+	// A fresh database, created by EnsureDatabase and dropped by close.
+	u := replaceDB(adminURL, s.dbName)
+	if err := db.EnsureDatabase(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, u); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	pcfg.MaxConns = 40
+	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := db.ParseSealer(db.NewKeySpec("bench"))
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = &db.TokenStore{Pool: s.pool, Sealer: sealer}
+
+	sb := sandbox.New(sandbox.Options{Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.sandboxURL = "http://" + ln.Addr().String()
+	s.sandboxSrv = &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.sandboxSrv.Serve(ln) }()
+	s.control = sandbox.NewControl(s.sandboxURL, "")
+	if err := s.control.AddClient(ctx, sandbox.Client{ClientID: benchClientID, ClientSecret: benchClientSecret,
+		RedirectURIs: []string{benchRedirect}}); err != nil {
+		return nil, err
+	}
+	s.dsrCfg = dsr.Config{BaseURL: s.sandboxURL, ClientID: benchClientID, ClientSecret: benchClientSecret,
+		RedirectURL: benchRedirect, Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+
+	s.temporal = temporaltest.NewServer()
+	s.client = s.temporal.GetDefaultClient()
+	if err := worker.RegisterSearchAttributes(ctx, s.client, s.temporal.GetDefaultNamespace()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startWorker starts a Livret worker whose per-account limit is limitPerMin (0: none).
+func (s *stack) startWorker(limitPerMin int) error {
+	limiter := &activities.RateLimiter{Pool: s.pool, PerMinute: limitPerMin, Headroom: 0.98}
+	acts := &activities.Activities{Pool: s.pool, DSR: dsr.New(s.dsrCfg, s.tokens, limiter)}
+	s.worker = worker.New(s.client, acts, worker.Options{})
+	return s.worker.Start()
+}
+
+func (s *stack) close() {
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.temporal != nil {
+		s.temporal.Stop()
+	}
+	if s.sandboxSrv != nil {
+		_ = s.sandboxSrv.Close()
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	// Drop the benchmark's database.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if conn, err := pgx.Connect(ctx, replaceDB(s.adminURL, "postgres")); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.dbName}.Sanitize()+" WITH (FORCE)")
+		_ = conn.Close(ctx)
+	}
+}
+
+func replaceDB(dsn, name string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return dsn
+	}
+	u := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	if cfg.Password != "" {
+		u = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
+	}
+	return u
+}

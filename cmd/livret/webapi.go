@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"livret/db"
+	"livret/dsr"
+	"livret/webapi"
+	"livret/worker"
+)
+
+// runWebapi serves Livret's HTTP API (docs/api.md) on LIVRET_HTTP_ADDR until ctx is
+// cancelled, then lets the requests in flight finish.
+func runWebapi(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments: %v", args)
+	}
+	addr := env("LIVRET_HTTP_ADDR", "127.0.0.1:8080")
+	cfg := webapi.Config{
+		PublicURL:  env("LIVRET_PUBLIC_URL", "http://"+addr),
+		AdminToken: env("LIVRET_ADMIN_TOKEN", ""),
+		TokenKey:   env("LIVRET_TOKEN_KEY", ""),
+		DSR: dsr.Config{
+			BaseURL:      env("LIVRET_DSR_URL", "http://127.0.0.1:8090"),
+			ClientID:     env("LIVRET_DSR_CLIENT_ID", ""),
+			ClientSecret: env("LIVRET_DSR_CLIENT_SECRET", ""),
+		},
+		Logger: slog.Default(),
+	}
+	// Checked before dialling anything: a missing secret is a configuration error, said at once.
+	if cfg.AdminToken == "" {
+		return errors.New("LIVRET_ADMIN_TOKEN is required (the operator's bearer token)")
+	}
+	if cfg.TokenKey == "" {
+		return errors.New("LIVRET_TOKEN_KEY is required (id:base64key, 32-byte AES key)")
+	}
+
+	pool, err := db.Open(ctx, databaseURL())
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	cfg.Pool = pool
+
+	tc, err := client.Dial(client.Options{
+		HostPort:  env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		Namespace: env("TEMPORAL_NAMESPACE", "default"),
+		Logger:    tlog.NewStructuredLogger(slog.Default()),
+	})
+	if err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	defer tc.Close()
+	cfg.Orchestrator = worker.NewOrchestrator(tc)
+
+	srv, err := webapi.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}

@@ -1,0 +1,66 @@
+package webapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Handler returns the API: every route of docs/api.md behind the common middleware.
+func (s *Server) Handler() http.Handler { return s.router() }
+
+func (s *Server) router() *gin.Engine {
+	if s.Metrics == nil {
+		s.Metrics = prometheus.NewRegistry()
+	}
+	// gin's mode is process-wide and starts as debug, which prints every route to stdout,
+	// outside the structured log.
+	if gin.Mode() == gin.DebugMode {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true // 405 with Allow, not 404, for a known path
+	r.ContextWithFallback = true
+	// Livret logs no client address and trusts no forwarding header.
+	_ = r.SetTrustedProxies(nil)
+
+	// Order matters: the request id first (everything logs it), the access log around
+	// everything (it sees the final status), the problem renderer around the handlers and
+	// the panic recovery, the body limit last.
+	r.Use(withRequestID, s.accessLog, s.renderErrors, s.recoverPanics, limitBody)
+	r.NoRoute(func(c *gin.Context) { _ = c.Error(errRouteNotFound) })
+	r.NoMethod(func(c *gin.Context) { _ = c.Error(errMethodNotAllowed) })
+
+	// Operations: open, no key (probes and scrapers).
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHandler())
+	r.GET("/openapi.json", openAPIHandler)
+
+	v1 := r.Group("/v1")
+	// The browser comes back from RdvPermis without any key: the single-use state is the
+	// authority.
+	v1.GET("/oauth/callback", s.oauthCallback)
+
+	v1.POST("/schools", s.requireOperator, s.createSchool)
+
+	school := v1.Group("", s.requireSchool)
+	school.PUT("/offices/:ref", s.putOffice)
+	school.GET("/offices", s.listOffices)
+	school.GET("/offices/:ref/dsr/connect", s.connectOffice)
+	school.POST("/offices/:ref/dsr/disconnect", s.disconnectOffice)
+	school.GET("/offices/:ref/runs", s.listRuns)
+	school.POST("/offices/:ref/runs", s.startRun)
+
+	school.PUT("/instructors/:ref", s.putInstructor)
+	school.PUT("/students/:ref", s.putStudent)
+	school.GET("/students", s.searchStudents)
+	school.GET("/students/:ref/lessons", s.listStudentLessons)
+
+	school.PUT("/lessons/:ref", s.putLesson)
+	school.GET("/lessons", s.listLessons)
+	school.POST("/lessons/:ref/cancel", s.cancelLesson)
+	school.POST("/lessons/:ref/resend", s.resendLesson)
+	return r
+}

@@ -1,0 +1,134 @@
+package webapi_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+// TestSecretsStayOutOfSight: after linking offices (centralised and decentralised), no
+// RdvPermis token, school API key, OAuth state or code appears in clear in any answer of the
+// API, in its logs, or in any column of any table.
+func TestSecretsStayOutOfSight(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	e.addAccount(emailA1, passwordA1, agrementA)
+	e.addAccount("second@lauriane.fr", "pw-second", agrementA)
+	for _, ref := range []string{"o1", "o2", "o3"} {
+		e.put(a.Key, "/v1/offices/"+ref, map[string]any{"name": "Bureau " + ref})
+	}
+	seedPeople(e, a.Key, "o1")
+	seedLessons(e, a.Key, "o1")
+
+	var tokens []*oauth2.Token
+	var oauthSecrets []string // states and codes
+	grab := func(f linkFlow, officeRef string) {
+		t.Helper()
+		oauthSecrets = append(oauthSecrets, f.callback.Query().Get("state"), f.callback.Query().Get("code"))
+		o := e.office(a.ID, officeRef)
+		tok, err := e.srv.Tokens.Token(context.Background(), *o.AccountID)
+		must(t, err)
+		if tok.AccessToken == "" || tok.RefreshToken == "" {
+			t.Fatal("no pair stored")
+		}
+		tokens = append(tokens, tok)
+	}
+	browser := e.browser()
+	grab(e.linked(a.Key, "o1", false, browser, &login{emailA1, passwordA1}), "o1")
+	grab(e.linked(a.Key, "o2", true, browser, nil), "o2")
+	resp, err := browser.Get(e.srv.RdvPermisLogoutURL)
+	must(t, err)
+	e.read(resp)
+	grab(e.linked(a.Key, "o3", true, browser, &login{"second@lauriane.fr", "pw-second"}), "o3")
+	// A refused callback and a failed replay log too.
+	e.do("GET", "/v1/oauth/callback?state="+oauthSecrets[0]+"&code="+oauthSecrets[1], "", nil).wantProblem(t, http.StatusBadRequest)
+
+	e.do("GET", "/v1/offices", a.Key, nil).want(t, http.StatusOK)
+	e.do("GET", "/v1/lessons?status=error", a.Key, nil).want(t, http.StatusOK)
+	e.do("POST", "/v1/offices/o3/dsr/disconnect", a.Key, nil).want(t, http.StatusOK)
+
+	// A state and a code travel through the browser by design (in the redirects): they must
+	// stay out of the logs and the database; tokens and the key out of everything.
+	type secret struct {
+		name, value string
+		inAnswers   bool // may legitimately appear in the API's answers
+	}
+	var secrets []secret
+	for i, tok := range tokens {
+		secrets = append(secrets, secret{"access token " + string(rune('1'+i)), tok.AccessToken, false},
+			secret{"refresh token " + string(rune('1'+i)), tok.RefreshToken, false})
+	}
+	for i, s := range oauthSecrets {
+		secrets = append(secrets, secret{"oauth state or code " + string(rune('1'+i)), s, true})
+	}
+	secrets = append(secrets, secret{"API key", a.Key, false})
+	// Each secret in the forms a leak would take: clear, hex (bytea columns), base64.
+	forms := func(v string) []string {
+		return []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)),
+			base64.RawURLEncoding.EncodeToString([]byte(v))}
+	}
+
+	var created string // the one answer that shows the API key, once, on purpose
+	for _, body := range e.answers.all() {
+		if strings.Contains(body, `"api_key"`) {
+			created = body
+		}
+	}
+	if !strings.Contains(created, a.Key) {
+		t.Fatal("the school's creation did not show its key")
+	}
+	places := map[string]string{"logs": e.logs.String(), "database": dumpDatabase(t, e)}
+	for i, body := range e.answers.all() {
+		if body != created {
+			places["answer "+string(rune('0'+i%10))+"/"+string(rune('a'+i/10%26))] = body
+		}
+	}
+	if !strings.Contains(places["logs"], "office linked") || !strings.Contains(places["database"], "dsr_accounts") {
+		t.Fatal("nothing was captured: the test would prove nothing")
+	}
+	for where, text := range places {
+		for _, s := range secrets {
+			if s.inAnswers && strings.HasPrefix(where, "answer") {
+				continue
+			}
+			for _, form := range forms(s.value) {
+				if len(s.value) >= 16 && strings.Contains(text, form) {
+					t.Errorf("%s found in clear in %s", s.name, where)
+				}
+			}
+		}
+	}
+}
+
+// dumpDatabase is every row of every table of the test database, as JSON text.
+func dumpDatabase(t *testing.T, e *env) string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.pool.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
+	must(t, err)
+	var tables []string
+	for rows.Next() {
+		var name string
+		must(t, rows.Scan(&name))
+		tables = append(tables, name)
+	}
+	must(t, rows.Err())
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := e.pool.Query(ctx, `SELECT row_to_json(t)::text FROM "`+table+`" t`)
+		must(t, err)
+		for rows.Next() {
+			var s string
+			must(t, rows.Scan(&s))
+			b.WriteString(table + " " + s + "\n")
+		}
+		must(t, rows.Err())
+	}
+	return b.String()
+}

@@ -1,0 +1,177 @@
+package webapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/oauth2"
+
+	"livret/db"
+	"livret/dsr"
+)
+
+// CallbackPath is where RdvPermis sends the browser back; PublicURL+CallbackPath is the
+// redirect URI registered at the DSR.
+const CallbackPath = "/v1/oauth/callback"
+
+// OfficesPage is where the browser lands after linking an office: a fixed path on Livret's
+// own host, never taken from the request (no open redirect).
+const OfficesPage = "/ui/offices"
+
+// Orchestrator is what the API asks of Temporal. *worker.Orchestrator implements it; the
+// interface keeps webapi free of the worker's wiring.
+type Orchestrator interface {
+	StartRun(ctx context.Context, schoolID, officeID int64) (workflowID, runID string, err error)
+	Resend(ctx context.Context, schoolID, officeID, lessonID int64) (workflowID, runID string, err error)
+	EnsureSchedule(ctx context.Context, schoolID, officeID int64) error
+	DeleteSchedule(ctx context.Context, officeID int64) error
+	EnsureKeeper(ctx context.Context, accountID int64) error
+	Ready(ctx context.Context) error
+}
+
+// Server holds the API's dependencies. Build it with New, or fill every field; then serve
+// Handler.
+type Server struct {
+	Pool   *pgxpool.Pool
+	Sealer *db.Sealer
+	Tokens *db.TokenStore
+	// DSR exchanges OAuth codes and asks who a token belongs to. Its redirect URL must be
+	// OAuth's.
+	DSR *dsr.Client
+	// OAuth builds the RdvPermis authorization URL; RedirectURL is PublicURL+CallbackPath.
+	OAuth *oauth2.Config
+	// RdvPermisLogoutURL is shown with the linking warning (seed §3): logging out there is how
+	// an admin links an office to another account.
+	RdvPermisLogoutURL string
+	Orchestrator       Orchestrator
+	// AdminToken is the operator's bearer token (POST /v1/schools). Empty refuses every call.
+	AdminToken string
+	Logger     *slog.Logger
+	// Metrics is the registry /metrics serves; the API registers its collectors on it.
+	Metrics *prometheus.Registry
+	Now     func() time.Time
+
+	metricsOnce sync.Once
+	metrics     *httpMetrics
+}
+
+// Config is what the webapi (and `livret dev`) reads from the environment.
+type Config struct {
+	// PublicURL is how browsers reach Livret (LIVRET_PUBLIC_URL), e.g. "https://livret.example.fr".
+	PublicURL string
+	// AdminToken is LIVRET_ADMIN_TOKEN.
+	AdminToken string
+	// TokenKey is LIVRET_TOKEN_KEY (db.ParseSealer).
+	TokenKey string
+	// DSR is how to reach RdvPermis: BaseURL, ClientID, ClientSecret. Its RedirectURL is set
+	// by New from PublicURL.
+	DSR dsr.Config
+
+	Pool         *pgxpool.Pool
+	Orchestrator Orchestrator
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics defaults to a new registry with the Go and process collectors.
+	Metrics *prometheus.Registry
+}
+
+// New builds a Server from its configuration.
+func New(cfg Config) (*Server, error) {
+	if cfg.Pool == nil || cfg.Orchestrator == nil {
+		return nil, errors.New("webapi: a database pool and an orchestrator are required")
+	}
+	if cfg.AdminToken == "" {
+		return nil, errors.New("webapi: the operator token (LIVRET_ADMIN_TOKEN) is required")
+	}
+	sealer, err := db.ParseSealer(cfg.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("webapi: LIVRET_TOKEN_KEY: %w", err)
+	}
+	public, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
+	if err != nil || (public.Scheme != "http" && public.Scheme != "https") || public.Host == "" {
+		return nil, fmt.Errorf("webapi: LIVRET_PUBLIC_URL %q: want an absolute http(s) URL", cfg.PublicURL)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	registry := cfg.Metrics
+	if registry == nil {
+		registry = prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	dsrCfg := cfg.DSR
+	dsrCfg.RedirectURL = public.String() + CallbackPath
+	if dsrCfg.Logger == nil {
+		dsrCfg.Logger = logger
+	}
+	tokens := &db.TokenStore{Pool: cfg.Pool, Sealer: sealer}
+	return &Server{
+		Pool:               cfg.Pool,
+		Sealer:             sealer,
+		Tokens:             tokens,
+		DSR:                dsr.New(dsrCfg, tokens, nil),
+		OAuth:              dsrCfg.OAuth2(),
+		RdvPermisLogoutURL: dsrCfg.LogoutURL(),
+		Orchestrator:       cfg.Orchestrator,
+		AdminToken:         cfg.AdminToken,
+		Logger:             logger,
+		Metrics:            registry,
+		Now:                time.Now,
+	}, nil
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Serve answers on ln until ctx is cancelled, then lets the requests in flight finish (at
+// most 15 s) before returning.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// The OAuth callback makes two DSR calls of at most dsr.DefaultTimeout each.
+		WriteTimeout: 2*dsr.DefaultTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(s.log().Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.log().Info("webapi listening", "addr", ln.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.log().Info("webapi shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serveErr := <-served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}

@@ -1,0 +1,104 @@
+package webapi
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Bounds of what the API stores. Generous for real data, small enough that nothing absurd
+// reaches the database.
+const (
+	maxRefLen  = 100
+	maxNameLen = 200
+	maxCodeLen = 64 // NEPH, authorisation number as typed
+)
+
+// Lesson times outside these years are typing errors; refusing them also keeps every value
+// inside what PostgreSQL and the DSR's date format represent.
+const (
+	minLessonYear = 2000
+	maxLessonYear = 2100
+)
+
+// fieldErrors collects the bad fields of one request: the answer lists them all at once.
+type fieldErrors []FieldError
+
+func (e *fieldErrors) add(field, message string) {
+	*e = append(*e, FieldError{Field: field, Message: message})
+}
+
+// problem is nil when every field was fine, else a 422 listing them.
+func (e fieldErrors) problem() error {
+	if len(e) == 0 {
+		return nil
+	}
+	out := append([]FieldError(nil), e...)
+	return invalid(out...)
+}
+
+func sortFieldErrors(fs []FieldError) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Field < fs[j].Field })
+}
+
+// cleanText trims a text field and checks it: required or not, at most max characters, no
+// control characters (PostgreSQL refuses NUL, and none belongs in a name). A refused value
+// comes back empty, so nothing looks it up in the database.
+func (e *fieldErrors) cleanText(field, value string, required bool, max int) string {
+	v := strings.TrimSpace(value)
+	switch {
+	case v == "" && required:
+		e.add(field, "Champ obligatoire.")
+	case utf8.RuneCountInString(v) > max:
+		e.add(field, fmt.Sprintf("%d caractères au plus.", max))
+		return ""
+	case strings.ContainsFunc(v, unicode.IsControl):
+		e.add(field, "Caractère de contrôle non autorisé.")
+		return ""
+	}
+	return v
+}
+
+// lookupRef is a ref from the path of a lookup (GET, POST action): one that could not have
+// been stored cannot exist, so it is answered like any other unknown ref.
+func lookupRef(c *gin.Context) (string, bool) {
+	ref := c.Param("ref")
+	return ref, checkRef("ref", ref) == nil
+}
+
+// checkRef validates an external id taken from the path.
+func checkRef(field, ref string) error {
+	var errs fieldErrors
+	if ref != strings.TrimSpace(ref) {
+		errs.add(field, "L'identifiant ne doit pas commencer ni finir par un espace.")
+	} else {
+		errs.cleanText(field, ref, true, maxRefLen)
+	}
+	return errs.problem()
+}
+
+// parseTime reads an RFC 3339 time with its offset ("2021-12-09T15:00:00+01:00").
+func (e *fieldErrors) parseTime(field, value string, required bool) (time.Time, bool) {
+	if value == "" {
+		if required {
+			e.add(field, "Champ obligatoire : date et heure au format RFC 3339 avec décalage horaire, par exemple 2021-12-09T15:00:00+01:00.")
+		}
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		e.add(field, "Date et heure invalides : format RFC 3339 avec décalage horaire attendu, par exemple 2021-12-09T15:00:00+01:00.")
+		return time.Time{}, false
+	}
+	if y := t.UTC().Year(); y < minLessonYear || y > maxLessonYear {
+		e.add(field, fmt.Sprintf("Date hors limites : l'année doit être comprise entre %d et %d.", minLessonYear, maxLessonYear))
+		return time.Time{}, false
+	}
+	// PostgreSQL keeps microseconds: compare and store what it will give back.
+	return t.Truncate(time.Microsecond), true
+}
