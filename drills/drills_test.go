@@ -36,7 +36,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	livretBinary = filepath.Join(dir, "livret")
-	build := exec.Command("go", "build", "-o", livretBinary, "../cmd/livret")
+	// The production binary (-tags nodev: without the embedded Temporal server), as deployed.
+	build := exec.Command("go", "build", "-tags", "nodev", "-o", livretBinary, "../cmd/livret")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "drills: cannot build livret:", err)

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 	"livret/activities"
 	"livret/workflows"
 )
+
+// mu guards what the mocked activities record: the test environment runs activities on
+// their own goroutines.
+var mu sync.Mutex
 
 // newEnv registers the real workflows and the real activity struct (by name); each test
 // mocks the activities' answers for one error class.
@@ -56,12 +61,16 @@ func TestRunPagesAndCounts(t *testing.T) {
 	var contractBatches [][]int64
 	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.ContractsResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			contractBatches = append(contractBatches, in.LessonIDs)
 			return activities.ContractsResult{}, nil
 		})
 	var batchSizes []int
 	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			batchSizes = append(batchSizes, len(in.LessonIDs))
 			// The run's day is 10 December (Paris): only lessons ended before its 00:00 go.
 			if want := time.Date(2021, 12, 9, 23, 0, 0, 0, time.UTC); !in.Before.Equal(want) {
@@ -71,7 +80,12 @@ func TestRunPagesAndCounts(t *testing.T) {
 		})
 	var recorded activities.RecordInput
 	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.RecordInput) error { recorded = in; return nil })
+		func(_ context.Context, in activities.RecordInput) error {
+			mu.Lock()
+			defer mu.Unlock()
+			recorded = in
+			return nil
+		})
 
 	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
 	if err := env.GetWorkflowError(); err != nil {
@@ -99,7 +113,12 @@ func TestRunWaitsWhenTheAccountNeedsReconnect(t *testing.T) {
 		Return(activities.LoadResult{Blocked: activities.BlockedNeedsReconnect, Waiting: 12}, nil)
 	var recorded activities.RecordInput
 	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.RecordInput) error { recorded = in; return nil })
+		func(_ context.Context, in activities.RecordInput) error {
+			mu.Lock()
+			defer mu.Unlock()
+			recorded = in
+			return nil
+		})
 	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
 	var res workflows.OfficeRunResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -115,6 +134,8 @@ func TestSchoolClosedStopsTheRun(t *testing.T) {
 	loads := 0
 	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.LoadInput) (activities.LoadResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			loads++
 			if loads == 1 {
 				return activities.LoadResult{LessonIDs: ids(1, 200), AccountID: 7}, nil
@@ -126,6 +147,8 @@ func TestSchoolClosedStopsTheRun(t *testing.T) {
 	declares := 0
 	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			declares++
 			return activities.DeclareResult{}, temporal.NewNonRetryableApplicationError("fermée", activities.ErrTypeSchoolClosed, nil)
 		})
@@ -153,6 +176,8 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	attempts := 0
 	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			attempts++
 			switch attempts {
 			case 1:
@@ -182,6 +207,8 @@ func TestOurOwnBugFailsTheRunWithoutRetry(t *testing.T) {
 	attempts := 0
 	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			attempts++
 			return activities.DeclareResult{}, temporal.NewNonRetryableApplicationError("400", activities.ErrTypeInvalidRequest, nil)
 		})

@@ -4,6 +4,8 @@
 //	livret worker    the Temporal worker: daily runs, resends, account keepers
 //	livret webapi    the HTTP API and the admin pages
 //	livret sandbox   the DSR stand-in (dsr-api.md)
+//	livret dev       all of the above on one machine, with an embedded Temporal and its UI
+//	livret demo      dev, with a demo school seeded
 //
 // Configuration comes from the environment (see README.md).
 package main
@@ -30,6 +32,8 @@ func commands() map[string]command {
 		"sandbox": {"run the DSR stand-in server", runSandbox},
 		"worker":  {"run the Temporal worker (daily runs, resends, token keepers)", runWorker},
 		"webapi":  {"serve the HTTP API and the admin pages", runWebapi},
+		"dev":     {"run everything on this machine: PostgreSQL, sandbox, embedded Temporal and its UI, worker, webapi", runDev},
+		"demo":    {"run dev and seed a demo school (--demo)", runDemo},
 	}
 }
 

@@ -1,0 +1,29 @@
+# Livret's single image: `docker run livret <role>` with role webapi, worker, migrate or sandbox.
+# The binary is built with -tags nodev: it carries no embedded Temporal server (that is
+# `livret dev`'s, for a developer's machine); in a deployment Temporal runs in its own
+# containers (docker-compose.yml).
+
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+# The modules first: this layer is rebuilt only when go.mod or go.sum change.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN go build -tags nodev -trimpath -ldflags="-s -w" -o /out/livret ./cmd/livret \
+    && mkdir -p /out/data
+
+# A static busybox for the containers' health checks (wget), the final image has no shell.
+FROM busybox:1.37.0-musl AS busybox
+
+# distroless/static: CA certificates, /etc/passwd with the nonroot user (65532), nothing
+# else. The time zone database is compiled into the binary (domain/paris.go).
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=busybox /bin/busybox /usr/local/bin/busybox
+COPY --from=build /out/livret /usr/local/bin/livret
+# The sandbox's state file lives here (a volume in docker-compose.yml).
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
+EXPOSE 8080 8090 9090
+ENTRYPOINT ["/usr/local/bin/livret"]
+CMD ["webapi"]

@@ -1,0 +1,569 @@
+//go:build !nodev
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"livret/domain"
+	"livret/sandbox"
+	"livret/workflows"
+)
+
+// runDemo is `livret demo`: `livret dev --demo`.
+func runDemo(ctx context.Context, args []string) error {
+	return runDev(ctx, append([]string{"--demo"}, args...))
+}
+
+// demoSeeder fills a running dev stack with a demo school, through the HTTP API as a
+// management software and a school admin would: two offices linked at the sandbox, people,
+// two weeks of lessons with every refusal of the vendor guide, a completed run, and a run
+// that failed for the operator to inspect and reset in the Temporal UI.
+type demoSeeder struct {
+	API        string
+	AdminToken string
+	Sandbox    *sandbox.Control
+	Temporal   client.Client
+	Namespace  string
+	TemporalUI string
+	DataDir    string
+	// Client is the stack's OAuth client at the sandbox (to break and restore, see failRun).
+	Client sandbox.Client
+	Out    io.Writer
+	// Now is the demo's clock (default time.Now): the lessons are the two weeks before it.
+	Now func() time.Time
+}
+
+// demoState is what the demo leaves in the data folder (0600): a second start finds it and
+// seeds nothing again.
+type demoState struct {
+	SchoolID       int64  `json:"school_id"`
+	APIKey         string `json:"api_key"`
+	Agrement       string `json:"agrement"`
+	RunWorkflowID  string `json:"run_workflow_id"`
+	RunID          string `json:"run_id"`
+	FailedWorkflow string `json:"failed_workflow_id"`
+	FailedRunID    string `json:"failed_run_id"`
+}
+
+const (
+	demoOfficeCentre = "centre"
+	demoOfficeSud    = "sud"
+)
+
+func (d *demoSeeder) statePath() string { return filepath.Join(d.DataDir, "demo.json") }
+
+// Seed seeds the demo once; a data folder that has it already only gets it printed again.
+func (d *demoSeeder) Seed(ctx context.Context) error {
+	if b, err := os.ReadFile(d.statePath()); err == nil {
+		var s demoState
+		if err := json.Unmarshal(b, &s); err == nil && s.APIKey != "" {
+			fmt.Fprintf(d.Out, "\nDemo school already seeded (%s).\n", d.statePath())
+			d.printSummary(ctx, s)
+			return nil
+		}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	fmt.Fprintf(d.Out, "\nSeeding the demo school…\n")
+	admin := apiClient{Base: d.API, Key: d.AdminToken}
+	var school struct {
+		ID     int64  `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	err := admin.call(ctx, http.MethodPost, "/v1/schools", map[string]string{"name": devSchoolName, "agrement": devAgrement}, &school)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+			return fmt.Errorf("a school with the agrément %s exists already (created by hand?): start from an empty data folder (LIVRET_DATA_DIR) to seed the demo", devAgrement)
+		}
+		return fmt.Errorf("creating the demo school: %w", err)
+	}
+	s := demoState{SchoolID: school.ID, APIKey: school.APIKey, Agrement: devAgrement}
+	api := apiClient{Base: d.API, Key: school.APIKey}
+
+	for _, o := range []struct{ ref, name string }{{demoOfficeCentre, "Agence du Centre"}, {demoOfficeSud, "Agence Sud"}} {
+		if err := api.call(ctx, http.MethodPut, "/v1/offices/"+o.ref, map[string]string{"name": o.name}, nil); err != nil {
+			return err
+		}
+	}
+	// The ANTS records of the students the DSR knows (Nina is unknown; Inès has no request
+	// for a B licence).
+	for _, st := range demoStudents {
+		if st.ants == nil {
+			continue
+		}
+		if err := d.Sandbox.AddStudent(ctx, sandbox.Student{Nom: strings.ToUpper(st.last), Prenom: st.first, NEPH: st.neph, Categories: st.ants}); err != nil {
+			return err
+		}
+	}
+
+	// The admin links both offices (decentralised: one RdvPermis account each). Lessons are
+	// pushed afterwards: only lessons planned after the link are sent.
+	if err := linkOffice(ctx, api, newBrowser(), demoOfficeCentre, false, devAccounts[0].Email, devAccounts[0].Password); err != nil {
+		return fmt.Errorf("linking %s: %w", demoOfficeCentre, err)
+	}
+	// The second office's access token is issued to live one second, so that its run has to
+	// refresh it — which is where failRun makes the DSR refuse Livret's client.
+	if err := d.Sandbox.SetFaults(ctx, sandbox.Faults{AccessTTLS: 1}); err != nil {
+		return err
+	}
+	err = linkOffice(ctx, api, newBrowser(), demoOfficeSud, true, devAccounts[1].Email, devAccounts[1].Password)
+	if clearErr := d.Sandbox.SetFaults(ctx, sandbox.Faults{}); err == nil {
+		err = clearErr
+	}
+	if err != nil {
+		return fmt.Errorf("linking %s: %w", demoOfficeSud, err)
+	}
+
+	for _, in := range demoInstructors {
+		if err := api.call(ctx, http.MethodPut, "/v1/instructors/"+in.ref, in.body(), nil); err != nil {
+			return err
+		}
+	}
+	for _, st := range demoStudents {
+		if err := api.call(ctx, http.MethodPut, "/v1/students/"+st.ref, st.body(), nil); err != nil {
+			return err
+		}
+	}
+	lessons := demoLessons(d.Now())
+	for _, l := range lessons {
+		if err := api.call(ctx, http.MethodPut, "/v1/lessons/"+l.ref, l.body(), nil); err != nil {
+			return fmt.Errorf("lesson %s: %w", l.ref, err)
+		}
+	}
+	if err := api.call(ctx, http.MethodPost, "/v1/lessons/"+demoCancelledRef(d.Now())+"/cancel", nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.Out, "  %d lessons pushed over two weeks.\n", len(lessons))
+
+	// The run of the first office, as "Lancer l'envoi" does; wait for its counts.
+	wid, rid, err := startRun(ctx, api, demoOfficeCentre)
+	if err != nil {
+		return err
+	}
+	s.RunWorkflowID, s.RunID = wid, rid
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var res workflows.OfficeRunResult
+	if err := d.Temporal.GetWorkflow(wctx, wid, rid).Get(wctx, &res); err != nil {
+		return fmt.Errorf("run of %s: %w", demoOfficeCentre, err)
+	}
+
+	s.FailedWorkflow, s.FailedRunID, err = d.failRun(ctx, api)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(d.statePath(), b, 0o600); err != nil {
+		return err
+	}
+	d.printSummary(ctx, s)
+	return nil
+}
+
+// failRun produces a run that fails, as one does when the DSR refuses Livret's OAuth client
+// (its secret revoked or rotated at the DSR and not yet in Livret's configuration): the
+// refresh answers invalid_client, a "malformed request" no retry can cure, so the activity
+// fails at once and the workflow fails. The client is put back right after: an operator who
+// resets the run in the Temporal UI sees it complete.
+func (d *demoSeeder) failRun(ctx context.Context, api apiClient) (wid, rid string, err error) {
+	revoked := d.Client
+	revoked.ClientSecret = randomToken()
+	if err := d.Sandbox.AddClient(ctx, revoked); err != nil {
+		return "", "", err
+	}
+	defer func() {
+		if restoreErr := d.Sandbox.AddClient(context.WithoutCancel(ctx), d.Client); restoreErr != nil && err == nil {
+			err = fmt.Errorf("restoring the OAuth client at the sandbox: %w", restoreErr)
+		}
+	}()
+	// The office's access token (1 s) must be dead, so that the run refreshes it.
+	time.Sleep(1500 * time.Millisecond)
+	wid, rid, err = startRun(ctx, api, demoOfficeSud)
+	if err != nil {
+		return "", "", err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	runErr := d.Temporal.GetWorkflow(wctx, wid, rid).Get(wctx, nil)
+	if runErr == nil {
+		return "", "", fmt.Errorf("the run of %s was meant to fail, and completed", demoOfficeSud)
+	}
+	desc, err := d.Temporal.DescribeWorkflowExecution(wctx, wid, rid)
+	if err != nil {
+		return "", "", err
+	}
+	if got := desc.GetWorkflowExecutionInfo().GetStatus(); got != enumspb.WORKFLOW_EXECUTION_STATUS_FAILED {
+		return "", "", fmt.Errorf("the run of %s ended %s, want failed: %v", demoOfficeSud, got, runErr)
+	}
+	return wid, rid, nil
+}
+
+func (d *demoSeeder) printSummary(ctx context.Context, s demoState) {
+	api := apiClient{Base: d.API, Key: s.APIKey}
+	count := func(q string) string {
+		var page struct {
+			Total int `json:"total"`
+		}
+		if err := api.call(ctx, http.MethodGet, "/v1/lessons?per_page=1&"+q, nil, &page); err != nil {
+			return "?"
+		}
+		return fmt.Sprint(page.Total)
+	}
+	fmt.Fprintf(d.Out, `
+Demo school %q (agrément %s), API key (the admin pages' login too):
+  %s
+  Report:      %s/ui   ·   curl -H 'Authorization: Bearer %s' '%s/v1/lessons?office=%s&status=error'
+  Lessons:     %s transmitted, %s in error, %s not concerned, %s pending
+  Runs:        %s (completed) and a FAILED run of office %q:
+               %s/namespaces/%s/workflows/%s/%s/history
+               The DSR refused Livret's OAuth client when the run refreshed the office's token
+               (invalid_client); the client is fixed now: "Reset" the run in the UI to finish it.
+`, devSchoolName, s.Agrement, s.APIKey, d.API, s.APIKey, d.API, demoOfficeCentre,
+		count("status=transmitted"), count("status=error"), count("status=not_eligible"), count("status=pending"),
+		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID))
+}
+
+// The demo's people. Refs are the management software's ids.
+
+type demoInstructor struct {
+	ref, first, last, number string
+	simulator                bool
+}
+
+func (i demoInstructor) body() map[string]any {
+	return map[string]any{"first_name": i.first, "last_name": i.last, "authorization_number": i.number, "simulator": i.simulator}
+}
+
+var demoInstructors = []demoInstructor{
+	{ref: "jean", first: "Jean", last: "Dupont", number: "A 12.345.678.90"},
+	{ref: "claire", first: "Claire", last: "Moreau", number: "A9876543210"},
+	// The vendor guide's instructor whose number the DSR refuses (too short).
+	{ref: "paul", first: "Paul", last: "Martin", number: "A12345"},
+	// An unsupervised simulator: the generic number (seed §10).
+	{ref: "simu", first: "", last: "Simulateur", number: domain.GenericSimulatorAuthorization, simulator: true},
+}
+
+type demoStudent struct {
+	ref, office, first, last, neph, category string
+	evaluation                               bool
+	ants                                     []string // the ANTS's licence requests; nil: unknown to the ANTS
+}
+
+func (s demoStudent) body() map[string]any {
+	return map[string]any{"office_ref": s.office, "first_name": s.first, "last_name": s.last, "neph": s.neph,
+		"category": s.category, "initial_evaluation_accepted": s.evaluation}
+}
+
+var demoStudents = []demoStudent{
+	{ref: "melanie", office: demoOfficeCentre, first: "Mélanie", last: "Perrin", neph: "1206 7500 0001", category: "B_AUTO", evaluation: true, ants: []string{"B"}},
+	{ref: "lou", office: demoOfficeCentre, first: "Lou", last: "Michel", neph: "120675000002", category: "B", evaluation: true, ants: []string{"B"}},
+	{ref: "hugo", office: demoOfficeCentre, first: "Hugo", last: "Lenoir", neph: "120675000005", category: "B_AAC", evaluation: true, ants: []string{"B"}},
+	// Unknown to the ANTS: ELEVE_INTROUVABLE at the run.
+	{ref: "nina", office: demoOfficeCentre, first: "Nina", last: "Roux", neph: "120675000003", category: "B", evaluation: true},
+	// The ANTS knows her for a motorcycle licence only: CATEGORIE_SANS_DEMANDE at the run.
+	{ref: "ines", office: demoOfficeCentre, first: "Inès", last: "Garnier", neph: "120675000007", category: "B", evaluation: true, ants: []string{"A2"}},
+	// No NEPH yet: in error at once, no DSR call spent.
+	{ref: "tom", office: demoOfficeCentre, first: "Tom", last: "Blanc", category: "B", evaluation: true},
+	// Initial evaluation not accepted: in error at once.
+	{ref: "sarah", office: demoOfficeCentre, first: "Sarah", last: "Haddad", neph: "120675000009", category: "B", ants: []string{"B"}},
+	// A motorcycle student: not concerned.
+	{ref: "jules", office: demoOfficeCentre, first: "Jules", last: "Petit", neph: "120675000004", category: "A2", evaluation: true, ants: []string{"A2"}},
+	{ref: "zoe", office: demoOfficeSud, first: "Zoé", last: "Faure", neph: "120675000006", category: "B", evaluation: true, ants: []string{"B"}},
+	{ref: "leo", office: demoOfficeSud, first: "Léo", last: "Marchand", neph: "120675000008", category: "B_AUTO", evaluation: true, ants: []string{"B"}},
+}
+
+type demoLesson struct {
+	ref, office, student, instructor string
+	typ                              domain.LessonType
+	start, end                       time.Time
+}
+
+func (l demoLesson) body() map[string]any {
+	return map[string]any{"office_ref": l.office, "student_ref": l.student, "instructor_ref": l.instructor,
+		"type": string(l.typ), "start": l.start.Format(time.RFC3339), "end": l.end.Format(time.RFC3339)}
+}
+
+// demoLessons is two weeks of an ordinary agenda up to tomorrow (no Sundays), with, on top
+// of the refusals the people above earn, the vendor guide's 25-minute simulator lesson, code
+// lessons, an initial evaluation and a mock exam (not concerned).
+func demoLessons(now time.Time) []demoLesson {
+	today := domain.StartOfDay(now)
+	var out []demoLesson
+	for offset := -14; offset <= 1; offset++ {
+		day := today.AddDate(0, 0, offset)
+		if day.Weekday() == time.Sunday {
+			continue
+		}
+		i := offset + 14
+		at := func(h, m int) time.Time {
+			return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, domain.Paris)
+		}
+		add := func(office, student, instructor string, typ domain.LessonType, h, m, minutes int) {
+			start := at(h, m)
+			out = append(out, demoLesson{
+				ref:    fmt.Sprintf("L-%s-%02d%02d-%s", day.Format("20060102"), h, m, student),
+				office: office, student: student, instructor: instructor, typ: typ,
+				start: start, end: start.Add(time.Duration(minutes) * time.Minute),
+			})
+		}
+		// Agence du Centre.
+		if i%2 == 0 {
+			add(demoOfficeCentre, "tom", "jean", domain.TypeConduite, 8, 0, 60)
+		} else {
+			add(demoOfficeCentre, "nina", "jean", domain.TypeConduite, 8, 0, 60)
+		}
+		if i%3 == 2 {
+			add(demoOfficeCentre, "melanie", "simu", domain.TypeSimulateurBoiteAuto, 9, 0, 60)
+		} else {
+			add(demoOfficeCentre, "melanie", "jean", domain.TypeConduiteBoiteAuto, 9, 0, 60)
+		}
+		if i%4 == 0 {
+			add(demoOfficeCentre, "lou", "paul", domain.TypeConduite, 10, 0, 60)
+		} else {
+			add(demoOfficeCentre, "lou", "claire", domain.TypeConduite, 10, 0, 60)
+		}
+		if i%2 == 1 {
+			add(demoOfficeCentre, "hugo", "claire", domain.TypeConduite, 11, 0, 90)
+		}
+		if i%3 == 0 {
+			add(demoOfficeCentre, "ines", "claire", domain.TypeConduite, 14, 0, 60)
+			add(demoOfficeCentre, "jules", "jean", domain.TypeConduite, 15, 0, 60)
+		}
+		if i%4 == 1 {
+			add(demoOfficeCentre, "sarah", "claire", domain.TypeConduite, 16, 0, 60)
+		}
+		if i%5 == 0 {
+			add(demoOfficeCentre, "melanie", "jean", domain.TypeCode, 17, 0, 60)
+		}
+		// Agence Sud.
+		add(demoOfficeSud, "zoe", "claire", domain.TypeConduite, 9, 0, 60)
+		if i%2 == 0 {
+			add(demoOfficeSud, "leo", "jean", domain.TypeConduiteBoiteAuto, 11, 0, 60)
+		}
+		if i%3 == 1 {
+			add(demoOfficeSud, "zoe", "simu", domain.TypeSimulateur, 14, 0, 60)
+		}
+		// Once each, on a past working day whatever today is.
+		switch offset {
+		case pastWorkingDay(today, -13):
+			add(demoOfficeCentre, "sarah", "jean", domain.TypeEvaluationDepart, 17, 0, 60)
+		case pastWorkingDay(today, -6):
+			// The vendor guide's example: a simulator lesson of 25 minutes (DUREE_INVALIDE).
+			add(demoOfficeCentre, "melanie", "simu", domain.TypeSimulateur, 13, 0, 25)
+		case pastWorkingDay(today, -3):
+			add(demoOfficeCentre, "hugo", "jean", domain.TypeExamenBlanc, 14, 0, 60)
+		}
+	}
+	return out
+}
+
+// pastWorkingDay is offset, or the day before when that day is a Sunday.
+func pastWorkingDay(today time.Time, offset int) int {
+	if today.AddDate(0, 0, offset).Weekday() == time.Sunday {
+		return offset - 1
+	}
+	return offset
+}
+
+// demoCancelledRef is Zoé's 9:00 lesson of tomorrow (of today when tomorrow is a Sunday,
+// which has no lessons): the school cancels it before it is sent.
+func demoCancelledRef(now time.Time) string {
+	day := domain.StartOfDay(now).AddDate(0, 0, 1)
+	if day.Weekday() == time.Sunday {
+		day = day.AddDate(0, 0, -1)
+	}
+	return fmt.Sprintf("L-%s-0900-zoe", day.Format("20060102"))
+}
+
+// startRun is POST /v1/offices/{ref}/runs.
+func startRun(ctx context.Context, api apiClient, office string) (wid, rid string, err error) {
+	var run struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	if err := api.call(ctx, http.MethodPost, "/v1/offices/"+office+"/runs", nil, &run); err != nil {
+		return "", "", fmt.Errorf("starting the run of %s: %w", office, err)
+	}
+	return run.WorkflowID, run.RunID, nil
+}
+
+// apiClient calls Livret's API with a bearer key.
+type apiClient struct {
+	Base string
+	Key  string
+}
+
+type apiError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
+}
+
+var apiHTTP = &http.Client{Timeout: 60 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func (c apiClient) request(ctx context.Context, method, path string, in any) (*http.Request, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
+	return req, nil
+}
+
+// call sends in as JSON and decodes a 2xx answer into out; any other answer is an *apiError.
+func (c apiClient) call(ctx context.Context, method, path string, in, out any) error {
+	req, err := c.request(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	resp, err := apiHTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: string(data)}
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// newBrowser is an admin's browser: it keeps RdvPermis's login cookie and lets the caller
+// follow each redirect.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+var loginFormAction = regexp.MustCompile(`<form[^>]*method="post"[^>]*action="([^"]+)"`)
+
+// linkOffice links an office as an admin does: "Se connecter" (with the confirmation when
+// another office is linked already), RdvPermis's login page, and back to Livret's callback.
+func linkOffice(ctx context.Context, api apiClient, browser *http.Client, office string, confirm bool, email, password string) error {
+	path := "/v1/offices/" + office + "/dsr/connect"
+	if confirm {
+		path += "?confirm=1"
+	}
+	req, err := api.request(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := browse(browser, req)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusFound {
+		return fmt.Errorf("connect: HTTP %d: %s", resp.status, resp.body)
+	}
+	authURL := resp.location
+	if resp, err = get(ctx, browser, authURL); err != nil {
+		return err
+	}
+	if resp.status == http.StatusOK { // the login form; a browser logged in already skips it
+		action := authURL
+		if m := loginFormAction.FindStringSubmatch(resp.body); m != nil {
+			base, _ := url.Parse(authURL)
+			ref, err := url.Parse(html.UnescapeString(m[1]))
+			if err == nil {
+				action = base.ResolveReference(ref).String()
+			}
+		}
+		form := url.Values{"email": {email}, "password": {password}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(form.Encode()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if resp, err = browse(browser, req); err != nil {
+			return err
+		}
+	}
+	if resp.status != http.StatusFound || !strings.Contains(resp.location, "/v1/oauth/callback") {
+		return fmt.Errorf("login at RdvPermis: HTTP %d %s: %s", resp.status, resp.location, resp.body)
+	}
+	if resp, err = get(ctx, browser, resp.location); err != nil {
+		return err
+	}
+	if resp.status != http.StatusFound {
+		return fmt.Errorf("callback: HTTP %d: %s", resp.status, resp.body)
+	}
+	return nil
+}
+
+type page struct {
+	status   int
+	location string
+	body     string
+}
+
+func get(ctx context.Context, browser *http.Client, u string) (page, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return page{}, err
+	}
+	return browse(browser, req)
+}
+
+func browse(browser *http.Client, req *http.Request) (page, error) {
+	resp, err := browser.Do(req)
+	if err != nil {
+		return page{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return page{}, err
+	}
+	loc := resp.Header.Get("Location")
+	if loc != "" {
+		if u, err := req.URL.Parse(loc); err == nil {
+			loc = u.String()
+		}
+	}
+	return page{status: resp.StatusCode, location: loc, body: string(b)}, nil
+}

@@ -1,0 +1,503 @@
+//go:build !nodev
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"livret/db/dbtest"
+	"livret/sandbox"
+)
+
+// TestDevStack drives `livret dev --demo` as a newcomer and an operator would, as a
+// subprocess of a freshly built binary: ready, the Temporal UI listing the runs, the demo's
+// report and failed run, the vendor guide's scenario through the API (link at the sandbox's
+// login page, ingest, run, report); then Ctrl-C, a second start on the same data folder, and
+// the Temporal history and the data still there.
+func TestDevStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs the whole stack")
+	}
+	bin := buildLivret(t)
+	addrs := freeAddrs(t, 5)
+	d := &devProcess{
+		t:    t,
+		bin:  bin,
+		data: filepath.Join(t.TempDir(), "data"),
+		env: []string{
+			"DATABASE_URL=" + dbtest.NewURL(t),
+			"LIVRET_HTTP_ADDR=" + addrs[0],
+			"LIVRET_SANDBOX_ADDR=" + addrs[1],
+			"TEMPORAL_ADDRESS=" + addrs[2],
+			"LIVRET_TEMPORAL_HTTP_ADDR=" + addrs[3],
+			"LIVRET_TEMPORAL_UI_ADDR=" + addrs[4],
+		},
+	}
+	api := "http://" + addrs[0]
+	uiURL := "http://" + addrs[4]
+
+	// First start, with the demo.
+	d.start("--demo")
+	d.waitReady(api)
+	if resp, err := http.Get(uiURL + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("Temporal UI on %s: %v %v", uiURL, resp, err)
+	}
+	demo := d.waitDemo()
+	adminToken := d.readSecret("admin-token")
+	tokenKey := d.readSecret("token-key")
+	if !strings.Contains(d.stdout(), adminToken) || !strings.Contains(d.stdout(), devAccounts[0].Password) {
+		t.Errorf("the banner does not print the operator token and the RdvPermis logins:\n%s", d.stdout())
+	}
+	checkDemo(t, api, demo)
+
+	tc, err := client.Dial(client.Options{HostPort: addrs[2], Namespace: "default", Logger: quietSDKLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	wantStatus(ctx, t, tc, demo.FailedWorkflow, demo.FailedRunID, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+	// The UI lists the runs (its own HTTP API, which its pages call).
+	listed := getJSON[struct {
+		Executions []struct {
+			Execution struct {
+				WorkflowID string `json:"workflowId"`
+			} `json:"execution"`
+			Status string `json:"status"`
+		} `json:"executions"`
+	}](t, uiURL+"/api/v1/namespaces/default/workflows", "")
+	var failedListed bool
+	for _, e := range listed.Executions {
+		failedListed = failedListed || (e.Execution.WorkflowID == demo.FailedWorkflow && e.Status == "WORKFLOW_EXECUTION_STATUS_FAILED")
+	}
+	if !failedListed {
+		t.Errorf("the Temporal UI does not list the demo's failed run: %+v", listed)
+	}
+
+	// The vendor guide's scenario, through the API, on a school of its own.
+	const agrement = "E0203100010"
+	ctl := sandbox.NewControl("http://"+addrs[1], "")
+	if _, err := ctl.AddAccount(ctx, sandbox.Account{Email: "gerant@lauriane.fr", Password: "mot-de-passe", Agrement: agrement, SchoolName: "Auto-école Lauriane"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []sandbox.Student{
+		{Nom: "PERRIN", Prenom: "Mélanie", NEPH: "123456789012", Categories: []string{"B"}},
+		{Nom: "MICHEL", Prenom: "Lou", NEPH: "210987654321", Categories: []string{"B"}},
+	} {
+		if err := ctl.AddStudent(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var school struct {
+		APIKey string `json:"api_key"`
+	}
+	must(t, apiClient{Base: api, Key: adminToken}.call(ctx, "POST", "/v1/schools", map[string]string{"name": "Auto-école Lauriane", "agrement": agrement}, &school))
+	sc := apiClient{Base: api, Key: school.APIKey}
+	must(t, sc.call(ctx, "PUT", "/v1/offices/lauriane", map[string]string{"name": "AE LAURIANE"}, nil))
+	must(t, linkOffice(ctx, sc, newBrowser(), "lauriane", false, "gerant@lauriane.fr", "mot-de-passe"))
+	for ref, body := range map[string]map[string]any{
+		"/v1/instructors/jean": {"first_name": "Jean", "last_name": "Dupont", "authorization_number": "A 12.345.678.90"},
+		"/v1/instructors/paul": {"first_name": "Paul", "last_name": "Martin", "authorization_number": "A12345"},
+		"/v1/instructors/simu": {"first_name": "", "last_name": "Simulateur", "authorization_number": "A0000000000", "simulator": true},
+		"/v1/students/melanie": {"office_ref": "lauriane", "first_name": "Mélanie", "last_name": "Perrin", "neph": "1234 5678 9012",
+			"category": "B_AUTO", "initial_evaluation_accepted": true},
+		"/v1/students/lou": {"office_ref": "lauriane", "first_name": "Lou", "last_name": "Michel", "neph": "210987654321",
+			"category": "B", "initial_evaluation_accepted": true},
+	} {
+		must(t, sc.call(ctx, "PUT", ref, body, nil))
+	}
+	for ref, l := range map[string][4]string{
+		"l-1000": {"melanie", "jean", "conduite", "10:00/11:00"},
+		"l-1300": {"melanie", "simu", "simulateur", "13:00/13:25"},
+		"l-1500": {"melanie", "jean", "conduite_boite_auto", "15:00/16:00"},
+		"l-lou":  {"lou", "paul", "conduite", "13:00/14:00"},
+	} {
+		start, end, _ := strings.Cut(l[3], "/")
+		must(t, sc.call(ctx, "PUT", "/v1/lessons/"+ref, map[string]any{"office_ref": "lauriane", "student_ref": l[0], "instructor_ref": l[1],
+			"type": l[2], "start": "2021-12-09T" + start + ":00+01:00", "end": "2021-12-09T" + end + ":00+01:00"}, nil))
+	}
+	wid, rid, err := startRun(ctx, sc, "lauriane")
+	must(t, err)
+	run := waitRun(ctx, t, sc, "lauriane", rid)
+	if run.Transmitted != 2 || run.Outcome != "completed" {
+		t.Errorf("run: %+v, want 2 transmitted, completed", run)
+	}
+	checkSeedReport(t, api, school.APIKey)
+	ledger, err := ctl.Ledger(ctx)
+	must(t, err)
+	if n := lessonsOf(ledger, agrement); n != 2 {
+		t.Errorf("the sandbox holds %d lessons of the school, want 2", n)
+	}
+
+	// Ctrl-C, then a second start on the same data folder.
+	tc.Close()
+	d.interrupt()
+	d.start("--demo") // the demo is there already: it is only printed again
+	d.waitReady(api)
+	tc, err = client.Dial(client.Options{HostPort: addrs[2], Namespace: "default", Logger: quietSDKLogger{}})
+	must(t, err)
+	defer tc.Close()
+	wantStatus(ctx, t, tc, wid, rid, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	wantStatus(ctx, t, tc, demo.FailedWorkflow, demo.FailedRunID, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+	if again := waitRun(ctx, t, sc, "lauriane", rid); again != run {
+		t.Errorf("the run's record changed across the restart: %+v, then %+v", run, again)
+	}
+	checkSeedReport(t, api, school.APIKey)
+	d.waitOutput("Demo school already seeded")
+	if again := d.readSecret("token-key"); again != tokenKey {
+		t.Error("the second start generated another token key")
+	}
+	d.interrupt()
+}
+
+// checkSeedReport: the vendor guide's report of 9 December 2021 (seed §7).
+func checkSeedReport(t *testing.T, api, key string) {
+	t.Helper()
+	page := getJSON[lessonsPage](t, api+"/v1/lessons?office=lauriane&per_page=100", key)
+	want := map[string]struct{ status, code, message string }{
+		"l-1000": {"transmitted", "", ""},
+		"l-1500": {"transmitted", "", ""},
+		"l-1300": {"error", "DUREE_INVALIDE", "La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min."},
+		"l-lou":  {"error", "FORMAT_AUTORISATION_INVALIDE", "Le format du numéro d'autorisation du formateur n'est pas valide."},
+	}
+	if len(page.Items) != len(want) {
+		t.Errorf("%d lessons in the report, want %d", len(page.Items), len(want))
+	}
+	for _, l := range page.Items {
+		w, tr := want[l.Ref], l.Transmission
+		if tr.Status != w.status || deref(tr.Code) != w.code || (w.message != "" && deref(tr.Message) != w.message) {
+			t.Errorf("lesson %s: %s %s %q, want %s %s %q", l.Ref, tr.Status, deref(tr.Code), deref(tr.Message), w.status, w.code, w.message)
+		}
+		if w.status == "transmitted" && tr.DSRLessonID == nil {
+			t.Errorf("lesson %s transmitted without the DSR's id", l.Ref)
+		}
+	}
+}
+
+// checkDemo: the demo's first screen is a populated report with every refusal.
+func checkDemo(t *testing.T, api string, demo demoState) {
+	t.Helper()
+	page := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=100&status=error", demo.APIKey)
+	codes := map[string]int{}
+	for _, l := range page.Items {
+		codes[deref(l.Transmission.Code)]++
+	}
+	for _, c := range []string{"DUREE_INVALIDE", "FORMAT_AUTORISATION_INVALIDE", "ELEVE_INTROUVABLE", "CATEGORIE_SANS_DEMANDE", "NEPH_MANQUANT"} {
+		if codes[c] == 0 {
+			t.Errorf("the demo has no lesson in error %s: %v", c, codes)
+		}
+	}
+	if n := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=1&status=transmitted", demo.APIKey).Total; n == 0 {
+		t.Error("the demo transmitted nothing")
+	}
+	if n := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=1&status=not_eligible", demo.APIKey).Total; n == 0 {
+		t.Error("the demo has no lesson not concerned")
+	}
+}
+
+type lessonsPage struct {
+	Items []struct {
+		Ref          string `json:"ref"`
+		Transmission struct {
+			Status      string  `json:"status"`
+			Code        *string `json:"code"`
+			Message     *string `json:"message"`
+			DSRLessonID *string `json:"dsr_lesson_id"`
+		} `json:"transmission"`
+	} `json:"items"`
+	Total int `json:"total"`
+}
+
+type runRecord struct {
+	RunID       string `json:"run_id"`
+	Transmitted int    `json:"transmitted"`
+	Errors      int    `json:"errors"`
+	NotEligible int    `json:"not_eligible"`
+	Outcome     string `json:"outcome"`
+}
+
+// waitRun waits for the run to be recorded in GET /v1/offices/{ref}/runs.
+func waitRun(ctx context.Context, t *testing.T, api apiClient, office, runID string) runRecord {
+	t.Helper()
+	for {
+		var runs []runRecord
+		must(t, api.call(ctx, "GET", "/v1/offices/"+office+"/runs", nil, &runs))
+		for _, r := range runs {
+			if r.RunID == runID {
+				return r
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("run %s of %s not recorded: %v", runID, office, runs)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func wantStatus(ctx context.Context, t *testing.T, tc client.Client, wid, rid string, want enumspb.WorkflowExecutionStatus) {
+	t.Helper()
+	desc, err := tc.DescribeWorkflowExecution(ctx, wid, rid)
+	if err != nil {
+		t.Fatalf("describe %s/%s: %v", wid, rid, err)
+	}
+	if got := desc.GetWorkflowExecutionInfo().GetStatus(); got != want {
+		t.Errorf("workflow %s/%s is %s, want %s", wid, rid, got, want)
+	}
+}
+
+func lessonsOf(l sandbox.Ledger, agrement string) int {
+	contracts := map[string]bool{}
+	for _, c := range l.Contracts {
+		contracts[c.IDContrat] = c.Agrement == agrement
+	}
+	n := 0
+	for _, les := range l.Lessons {
+		if contracts[les.IDContrat] {
+			n++
+		}
+	}
+	return n
+}
+
+func getJSON[T any](t *testing.T, url, key string) T {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	must(t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := apiHTTP.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	var v T
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	must(t, json.NewDecoder(resp.Body).Decode(&v))
+	return v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildLivret builds this command into a temporary folder (stripped: linking is most of the
+// build, and the symbols are of no use here).
+func buildLivret(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "livret")
+	started := time.Now()
+	out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Logf("built in %s", time.Since(started).Round(100*time.Millisecond))
+	return bin
+}
+
+// freeAddrs returns n loopback addresses free right now.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return out
+}
+
+// devProcess is one `livret dev` subprocess at a time on one data folder.
+type devProcess struct {
+	t    *testing.T
+	bin  string
+	data string
+	env  []string
+
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan error
+	out     syncBuf
+	errLog  syncBuf
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (d *devProcess) stdout() string { return d.out.String() }
+
+func (d *devProcess) start(args ...string) {
+	d.t.Helper()
+	d.out, d.errLog = syncBuf{}, syncBuf{}
+	d.cmd = exec.Command(d.bin, append([]string{"dev"}, args...)...)
+	d.cmd.Env = append(os.Environ(), append([]string{"LIVRET_DATA_DIR=" + d.data, "LIVRET_ADMIN_TOKEN=", "LIVRET_TOKEN_KEY="}, d.env...)...)
+	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.errLog
+	d.started = time.Now()
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.done = make(chan error, 1)
+	cmd, done, exited := d.cmd, d.done, make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
+	d.t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if d.t.Failed() {
+			d.t.Logf("livret dev output:\n%s\nlogs (last 8 kB):\n%s", d.out.String(), tail(d.errLog.String(), 8<<10))
+		}
+	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitReady waits for /readyz to answer 200 and logs how long it took.
+func (d *devProcess) waitReady(api string) {
+	d.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(api + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				d.t.Logf("ready (/readyz 200) %s after the start", time.Since(d.started).Round(10*time.Millisecond))
+				return
+			}
+		}
+		select {
+		case err := <-d.done:
+			d.t.Fatalf("livret dev exited before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatal("livret dev not ready after 2 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitDemo waits for the demo to be seeded (it writes demo.json last).
+func (d *devProcess) waitDemo() demoState {
+	d.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		b, err := os.ReadFile(filepath.Join(d.data, "demo.json"))
+		if err == nil {
+			var s demoState
+			must(d.t, json.Unmarshal(b, &s))
+			d.t.Logf("demo seeded %s after the start", time.Since(d.started).Round(10*time.Millisecond))
+			return s
+		}
+		if strings.Contains(d.stdout(), "The demo could not be seeded") {
+			d.t.Fatalf("demo: %s", d.stdout())
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatal("demo not seeded after 3 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitOutput waits for the banner (stdout) to say something.
+func (d *devProcess) waitOutput(what string) {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(d.stdout(), what) {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("livret dev never printed %q", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (d *devProcess) readSecret(name string) string {
+	d.t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.data, name))
+	must(d.t, err)
+	st, err := os.Stat(filepath.Join(d.data, name))
+	must(d.t, err)
+	if st.Mode().Perm() != 0o600 {
+		d.t.Errorf("%s is %v, want 0600", name, st.Mode().Perm())
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// interrupt is Ctrl-C: the process must stop everything and exit 0.
+func (d *devProcess) interrupt() {
+	d.t.Helper()
+	started := time.Now()
+	must(d.t, d.cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-d.done:
+		if err != nil {
+			d.t.Fatalf("livret dev exited with %v after Ctrl-C", err)
+		}
+		d.t.Logf("stopped %s after Ctrl-C", time.Since(started).Round(10*time.Millisecond))
+	case <-time.After(time.Minute):
+		d.t.Fatal("livret dev still running a minute after Ctrl-C")
+	}
+}
+
+// quietSDKLogger keeps the SDK client's info lines out of the test's output.
+type quietSDKLogger struct{}
+
+func (quietSDKLogger) Debug(string, ...any) {}
+func (quietSDKLogger) Info(string, ...any)  {}
+func (quietSDKLogger) Warn(string, ...any)  {}
+func (quietSDKLogger) Error(string, ...any) {}
