@@ -7,8 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Handler returns the API: every route of docs/api.md behind the common middleware.
-func (s *Server) Handler() http.Handler { return s.router() }
+// Handler returns the API: every route of docs/api.md behind the common middleware, and
+// the admin's pages under /ui.
+func (s *Server) Handler() http.Handler {
+	r := s.router()
+	s.mountUI(r) // the admin's pages (ui.go): not part of the API's document
+	return r
+}
 
 func (s *Server) router() *gin.Engine {
 	if s.Metrics == nil {

@@ -1,0 +1,309 @@
+package webapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"livret/domain"
+	"livret/dsr"
+	"livret/sandbox"
+	"livret/webapi"
+	"livret/worker/workertest"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserStack is a running webapi on the real stack (Postgres, the sandbox over HTTP,
+// Temporal, a worker) for a real browser.
+type browserStack struct {
+	t     *testing.T
+	stack *workertest.Stack
+	url   string
+}
+
+func newBrowserStack(t *testing.T) *browserStack {
+	t.Helper()
+	s := workertest.NewStack(t, workertest.Options{})
+	var handler http.Handler = http.NotFoundHandler()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(api.Close)
+	ctx := context.Background()
+	// The stack's client, with this API's callback too.
+	must(t, s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: workertest.ClientID, ClientSecret: workertest.ClientSecret,
+		RedirectURIs: []string{"http://127.0.0.1:1/v1/oauth/callback", api.URL + webapi.CallbackPath}}))
+	srv, err := webapi.New(webapi.Config{
+		PublicURL: api.URL, AdminToken: adminToken, TokenKey: s.KeySpec,
+		DSR:  dsr.Config{BaseURL: s.SandboxURL, ClientID: workertest.ClientID, ClientSecret: workertest.ClientSecret, Timeout: 10 * time.Second},
+		Pool: s.Pool, Orchestrator: s.Orchestrator, Logger: slog.New(slog.DiscardHandler),
+	})
+	must(t, err)
+	handler = srv.Handler()
+	s.StartWorker()
+	return &browserStack{t: t, stack: s, url: api.URL}
+}
+
+// call is one API call with a key (or the operator's token); it wants 2xx.
+func (b *browserStack) call(method, path, key string, body any, out any) {
+	b.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		must(b.t, err)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, b.url+path, rd)
+	must(b.t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	must(b.t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	must(b.t, err)
+	if resp.StatusCode/100 != 2 {
+		b.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		must(b.t, json.Unmarshal(data, out))
+	}
+}
+
+// runOffice starts an office's run through the API and waits for its end.
+func (b *browserStack) runOffice(key, office string) {
+	b.t.Helper()
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	b.call("POST", "/v1/offices/"+office+"/runs", key, nil, &started)
+	b.wait(started.WorkflowID, started.RunID)
+}
+
+func (b *browserStack) wait(workflowID, runID string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res any
+	if err := b.stack.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
+		b.t.Fatalf("workflow %s: %v", workflowID, err)
+	}
+}
+
+// newChromium starts headless Chromium, or skips the test when it is not installed.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s is absent: install Debian's chromium package (apt-get install -y chromium) to run the browser test", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "fr-FR"), // French date inputs, as the admins see them
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// artifactsDir is the repository's artifacts/ folder (ignored by git).
+func artifactsDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join("..", "artifacts"))
+	must(t, err)
+	must(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+func screenshot(path string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var buf []byte
+		if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(path, buf, 0o644)
+	})
+}
+
+// run runs browser actions, failing the test on error.
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond)) }()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func bodyText(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	var text string
+	run(t, ctx, "read the page", chromedp.Text("body", &text, chromedp.ByQuery))
+	return text
+}
+
+func wantText(t *testing.T, ctx context.Context, wants ...string) {
+	t.Helper()
+	text := bodyText(t, ctx)
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Fatalf("the page lacks %q:\n%s", w, text)
+		}
+	}
+}
+
+// TestBrowserAdmin drives headless Chromium through the admin's screens on the real stack:
+// sign in, link an office at RdvPermis's login page, the warning for a second office, the
+// seed's lessons sent by a run, the report's filters and tabs, and a resend.
+func TestBrowserAdmin(t *testing.T) {
+	ctx := newChromium(t)
+	b := newBrowserStack(t)
+	dir := artifactsDir(t)
+	bg := context.Background()
+
+	var school struct {
+		Key string `json:"api_key"`
+	}
+	b.call("POST", "/v1/schools", adminToken, map[string]string{"name": "Auto-école Lauriane", "agrement": agrementA}, &school)
+	key := school.Key
+	b.call("PUT", "/v1/offices/lauriane", key, map[string]any{"name": "AE LAURIANE"}, nil)
+	b.call("PUT", "/v1/offices/roche", key, map[string]any{"name": "Auto-école David - Agence de La Roche s/Yon"}, nil)
+	_, err := b.stack.Sandbox.AddAccount(bg, sandbox.Account{Email: emailA1, Password: passwordA1, Agrement: agrementA, SchoolName: "Auto-école Lauriane"})
+	must(t, err)
+
+	// Sign in with the school's key.
+	run(t, ctx, "sign in",
+		chromedp.Navigate(b.url+"/ui/login"),
+		chromedp.SendKeys("#key", key, chromedp.ByQuery),
+		chromedp.Click(`form[action="/ui/login"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#bureau-lauriane", chromedp.ByQuery),
+	)
+	wantText(t, ctx, "L'API Livret numérique", "AE LAURIANE", "Se connecter", "Leçons envoyées", "✔ Aucune erreur recensée")
+
+	// Link AE LAURIANE through RdvPermis's own login page.
+	run(t, ctx, "link at RdvPermis",
+		chromedp.Click(`form[action="/ui/offices/lauriane/connect"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible("#email", chromedp.ByQuery),
+		chromedp.SendKeys("#email", emailA1, chromedp.ByQuery),
+		chromedp.SendKeys("#password", passwordA1, chromedp.ByQuery),
+		chromedp.Click(`//button[contains(., "Je me connecte")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`form[action="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
+	)
+	var loc string
+	run(t, ctx, "location", chromedp.Location(&loc))
+	if loc != b.url+webapi.OfficesPage {
+		t.Fatalf("after linking the browser is at %s", loc)
+	}
+
+	// The second office: the warning first, then "Fermer".
+	run(t, ctx, "warning",
+		chromedp.Click(`form[action="/ui/offices/roche/connect"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role=alertdialog]`, chromedp.ByQuery),
+	)
+	wantText(t, ctx, webapi.LinkWarning, "Connexion", "Fermer", "site de RDV Permis")
+	var target string
+	var ok bool
+	run(t, ctx, "logout link", chromedp.AttributeValue(`//a[contains(., "site de RDV Permis")]`, "target", &target, &ok, chromedp.BySearch))
+	if target != "_blank" {
+		t.Fatalf("the RdvPermis link opens in %q", target)
+	}
+	run(t, ctx, "close the warning", chromedp.Click(`//a[.="Fermer"]`, chromedp.BySearch), chromedp.WaitVisible("#bureau-roche", chromedp.ByQuery))
+
+	// The seed's example, through the API, and the office's run.
+	for _, st := range []sandbox.Student{
+		{Nom: "PERRIN", Prenom: "Mélanie", NEPH: "123456789012", Categories: []string{domain.CategoryBAuto.DSRCode()}},
+		{Nom: "MICHEL", Prenom: "Lou", NEPH: "210987654321", Categories: []string{domain.Category("B").DSRCode()}},
+	} {
+		must(t, b.stack.Sandbox.AddStudent(bg, st))
+	}
+	e := &env{t: t, api: &httptest.Server{URL: b.url}, answers: &answerLog{}}
+	seedPeople(e, key, "lauriane")
+	seedLessons(e, key, "lauriane")
+	b.runOffice(key, "lauriane")
+
+	run(t, ctx, "offices after the run",
+		chromedp.Navigate(b.url+webapi.OfficesPage),
+		chromedp.WaitVisible("#bureau-lauriane", chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-offices.png")),
+	)
+	wantText(t, ctx, "✖ 2 erreurs recensées", "Se déconnecter")
+
+	// "Leçons envoyées": the errors of AE LAURIANE from 30/11/2021 to 15/12/2021.
+	run(t, ctx, "errors tab",
+		chromedp.Click(`#bureau-lauriane a.button`, chromedp.ByQuery),
+		chromedp.WaitVisible("#from", chromedp.ByQuery),
+		chromedp.SetValue("#office", "lauriane", chromedp.ByQuery),
+		chromedp.SetValue("#from", "2021-11-30", chromedp.ByQuery),
+		chromedp.SetValue("#to", "2021-12-15", chromedp.ByQuery),
+		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//td[contains(., "13:00 - 14:00")]`, chromedp.BySearch),
+		screenshot(filepath.Join(dir, "ui-lessons-errors.png")),
+	)
+	wantText(t, ctx, "Leçons en erreur", "09/12/2021 13:00 - 13:25", "Simulateur",
+		"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
+		"Lou Michel", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.", "1 / 1")
+	run(t, ctx, "location", chromedp.Location(&loc))
+	if !strings.Contains(loc, "office=lauriane") || !strings.Contains(loc, "from=2021-11-30") || !strings.Contains(loc, "to=2021-12-15") {
+		t.Fatalf("filters not applied: %s", loc)
+	}
+
+	// "Recherche par élève": Mélanie Perrin, the filters kept.
+	run(t, ctx, "search by student",
+		chromedp.Click(`//nav[@class="tabs"]/a[contains(., "Recherche par élève")]`, chromedp.BySearch),
+		chromedp.WaitVisible("#q", chromedp.ByQuery),
+		chromedp.SendKeys("#q", "Perrin", chromedp.ByQuery),
+		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//td[contains(., "15:00 - 16:00")]`, chromedp.BySearch),
+		screenshot(filepath.Join(dir, "ui-lessons.png")),
+	)
+	wantText(t, ctx, "Perrin Mélanie", "09/12/2021 15:00 - 16:00", "Leçon de conduite Boîte Auto", "● Transmise",
+		"09/12/2021 13:00 - 13:25", "● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
+		"09/12/2021 10:00 - 11:00")
+	if strings.Count(bodyText(t, ctx), "● Transmise") != 2 {
+		t.Fatal("want the two driving lessons transmitted")
+	}
+
+	// "Renvoyer" on the simulator lesson: Livret's own check still refuses 25 minutes.
+	run(t, ctx, "resend",
+		chromedp.Click(`//tr[contains(., "13:00 - 13:25")]//button[.="Renvoyer"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.notice`, chromedp.ByQuery),
+	)
+	wantText(t, ctx, "La leçon est toujours en erreur", "● Erreur - La durée renseignée n'est pas valide.")
+	run(t, ctx, "location", chromedp.Location(&loc))
+	if !strings.Contains(loc, "tab=eleve") || !strings.Contains(loc, "q=Perrin") || !strings.Contains(loc, "from=2021-11-30") {
+		t.Fatalf("the resend lost the view: %s", loc)
+	}
+
+	// A phone's width: the same report, readable.
+	run(t, ctx, "phone",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(b.url+"/ui/lessons?tab=eleve&q=Perrin"),
+		chromedp.WaitVisible(`//td[contains(., "15:00 - 16:00")]`, chromedp.BySearch),
+		screenshot(filepath.Join(dir, "ui-lessons-phone.png")),
+	)
+}

@@ -1,0 +1,278 @@
+package webapi_test
+
+import (
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"livret/webapi"
+)
+
+// uiAgent is an admin's browser on Livret's pages: it keeps cookies and looks at redirects
+// instead of following them.
+type uiAgent struct {
+	e    *env
+	t    *testing.T
+	http *http.Client
+	csrf string // the last token a page carried
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (e *env) uiAgent(t *testing.T) *uiAgent {
+	jar, err := cookiejar.New(nil)
+	must(t, err)
+	return &uiAgent{e: e, t: t, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type uiPage struct {
+	status int
+	header http.Header
+	body   string // unescaped HTML, for string checks
+	raw    string
+}
+
+func (a *uiAgent) do(req *http.Request) uiPage {
+	a.t.Helper()
+	resp, err := a.http.Do(req)
+	must(a.t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	must(a.t, err)
+	raw := string(data)
+	if m := csrfInput.FindStringSubmatch(raw); m != nil {
+		a.csrf = html.UnescapeString(m[1])
+	}
+	return uiPage{status: resp.StatusCode, header: resp.Header, body: html.UnescapeString(raw), raw: raw}
+}
+
+func (a *uiAgent) get(path string) uiPage {
+	a.t.Helper()
+	req, err := http.NewRequest("GET", a.e.api.URL+path, nil)
+	must(a.t, err)
+	return a.do(req)
+}
+
+// post sends a form; the session's token is added unless form already has "csrf" or
+// withToken is false.
+func (a *uiAgent) post(path string, form url.Values, withToken bool) uiPage {
+	a.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if withToken && form.Get("csrf") == "" {
+		form.Set("csrf", a.csrf)
+	}
+	req, err := http.NewRequest("POST", a.e.api.URL+path, strings.NewReader(form.Encode()))
+	must(a.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return a.do(req)
+}
+
+func (p uiPage) want(t *testing.T, status int) uiPage {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d, want %d:\n%s", p.status, status, p.body)
+	}
+	return p
+}
+
+func (p uiPage) redirect(t *testing.T, prefix string) {
+	t.Helper()
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), prefix) {
+		t.Fatalf("answer %d to %q, want 303 to %s…:\n%s", p.status, p.header.Get("Location"), prefix, p.body)
+	}
+}
+
+func (p uiPage) has(t *testing.T, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(p.body, w) {
+			t.Fatalf("page lacks %q:\n%s", w, p.body)
+		}
+	}
+}
+
+func (p uiPage) hasNot(t *testing.T, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if strings.Contains(p.body, w) {
+			t.Fatalf("page shows %q:\n%s", w, p.body)
+		}
+	}
+}
+
+// signIn opens a session with a school's key.
+func (a *uiAgent) signIn(key string) {
+	a.t.Helper()
+	a.get("/ui/login").want(a.t, http.StatusOK)
+	a.post("/ui/login", url.Values{"key": {key}}, true).redirect(a.t, webapi.OfficesPage)
+	a.get(webapi.OfficesPage).want(a.t, http.StatusOK)
+}
+
+// TestUIPages: sign-in, sessions, CSRF, the French screens of seed §3 and §7, isolation.
+func TestUIPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	e.put(a.Key, "/v1/offices/roche", map[string]any{"name": "Auto-école David - Agence de La Roche s/Yon"})
+	seedPeople(e, a.Key, officeLauriane)
+	seedLessons(e, a.Key, officeLauriane)
+	e.markTransmitted(t, e.lessonID(a.ID, "l-1500"), "dsr-1500")
+	e.markTransmitted(t, e.lessonID(a.ID, "l-1000"), "dsr-1000")
+	b := e.createSchool("Auto-école Bis", agrementB)
+	e.put(b.Key, "/v1/offices/bis", map[string]any{"name": "BUREAU BIS"})
+
+	anon := e.uiAgent(t)
+	t.Run("pages need a session", func(t *testing.T) {
+		for _, p := range []string{"/ui/offices", "/ui/lessons", "/ui/lessons?tab=eleve&q=Perrin"} {
+			anon.get(p).redirect(t, "/ui/login")
+		}
+		login := anon.get("/ui/login").want(t, http.StatusOK)
+		login.has(t, `<html lang="fr">`, `<label for="key">`, "Clé de l'auto-école")
+		if anon.get("/ui/static/livret.css").want(t, http.StatusOK).header.Get("Content-Type") != "text/css; charset=utf-8" {
+			t.Fatal("the stylesheet is not served as CSS")
+		}
+	})
+	t.Run("bad key refused", func(t *testing.T) {
+		p := anon.post("/ui/login", url.Values{"key": {"lvk_pas-une-vraie-cle"}}, true).want(t, http.StatusUnauthorized)
+		p.has(t, "Clé d'auto-école inconnue ou révoquée.")
+		if strings.Contains(p.header.Get("Set-Cookie"), "livret_session=") {
+			t.Fatal("a session cookie for a bad key")
+		}
+		anon.get("/ui/offices").redirect(t, "/ui/login")
+	})
+	t.Run("login without token", func(t *testing.T) {
+		fresh := e.uiAgent(t)
+		fresh.post("/ui/login", url.Values{"key": {a.Key}}, false).want(t, http.StatusForbidden).has(t, "jeton de sécurité")
+		fresh.get("/ui/login")
+		fresh.post("/ui/login", url.Values{"key": {a.Key}, "csrf": {"faux"}}, true).want(t, http.StatusForbidden)
+	})
+
+	admin := e.uiAgent(t)
+	admin.get("/ui/login")
+	p := admin.post("/ui/login", url.Values{"key": {a.Key}}, true)
+	p.redirect(t, webapi.OfficesPage)
+	cookie := strings.Join(p.header.Values("Set-Cookie"), "\n")
+	if !strings.Contains(cookie, "livret_session=") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {
+		t.Fatalf("session cookie %q", cookie)
+	}
+
+	t.Run("offices page", func(t *testing.T) {
+		p := admin.get("/ui/offices").want(t, http.StatusOK)
+		p.has(t, `<html lang="fr">`, "L'API Livret numérique", "AE LAURIANE", "Auto-école David - Agence de La Roche s/Yon",
+			"Se déconnecter", "Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées", "✔ Aucune erreur recensée")
+		p.hasNot(t, "BUREAU BIS", "reconnexion nécessaire")
+		if ct := p.header.Get("Content-Security-Policy"); !strings.Contains(ct, "default-src 'none'") {
+			t.Fatalf("CSP %q", ct)
+		}
+	})
+	t.Run("warning before linking a second office", func(t *testing.T) {
+		p := admin.post("/ui/offices/roche/connect", nil, true).want(t, http.StatusOK)
+		p.has(t, webapi.LinkWarning, ">Connexion</button>", ">Fermer</a>", `href="`+e.srv.RdvPermisLogoutURL+`" target="_blank"`, "site de RDV Permis")
+		p = admin.post("/ui/offices/roche/connect", url.Values{"confirm": {"1"}}, true)
+		p.redirect(t, e.sandbox.URL+"/realms/formation/protocol/openid-connect/auth?")
+	})
+	t.Run("errors tab", func(t *testing.T) {
+		p := admin.get("/ui/lessons?office=lauriane&from=2021-11-30&to=2021-12-15").want(t, http.StatusOK)
+		p.has(t, "Leçons en erreur", "Recherche par élève", `<label for="office">Bureau</label>`, "Période du", `<label for="to">au</label>`,
+			"Date et heure de la leçon", "Type de leçon", "Élève", "Transmission",
+			"09/12/2021 13:00 - 13:25", "Simulateur", "Mélanie Perrin",
+			"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
+			"09/12/2021 13:00 - 14:00", "Lou Michel", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.",
+			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`)
+		p.hasNot(t, "● Transmise")
+		// Outside the period: nothing.
+		admin.get("/ui/lessons?office=lauriane&from=2021-12-10&to=2021-12-15").want(t, http.StatusOK).hasNot(t, "Lou Michel")
+		// A bad period is explained, not a crash.
+		admin.get("/ui/lessons?from=2021-12-15&to=2021-12-01").want(t, http.StatusBadRequest).has(t, "La date de fin")
+	})
+	t.Run("search by student", func(t *testing.T) {
+		p := admin.get("/ui/lessons?tab=eleve&q=perrin").want(t, http.StatusOK)
+		p.has(t, `<label for="q">Rechercher un élève</label>`, "Perrin Mélanie", "Leçons de Mélanie Perrin",
+			"09/12/2021 15:00 - 16:00", "Leçon de conduite Boîte Auto", "● Transmise",
+			"09/12/2021 10:00 - 11:00", "Leçon de conduite",
+			"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.")
+		p.hasNot(t, "Lou Michel")
+		i15, i13, i10 := strings.Index(p.body, "15:00 - 16:00"), strings.Index(p.body, "13:00 - 13:25"), strings.Index(p.body, "10:00 - 11:00")
+		if !(i15 < i13 && i13 < i10) {
+			t.Fatal("the student's lessons are not newest first")
+		}
+		admin.get("/ui/lessons?tab=eleve&q=zzzz").want(t, http.StatusOK).has(t, "Aucun élève ne correspond")
+	})
+	t.Run("ten rows a page", func(t *testing.T) {
+		for i := 0; i < 11; i++ {
+			e.put(a.Key, "/v1/lessons/page-"+string(rune('a'+i)), map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
+				"instructor_ref": "paul", "type": "conduite",
+				"start": time.Date(2021, 12, 1, 8+i, 0, 0, 0, time.UTC).Format(time.RFC3339),
+				"end":   time.Date(2021, 12, 1, 9+i, 0, 0, 0, time.UTC).Format(time.RFC3339)})
+		}
+		p := admin.get("/ui/lessons?office=lauriane").want(t, http.StatusOK)
+		p.has(t, "1 / 2", `aria-label="Page suivante"`)
+		if n := strings.Count(p.body, ">Renvoyer</button>"); n != 10 {
+			t.Fatalf("%d rows on page 1", n)
+		}
+		p = admin.get("/ui/lessons?office=lauriane&page=2").want(t, http.StatusOK)
+		p.has(t, "2 / 2", `aria-label="Page précédente"`)
+		if n := strings.Count(p.body, ">Renvoyer</button>"); n != 3 {
+			t.Fatalf("%d rows on page 2", n)
+		}
+	})
+
+	forms := []string{"/ui/logout", "/ui/offices/lauriane/connect", "/ui/offices/lauriane/disconnect", "/ui/lessons/l-lou/resend"}
+	t.Run("every form needs the token", func(t *testing.T) {
+		before := e.snapshot(a.ID)
+		for _, path := range forms {
+			admin.post(path, nil, false).want(t, http.StatusForbidden).has(t, "jeton de sécurité", `lang="fr"`)
+			admin.post(path, url.Values{"csrf": {"pas-le-bon"}}, true).want(t, http.StatusForbidden)
+		}
+		if e.snapshot(a.ID) != before {
+			t.Fatal("a form without its token changed something")
+		}
+		admin.get("/ui/offices").want(t, http.StatusOK) // still signed in
+	})
+	t.Run("another school sees nothing", func(t *testing.T) {
+		other := e.uiAgent(t)
+		other.signIn(b.Key)
+		before := e.snapshot(a.ID)
+		other.get("/ui/offices").want(t, http.StatusOK).hasNot(t, "AE LAURIANE", "La Roche")
+		other.get("/ui/lessons").want(t, http.StatusOK).hasNot(t, "Perrin", "Lou Michel", "AE LAURIANE")
+		other.get("/ui/lessons?tab=eleve&q=Perrin").want(t, http.StatusOK).hasNot(t, "Perrin Mélanie", "09/12/2021")
+		other.get("/ui/lessons?office=lauriane").want(t, http.StatusBadRequest).has(t, "Bureau inconnu.")
+		other.post("/ui/offices/lauriane/disconnect", nil, true).want(t, http.StatusNotFound).has(t, "Bureau introuvable.")
+		other.post("/ui/offices/lauriane/connect", nil, true).want(t, http.StatusNotFound)
+		other.post("/ui/lessons/l-lou/resend", nil, true).want(t, http.StatusNotFound).has(t, "Leçon introuvable")
+		if e.snapshot(a.ID) != before {
+			t.Fatal("school B changed school A's data")
+		}
+		// A's token in B's session is refused.
+		other.post("/ui/lessons/l-lou/resend", url.Values{"csrf": {admin.csrf}}, true).want(t, http.StatusForbidden)
+	})
+	t.Run("resend and disconnect", func(t *testing.T) {
+		admin.get("/ui/lessons?office=lauriane")
+		p := admin.post("/ui/lessons/l-1300/resend", url.Values{"retour": {"tab=erreurs&office=lauriane&evil=https://x"}}, true)
+		p.redirect(t, "/ui/lessons?")
+		if loc := p.header.Get("Location"); !strings.Contains(loc, "msg=toujours-erreur") || strings.Contains(loc, "evil") {
+			t.Fatalf("after resend: %q", loc)
+		}
+		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "La leçon est toujours en erreur")
+		p = admin.post("/ui/offices/lauriane/disconnect", nil, true)
+		p.redirect(t, webapi.OfficesPage)
+		if e.office(a.ID, officeLauriane).AccountID != nil {
+			t.Fatal("the office is still linked")
+		}
+		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "Le bureau est déconnecté")
+	})
+	t.Run("sign out", func(t *testing.T) {
+		admin.get("/ui/offices")
+		admin.post("/ui/logout", nil, true).redirect(t, "/ui/login")
+		admin.get("/ui/offices").redirect(t, "/ui/login")
+	})
+}
