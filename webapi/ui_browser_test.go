@@ -120,7 +120,7 @@ func newChromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "fr-FR"), // French date inputs, as the admins see them
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(browserProfile(t)),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -129,6 +129,11 @@ func newChromium(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(cancelT)
+	// Start the browser on this long-lived context: the first Run binds the tab to its
+	// context, and each step's shorter deadline must not close it.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
 	return ctx
 }
 
@@ -150,12 +155,15 @@ func screenshot(path string) chromedp.Action {
 	})
 }
 
-// run runs browser actions, failing the test on error.
+// run runs browser actions, failing the test on error. Each step has its own deadline, so
+// a step that cannot happen fails in seconds, not at the test's timeout.
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
 	t.Helper()
 	start := time.Now()
 	defer func() { t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond)) }()
-	if err := chromedp.Run(ctx, actions...); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
@@ -254,13 +262,18 @@ func TestBrowserAdmin(t *testing.T) {
 	wantText(t, ctx, "✖ 2 erreurs recensées", "Se déconnecter")
 
 	// "Leçons envoyées": the errors of AE LAURIANE from 30/11/2021 to 15/12/2021.
-	run(t, ctx, "errors tab",
+	run(t, ctx, "open Leçons envoyées",
 		chromedp.Click(`#bureau-lauriane a.button`, chromedp.ByQuery),
 		chromedp.WaitVisible("#from", chromedp.ByQuery),
+	)
+	run(t, ctx, "set the filters",
 		chromedp.SetValue("#office", "lauriane", chromedp.ByQuery),
 		chromedp.SetValue("#from", "2021-11-30", chromedp.ByQuery),
 		chromedp.SetValue("#to", "2021-12-15", chromedp.ByQuery),
 		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
+	)
+	waitURL(t, ctx, "from=2021-11-30")
+	run(t, ctx, "errors tab",
 		chromedp.WaitVisible(`//td[contains(., "13:00 - 14:00")]`, chromedp.BySearch),
 		screenshot(filepath.Join(dir, "ui-lessons-errors.png")),
 	)
@@ -273,11 +286,17 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 
 	// "Recherche par élève": Mélanie Perrin, the filters kept.
-	run(t, ctx, "search by student",
+	run(t, ctx, "open Recherche par élève",
 		chromedp.Click(`//nav[@class="tabs"]/a[contains(., "Recherche par élève")]`, chromedp.BySearch),
+	)
+	waitURL(t, ctx, "tab=eleve")
+	run(t, ctx, "type the name",
 		chromedp.WaitVisible("#q", chromedp.ByQuery),
 		chromedp.SendKeys("#q", "Perrin", chromedp.ByQuery),
 		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
+	)
+	waitURL(t, ctx, "q=Perrin")
+	run(t, ctx, "search by student",
 		chromedp.WaitVisible(`//td[contains(., "15:00 - 16:00")]`, chromedp.BySearch),
 		screenshot(filepath.Join(dir, "ui-lessons.png")),
 	)
@@ -306,4 +325,44 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.WaitVisible(`//td[contains(., "15:00 - 16:00")]`, chromedp.BySearch),
 		screenshot(filepath.Join(dir, "ui-lessons-phone.png")),
 	)
+}
+
+// browserProfile is a fresh Chromium profile folder. Not t.TempDir: Chromium's helper
+// processes may still write into it for a moment after the browser is cancelled, which makes
+// TempDir's strict cleanup fail the test; a leftover folder in /tmp is harmless.
+func browserProfile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "livret-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 20; i++ {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
+// waitURL waits until the page's address contains part: a click that submits a form or
+// follows a link navigates asynchronously, and querying the page before the new document
+// is there can hang on the old one.
+func waitURL(t *testing.T, ctx context.Context, part string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var loc string
+		if err := chromedp.Run(ctx, chromedp.Location(&loc)); err == nil && strings.Contains(loc, part) {
+			var state string
+			if err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState`, &state)); err == nil && state == "complete" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser never reached a page with %q", part)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
