@@ -95,19 +95,50 @@ func StartPostgres(ctx context.Context, binDir, dir string, logger *slog.Logger)
 		return nil, err
 	}
 	p.port = port[0]
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	logger.Info("PostgreSQL started", "dir", abs, "port", p.port)
+	return p, nil
+}
+
+// start starts the postmaster on p.port.
+func (p *Postgres) start(ctx context.Context) error {
 	// No Unix socket: the socket path would have to fit in 107 bytes and be writable by the
 	// cluster's owner; Livret connects over TCP anyway.
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200", p.port)
-	logFile := filepath.Join(abs, "server.log")
-	if out, err := p.run(ctx, "pg_ctl", "-D", abs, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
+	logFile := filepath.Join(p.dir, "server.log")
+	if out, err := p.run(ctx, "pg_ctl", "-D", p.dir, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
 		tail, _ := os.ReadFile(logFile)
 		if len(tail) > 2000 {
 			tail = tail[len(tail)-2000:]
 		}
-		return nil, fmt.Errorf("starting PostgreSQL in %s: %w\n%s%s", abs, err, out, tail)
+		return fmt.Errorf("starting PostgreSQL in %s: %w\n%s%s", p.dir, err, out, tail)
 	}
-	logger.Info("PostgreSQL started", "dir", abs, "port", p.port)
-	return p, nil
+	return nil
+}
+
+// Restart stops the cluster with pg_ctl's shutdown mode ("fast": sessions are cut and a
+// checkpoint is written; "immediate": the postmaster quits at once, as in a crash, and the
+// next start replays the WAL), leaves it down for the given time, and starts it again on
+// the same port. Clients see their connections drop and new ones refused meanwhile.
+func (p *Postgres) Restart(ctx context.Context, mode string, down time.Duration) error {
+	if mode != "fast" && mode != "immediate" {
+		return fmt.Errorf("restart mode %q: fast or immediate", mode)
+	}
+	if out, err := p.run(ctx, "pg_ctl", "-D", p.dir, "-m", mode, "-w", "stop"); err != nil {
+		return fmt.Errorf("stopping PostgreSQL in %s: %w: %s", p.dir, err, out)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	p.log.Info("PostgreSQL restarted", "dir", p.dir, "port", p.port, "mode", mode, "down", down)
+	return nil
 }
 
 // prepareForPostgresUser makes dir the postgres user's, and checks that user can reach it

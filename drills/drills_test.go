@@ -12,7 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
 	"livret/db/dbq"
+	"livret/devstack"
 	"livret/domain"
 	"livret/sandbox"
 	"livret/worker/workertest"
@@ -73,19 +79,29 @@ func TestDrill(t *testing.T) {
 	drills := []struct {
 		name string
 		ci   bool
-		run  func(t *testing.T, d *drill) time.Time
+		// prepare, when set, starts what the drill breaks (a PostgreSQL cluster, a Temporal
+		// server of its own) and says how the stack reaches it.
+		prepare func(t *testing.T, d *drill) workertest.Options
+		run     func(t *testing.T, d *drill) time.Time
 	}{
-		{"worker-kill", true, workerKill},
-		{"lost-answers", true, lostAnswers},
-		{"dsr-outage", false, dsrOutage},
-		{"token-churn", false, tokenChurn},
+		{"worker-kill", true, nil, workerKill},
+		{"lost-answers", true, nil, lostAnswers},
+		{"dsr-outage", false, nil, dsrOutage},
+		{"token-churn", false, nil, tokenChurn},
+		{"postgres-restart", false, ownPostgres, postgresRestart},
+		{"temporal-restart", false, ownTemporal, temporalRestart},
 	}
 	for _, dr := range drills {
 		t.Run(dr.name, func(t *testing.T) {
 			if !dr.ci && !all {
 				t.Skip("set LIVRET_DRILLS=all to run it")
 			}
-			d := newDrill(t, dr.name)
+			d := &drill{name: dr.name}
+			var opts workertest.Options
+			if dr.prepare != nil {
+				opts = dr.prepare(t, d)
+			}
+			d.start(t, opts)
 			started := time.Now()
 			recovered := dr.run(t, d)
 			d.wait(t, 10*time.Minute)
@@ -110,14 +126,17 @@ type drill struct {
 	lessons []dbq.Lesson
 	workers []*exec.Cmd
 	runs    []string
+
+	pg       *devstack.Postgres      // postgres-restart's own cluster
+	temporal *devstack.Temporal      // temporal-restart's own server
+	tcfg     devstack.TemporalConfig // how to start it again
 }
 
-func newDrill(t *testing.T, name string) *drill {
-	s := workertest.NewStack(t, workertest.Options{})
-	d := &drill{name: name, s: s, school: s.School("Auto-école Exercice", "E0000000077")}
-	ctx := context.Background()
-	s.Must(s.Sandbox.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
-	return d
+// start starts the stack and creates the school.
+func (d *drill) start(t *testing.T, opts workertest.Options) {
+	s := workertest.NewStack(t, opts)
+	d.s, d.school = s, s.School("Auto-école Exercice", "E0000000077")
+	s.Must(s.Sandbox.SetFaults(context.Background(), sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
 }
 
 // seed creates offices (two of them centralised on one account) with n lessons in all.
@@ -298,6 +317,128 @@ func tokenChurn(t *testing.T, d *drill) time.Time {
 	}
 	if d.s.Ledger().Refreshes == 0 {
 		t.Fatal("no refresh happened")
+	}
+	return time.Now()
+}
+
+// ownPostgres starts a PostgreSQL cluster of the drill's own (the shared server cannot be
+// restarted under other tests), in a folder the "postgres" user can reach when this runs as root.
+func ownPostgres(t *testing.T, d *drill) workertest.Options {
+	bin := devstack.PostgresBinDir()
+	if bin == "" {
+		t.Fatal("postgres-restart needs PostgreSQL's server programs (initdb, pg_ctl): install postgresql")
+	}
+	dir, err := os.MkdirTemp("", "livret-drill-pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pg, err := devstack.StartPostgres(ctx, bin, filepath.Join(dir, "data"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pg.Stop(); err != nil {
+			t.Log(err)
+		}
+		os.RemoveAll(dir)
+	})
+	d.pg = pg
+	// The production settings: synchronous commits, so a crash loses no committed "sending" mark.
+	return workertest.Options{DatabaseURL: pg.URL("postgres")}
+}
+
+// postgres-restart: PostgreSQL goes away twice mid-run, 5 s each time: once with a fast
+// shutdown (pg_ctl -m fast: sessions cut, checkpoint), once as a crash (pg_ctl -m
+// immediate: the next start replays the WAL). Workers lose every connection both times.
+func postgresRestart(t *testing.T, d *drill) time.Time {
+	d.seed(t, lessonsPerDrill())
+	d.startWorker(t, 0)
+	d.startWorker(t, 1)
+	d.startRuns(t)
+	ctx := context.Background()
+	for i, mode := range []string{"fast", "immediate"} {
+		d.waitAtDSR(t, len(d.lessons)*(i+1)/4)
+		t.Logf("PostgreSQL stops (%s) with %d lessons at the DSR", mode, d.atDSR(t))
+		if err := d.pg.Restart(ctx, mode, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return time.Now()
+}
+
+// ownTemporal starts a Temporal server of the drill's own, as `livret dev` runs it: on a
+// SQLite file, with the internal ports kept from one start to the next.
+func ownTemporal(t *testing.T, d *drill) workertest.Options {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logf, err := os.Create(filepath.Join(dir, "temporal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	d.tcfg = devstack.TemporalConfig{DBFile: filepath.Join(dir, "temporal.db"), FrontendAddr: addr, Namespaces: []string{"drill"},
+		PortsFile: filepath.Join(dir, "ports.json"), Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	d.startTemporal(t, nil)
+	t.Cleanup(func() {
+		if d.temporal != nil {
+			_ = d.temporal.Stop()
+		}
+	})
+	return workertest.Options{TemporalAddr: addr, Namespace: "drill"}
+}
+
+// startTemporal starts the drill's server on its SQLite file; with a client, it waits until
+// the server serves calls that reach every service.
+func (d *drill) startTemporal(t *testing.T, c client.Client) {
+	srv, err := devstack.StartTemporal(d.tcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.temporal = srv
+	if c == nil {
+		probe, err := client.Dial(client.Options{HostPort: d.tcfg.FrontendAddr, Namespace: "drill",
+			Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err != nil {
+			srv.StartFailed()
+			t.Fatal(err)
+		}
+		defer probe.Close()
+		c = probe
+	}
+	if err := devstack.WaitServing(context.Background(), c, workflows.TaskQueue, 2*time.Minute); err != nil {
+		srv.StartFailed()
+		t.Fatal(err)
+	}
+	srv.Serving()
+}
+
+// temporal-restart: the Temporal server stops twice mid-run, once a quarter of the lessons
+// are in and 3 s after it is back, and comes back 10 s later on its SQLite file each time;
+// workers and the test's client reconnect by themselves. Activities already running go on
+// talking to the DSR meanwhile; their results cannot be reported, so they run again.
+func temporalRestart(t *testing.T, d *drill) time.Time {
+	d.seed(t, lessonsPerDrill())
+	d.startWorker(t, 0)
+	d.startWorker(t, 1)
+	d.startRuns(t)
+	d.waitAtDSR(t, len(d.lessons)/4)
+	for i := 0; i < 2; i++ {
+		t.Logf("Temporal stops with %d lessons at the DSR", d.atDSR(t))
+		if err := d.temporal.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		d.temporal = nil
+		time.Sleep(10 * time.Second)
+		d.startTemporal(t, d.s.Client)
+		// The second stop comes soon after the first recovery: activities that started again
+		// and workflows that have not recorded their end are cut once more.
+		time.Sleep(3 * time.Second)
 	}
 	return time.Now()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 	"golang.org/x/oauth2"
@@ -30,16 +31,20 @@ import (
 // Stack is Livret's whole back end for one test, all real: a fresh PostgreSQL database, the
 // sandbox serving over HTTP, an in-process Temporal server, and workers on demand.
 type Stack struct {
-	T            *testing.T
-	Pool         *pgxpool.Pool
-	Q            *dbq.Queries
-	Tokens       *db.TokenStore
-	SandboxURL   string
-	Sandbox      *sandbox.Control
-	DSRConfig    dsr.Config
-	DSR          *dsr.Client
-	Limiter      *activities.RateLimiter
+	T          *testing.T
+	Pool       *pgxpool.Pool
+	Q          *dbq.Queries
+	Tokens     *db.TokenStore
+	SandboxURL string
+	Sandbox    *sandbox.Control
+	DSRConfig  dsr.Config
+	DSR        *dsr.Client
+	Limiter    *activities.RateLimiter
+	// Temporal is the in-memory server the stack started; nil when Options.TemporalAddr
+	// named a server of the caller's.
 	Temporal     *temporaltest.TestServer
+	TemporalAddr string
+	Namespace    string
 	Client       client.Client
 	Orchestrator *worker.Orchestrator
 	// KeySpec is the token key (LIVRET_TOKEN_KEY) the stack's rows are sealed with, for
@@ -57,8 +62,8 @@ func (s *Stack) Environment() []string {
 		"LIVRET_DSR_URL=" + s.SandboxURL,
 		"LIVRET_DSR_CLIENT_ID=" + ClientID,
 		"LIVRET_DSR_CLIENT_SECRET=" + ClientSecret,
-		"TEMPORAL_ADDRESS=" + s.Temporal.GetFrontendHostPort(),
-		"TEMPORAL_NAMESPACE=" + s.Temporal.GetDefaultNamespace(),
+		"TEMPORAL_ADDRESS=" + s.TemporalAddr,
+		"TEMPORAL_NAMESPACE=" + s.Namespace,
 		"LIVRET_METRICS_ADDR=127.0.0.1:0",
 	}
 }
@@ -69,6 +74,12 @@ type Options struct {
 	SandboxNow func() time.Time
 	// RateLimitPerMin is the workers' per-account limit (0: none).
 	RateLimitPerMin int
+	// DatabaseURL, when set, is an empty database of the caller's (a drill's own cluster, say)
+	// that the stack migrates and uses instead of a fresh database on the shared server.
+	DatabaseURL string
+	// TemporalAddr and Namespace, when set, are a Temporal server of the caller's (one it
+	// restarts, say) instead of an in-memory server started for the test.
+	TemporalAddr, Namespace string
 }
 
 // The OAuth client the stack registers at the sandbox.
@@ -82,7 +93,12 @@ const (
 func NewStack(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &Stack{T: t, DatabaseURL: dbtest.NewURL(t), KeySpec: db.NewKeySpec("test")}
+	s := &Stack{T: t, DatabaseURL: opts.DatabaseURL, KeySpec: db.NewKeySpec("test")}
+	if s.DatabaseURL == "" {
+		s.DatabaseURL = dbtest.NewURL(t)
+	} else if err := db.Migrate(ctx, s.DatabaseURL); err != nil {
+		t.Fatal(err)
+	}
 	pool, err := db.Open(ctx, s.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +125,25 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	s.Limiter = &activities.RateLimiter{Pool: s.Pool, PerMinute: opts.RateLimitPerMin, Headroom: 0.98}
 	s.DSR = dsr.New(s.DSRConfig, s.Tokens, s.Limiter)
 
-	s.Temporal = NewTemporal(t)
-	s.Client = s.Temporal.GetDefaultClient()
+	if opts.TemporalAddr == "" {
+		s.Temporal = NewTemporal(t)
+		s.Client = s.Temporal.GetDefaultClient()
+		s.TemporalAddr, s.Namespace = s.Temporal.GetFrontendHostPort(), s.Temporal.GetDefaultNamespace()
+	} else {
+		s.TemporalAddr, s.Namespace = opts.TemporalAddr, opts.Namespace
+		c, err := client.Dial(client.Options{HostPort: s.TemporalAddr, Namespace: s.Namespace,
+			Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := worker.RegisterSearchAttributes(rctx, c, s.Namespace); err != nil {
+			t.Fatalf("workertest: %v", err)
+		}
+		s.Client = c
+	}
 	s.Orchestrator = worker.NewOrchestrator(s.Client)
 	return s
 }
