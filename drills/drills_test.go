@@ -9,6 +9,7 @@
 package drills
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -65,6 +66,9 @@ type report struct {
 	TotalS     float64 `json:"total_s"`
 	Calls      int     `json:"dsr_calls"`
 	Refused    int     `json:"duplicates_refused_by_dsr"`
+	// WorkerWarnings counts the workers' log lines at WARN or ERROR: evidence that the drill
+	// broke something the workers felt.
+	WorkerWarnings int `json:"worker_log_warnings"`
 }
 
 func lessonsPerDrill() int {
@@ -83,13 +87,15 @@ func TestDrill(t *testing.T) {
 		// server of its own) and says how the stack reaches it.
 		prepare func(t *testing.T, d *drill) workertest.Options
 		run     func(t *testing.T, d *drill) time.Time
+		// felt: the workers must have logged the breakage (else the drill broke nothing).
+		felt bool
 	}{
-		{"worker-kill", true, nil, workerKill},
-		{"lost-answers", true, nil, lostAnswers},
-		{"dsr-outage", false, nil, dsrOutage},
-		{"token-churn", false, nil, tokenChurn},
-		{"postgres-restart", false, ownPostgres, postgresRestart},
-		{"temporal-restart", false, ownTemporal, temporalRestart},
+		{"worker-kill", true, nil, workerKill, false},
+		{"lost-answers", true, nil, lostAnswers, false},
+		{"dsr-outage", false, nil, dsrOutage, false},
+		{"token-churn", false, nil, tokenChurn, false},
+		{"postgres-restart", false, ownPostgres, postgresRestart, true},
+		{"temporal-restart", false, ownTemporal, temporalRestart, true},
 	}
 	for _, dr := range drills {
 		t.Run(dr.name, func(t *testing.T) {
@@ -113,6 +119,9 @@ func TestDrill(t *testing.T) {
 			if r.Lost != 0 || r.Duplicates != 0 {
 				t.Fatalf("%s: %d lost, %d duplicates", dr.name, r.Lost, r.Duplicates)
 			}
+			if dr.felt && r.WorkerWarnings == 0 {
+				t.Fatalf("%s: the workers logged no trouble: the drill broke nothing", dr.name)
+			}
 		})
 	}
 }
@@ -126,6 +135,7 @@ type drill struct {
 	lessons []dbq.Lesson
 	workers []*exec.Cmd
 	runs    []string
+	logDir  string // the workers' logs
 
 	pg       *devstack.Postgres      // postgres-restart's own cluster
 	temporal *devstack.Temporal      // temporal-restart's own server
@@ -136,6 +146,7 @@ type drill struct {
 func (d *drill) start(t *testing.T, opts workertest.Options) {
 	s := workertest.NewStack(t, opts)
 	d.s, d.school = s, s.School("Auto-école Exercice", "E0000000077")
+	d.logDir = t.TempDir()
 	s.Must(s.Sandbox.SetFaults(context.Background(), sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
 }
 
@@ -174,7 +185,8 @@ func (d *drill) startWorker(t *testing.T, i int) {
 	cmd := exec.Command(livretBinary, "worker")
 	cmd.Env = append(os.Environ(), d.s.Environment()...)
 	cmd.Env = append(cmd.Env, "LIVRET_DSR_RATE_LIMIT=0")
-	logf, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("worker-%d.log", i)))
+	// Appended: a restarted worker adds to the log of the one it replaces.
+	logf, err := os.OpenFile(filepath.Join(d.logDir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,6 +261,14 @@ func (d *drill) check(t *testing.T) report {
 	r := report{Drill: d.name, Expected: len(d.lessons), AtDSR: len(ledger.Lessons), Calls: ledger.Calls, Refused: ledger.DuplicatesRefused}
 	for _, n := range slots {
 		r.Duplicates += n - 1
+	}
+	logs, _ := filepath.Glob(filepath.Join(d.logDir, "*.log"))
+	for _, name := range logs {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.WorkerWarnings += bytes.Count(data, []byte(`"level":"WARN"`)) + bytes.Count(data, []byte(`"level":"ERROR"`))
 	}
 	for _, l := range d.lessons {
 		tr := d.s.Transmission(d.school.ID, l.ID)

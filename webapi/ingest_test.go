@@ -3,6 +3,7 @@ package webapi_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -346,5 +347,68 @@ func TestVerdictSeesConcurrentChanges(t *testing.T) {
 	(<-done).want(t, http.StatusCreated).json(t, &l)
 	if l.Transmission.Status != "pending" {
 		t.Fatalf("verdict on the student before its change: %+v", l.Transmission)
+	}
+}
+
+// TestSQLLookingInputIsStoredVerbatim: quotes, comments, statement separators and LIKE
+// wildcards are data like any other: stored and shown as sent, never run, never matching
+// more than themselves in a search.
+func TestSQLLookingInputIsStoredVerbatim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	officeRef := `o' OR '1'='1`
+	officeName := `Bureau'); DROP TABLE offices; --`
+	first, last := `Robert'); DROP TABLE students;--`, `100% _réel_ \'; SELECT pg_sleep(30); -- $1 $$`
+	e.put(a.Key, "/v1/offices/"+url.PathEscape(officeRef), map[string]any{"name": officeName})
+	e.put(a.Key, "/v1/offices/plain", map[string]any{"name": "Bureau simple"})
+	e.put(a.Key, "/v1/students/"+url.PathEscape(`s"; --`), map[string]any{"office_ref": officeRef, "first_name": first, "last_name": last,
+		"neph": "123456789012", "category": "B", "initial_evaluation_accepted": true})
+	e.put(a.Key, "/v1/students/other", map[string]any{"office_ref": "plain", "first_name": "Lou", "last_name": "Michel",
+		"neph": "210987654321", "category": "B", "initial_evaluation_accepted": true})
+
+	var offices []struct{ Ref, Name string }
+	e.do("GET", "/v1/offices", a.Key, nil).want(t, http.StatusOK).json(t, &offices)
+	found := false
+	for _, o := range offices {
+		found = found || (o.Ref == officeRef && o.Name == officeName)
+	}
+	if !found || len(offices) != 2 {
+		t.Fatalf("offices as listed: %+v", offices)
+	}
+	var storedFirst, storedLast, storedRef string
+	must(t, e.pool.QueryRow(context.Background(), "SELECT first_name, last_name, ref FROM students WHERE school_id = $1 AND neph = '123456789012'", a.ID).
+		Scan(&storedFirst, &storedLast, &storedRef))
+	if storedFirst != first || storedLast != last || storedRef != `s"; --` {
+		t.Fatalf("stored %q %q %q", storedFirst, storedLast, storedRef)
+	}
+	if e.count("offices") != 2 || e.count("students") != 2 {
+		t.Fatal("rows went missing")
+	}
+
+	search := func(q string) []string {
+		t.Helper()
+		var out []struct {
+			Ref       string `json:"ref"`
+			LastName  string `json:"last_name"`
+			OfficeRef string `json:"office_ref"`
+		}
+		e.do("GET", "/v1/students?q="+url.QueryEscape(q), a.Key, nil).want(t, http.StatusOK).json(t, &out)
+		var refs []string
+		for _, s := range out {
+			if s.Ref == `s"; --` && (s.LastName != last || s.OfficeRef != officeRef) {
+				t.Fatalf("search shows %+v", s)
+			}
+			refs = append(refs, s.Ref)
+		}
+		return refs
+	}
+	// Wildcards match themselves only.
+	for q, want := range map[string][]string{
+		"%%": nil, "__": nil, `\\`: nil, "% _": {`s"; --`}, "' or": nil, "drop table": {`s"; --`}, "michel": {"other"},
+	} {
+		if got := search(q); !slices.Equal(got, want) {
+			t.Errorf("search %q: %q, want %q", q, got, want)
+		}
 	}
 }

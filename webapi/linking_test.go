@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,5 +266,87 @@ func TestLinkingRefusals(t *testing.T) {
 	}
 	if connect.header.Get("Cache-Control") != "no-store" || ok.final.header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatal("the redirect may be cached, or the callback's URL sent on as a Referer")
+	}
+}
+
+// TestLinkingStateOfAnotherSchool: a callback that pairs one school's state with the code
+// RdvPermis issued for another school's request (a state carried over by an attacker, or a
+// swapped link) is refused: the state's PKCE verifier does not match the code's challenge.
+// Neither school is linked, both states are spent, and the honest code is spent too.
+func TestLinkingStateOfAnotherSchool(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	b := e.createSchool("Auto-école B", agrementB)
+	e.addAccount(emailA1, passwordA1, agrementA)
+	e.put(a.Key, "/v1/offices/oa", map[string]any{"name": "Bureau A"})
+	e.put(b.Key, "/v1/offices/ob", map[string]any{"name": "Bureau B"})
+	before := map[int64]string{a.ID: e.snapshot(a.ID), b.ID: e.snapshot(b.ID)}
+
+	stateOf := func(connect answer) string {
+		return mustParse(t, connect.header.Get("Location")).Query().Get("state")
+	}
+	// School B asks to connect, and stops there.
+	connectB := e.do("GET", "/v1/offices/ob/dsr/connect?confirm=1", b.Key, nil).want(t, http.StatusFound)
+	stateB := stateOf(connectB)
+
+	// School A's admin logs in at RdvPermis; the browser is stopped before the callback.
+	connectA := e.do("GET", "/v1/offices/oa/dsr/connect?confirm=1", a.Key, nil).want(t, http.StatusFound)
+	stateA := stateOf(connectA)
+	browser := e.browser()
+	browser.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Path == webapi.CallbackPath {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := browser.Get(connectA.header.Get("Location"))
+	must(t, err)
+	page := e.read(resp)
+	m := formAction.FindSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("no login form: %s", page.body)
+	}
+	action := resp.Request.URL.ResolveReference(mustParse(t, htmlUnescape(string(m[1]))))
+	resp, err = browser.PostForm(action.String(), url.Values{"email": {emailA1}, "password": {passwordA1}})
+	must(t, err)
+	back := e.read(resp).want(t, http.StatusFound)
+	callback := mustParse(t, back.header.Get("Location"))
+	codeA := callback.Query().Get("code")
+	if callback.Query().Get("state") != stateA || codeA == "" {
+		t.Fatalf("RdvPermis sent back %s", callback)
+	}
+
+	// B's state with A's code: refused, nothing linked.
+	p := e.do("GET", webapi.CallbackPath+"?state="+url.QueryEscape(stateB)+"&code="+url.QueryEscape(codeA), "", nil).wantProblem(t, http.StatusBadRequest)
+	if p.Detail == "" {
+		t.Fatal("no explanation")
+	}
+	// B's state is spent; A's code was spent by the failed exchange, so even A's own
+	// callback is refused now and the admin starts again.
+	e.do("GET", webapi.CallbackPath+"?state="+url.QueryEscape(stateB)+"&code="+url.QueryEscape(codeA), "", nil).wantProblem(t, http.StatusBadRequest)
+	e.do("GET", webapi.CallbackPath+"?state="+url.QueryEscape(stateA)+"&code="+url.QueryEscape(codeA), "", nil).wantProblem(t, http.StatusBadRequest)
+	if e.count("dsr_accounts") != 0 || e.office(a.ID, "oa").AccountID != nil || e.office(b.ID, "ob").AccountID != nil {
+		t.Fatal("a swapped state linked an office")
+	}
+	var unspent int
+	must(t, e.pool.QueryRow(context.Background(), "SELECT count(*) FROM oauth_states WHERE used_at IS NULL").Scan(&unspent))
+	if unspent != 0 || e.count("oauth_states") != 2 {
+		t.Fatalf("%d of %d states left unspent", unspent, e.count("oauth_states"))
+	}
+	// Nothing else of either school changed.
+	withoutStates := func(snapshot string) string {
+		var keep []string
+		for _, line := range strings.Split(snapshot, "\n") {
+			if !strings.HasPrefix(line, "oauth_states ") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	for _, s := range []school{a, b} {
+		if got := withoutStates(e.snapshot(s.ID)); got != withoutStates(before[s.ID]) {
+			t.Fatalf("school %d changed:\n%s\nwas\n%s", s.ID, got, before[s.ID])
+		}
 	}
 }
