@@ -399,6 +399,9 @@ func (s *Server) issuePair(compteID, clientID, scope string) tokenResponse {
 	s.st.AccessTokens[secretKey(access)] = &grant{CompteID: compteID, ClientID: clientID, Scope: scope, IssuedAt: now, ExpiresAt: now.Add(f.accessTTL())}
 	s.st.RefreshTokens[secretKey(refresh)] = &grant{CompteID: compteID, ClientID: clientID, Scope: scope, IssuedAt: now, ExpiresAt: now.Add(f.refreshTTL())}
 	s.pruneExpired(now)
+	if s.tokensIssued != nil {
+		s.tokensIssued(access, refresh)
+	}
 	return tokenResponse{
 		AccessToken: access, TokenType: "Bearer", RefreshToken: refresh,
 		ExpiresIn: f.AccessTTLS, RefreshExpiresIn: f.RefreshTTLS, Scope: scope,

@@ -29,6 +29,10 @@ type Options struct {
 	Logger *slog.Logger
 	// RandSeed seeds the fault-injection randomness, for reproducible tests; 0 picks a random seed.
 	RandSeed uint64
+	// TokensIssued, when set, is told every token pair the sandbox mints, for tests that look
+	// for them where they must never be (logs, tables, answers). The sandbox itself keeps
+	// only their hashes. Called with the state locked: keep it short.
+	TokensIssued func(access, refresh string)
 }
 
 // Server is a running sandbox. It is safe for concurrent use.
@@ -37,6 +41,7 @@ type Server struct {
 	log          *slog.Logger
 	controlToken string
 	handler      http.Handler
+	tokensIssued func(access, refresh string)
 
 	mu sync.Mutex
 	st *state
@@ -54,6 +59,7 @@ func Open(opts Options) (*Server, error) {
 		now:          opts.Now,
 		log:          opts.Logger,
 		controlToken: opts.ControlToken,
+		tokensIssued: opts.TokensIssued,
 		st:           newState(),
 	}
 	if s.now == nil {

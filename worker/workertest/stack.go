@@ -80,6 +80,8 @@ type Options struct {
 	// TemporalAddr and Namespace, when set, are a Temporal server of the caller's (one it
 	// restarts, say) instead of an in-memory server started for the test.
 	TemporalAddr, Namespace string
+	// TokensIssued is told every token pair the sandbox mints (see sandbox.Options).
+	TokensIssued func(access, refresh string)
 }
 
 // The OAuth client the stack registers at the sandbox.
@@ -112,7 +114,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	}
 	s.Tokens = &db.TokenStore{Pool: s.Pool, Sealer: sealer}
 
-	sb := sandbox.New(sandbox.Options{Now: opts.SandboxNow, Logger: slog.New(slog.DiscardHandler)})
+	sb := sandbox.New(sandbox.Options{Now: opts.SandboxNow, Logger: slog.New(slog.DiscardHandler), TokensIssued: opts.TokensIssued})
 	srv := httptest.NewServer(sb.Handler())
 	t.Cleanup(srv.Close)
 	s.SandboxURL = srv.URL
@@ -171,10 +173,13 @@ func (s *Stack) StartWorkerWith(opts worker.Options) sdkworker.Worker {
 	return w
 }
 
+// SchoolAPIKey is the API key of the school School creates with that agrément.
+func SchoolAPIKey(agrement string) string { return "lvk_test-api-key-of-" + agrement }
+
 // School creates a school in Livret and, at the sandbox, nothing: accounts come with Account.
 func (s *Stack) School(name, agrement string) dbq.School {
 	s.T.Helper()
-	key := sha256.Sum256([]byte("api-key-" + agrement))
+	key := sha256.Sum256([]byte(SchoolAPIKey(agrement)))
 	school, err := s.Q.SchoolCreate(context.Background(), dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: key[:]})
 	if err != nil {
 		s.T.Fatal(err)
