@@ -68,3 +68,40 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNormalizeAgrement(f *testing.F) {
+	for _, s := range []string{"E0203100010", "e 02.031.000.10", "E020310001", "", "É0203100010", "E\u00a00203100010"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, ok := NormalizeAgrement(raw)
+		if !ok {
+			return
+		}
+		if len(got) != 11 || got[0] != 'E' || !allDigits(got[1:]) {
+			t.Fatalf("NormalizeAgrement(%q) accepted %q", raw, got)
+		}
+		if again, ok2 := NormalizeAgrement(got); !ok2 || again != got {
+			t.Fatalf("not idempotent: %q -> %q", got, again)
+		}
+	})
+}
+
+// A business date (the ?date= of the report) is a Paris midnight that prints back as itself.
+func FuzzParseBusinessDate(f *testing.F) {
+	for _, s := range []string{"2021-12-09", "2026-03-29", "2026-10-25", "2021-02-30", "", "0000-01-01", "9999-12-31", "2021-1-9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		d, err := ParseBusinessDate(raw)
+		if err != nil {
+			return
+		}
+		if BusinessDate(d) != raw {
+			t.Fatalf("ParseBusinessDate(%q) prints back as %q", raw, BusinessDate(d))
+		}
+		if !StartOfDay(d).Equal(d) {
+			t.Fatalf("ParseBusinessDate(%q) = %v is not the day's start", raw, d)
+		}
+	})
+}

@@ -412,3 +412,40 @@ func TestSQLLookingInputIsStoredVerbatim(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUTF8IsRefused: bytes that are not UTF-8, in a path or a query string (JSON
+// bodies are decoded to UTF-8), are the client's error with the field named; PostgreSQL
+// would refuse them as text, which once made a 500 (found by FuzzIngestStudent).
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	e.put(a.Key, "/v1/offices/o", map[string]any{"name": "Bureau"})
+	before := e.snapshot(a.ID)
+	student := `{"office_ref":"o","first_name":"Lou","last_name":"Michel","neph":"","category":"B","initial_evaluation_accepted":true}`
+	for _, c := range []struct {
+		method, path, body, field string
+		status                    int
+	}{
+		{"PUT", "/v1/students/s3%A4L%A4%96_yl%87", student, "ref", http.StatusUnprocessableEntity},
+		{"PUT", "/v1/offices/%FF", `{"name":"Bureau"}`, "ref", http.StatusUnprocessableEntity},
+		{"GET", "/v1/lessons?office=%FF", "", "office", http.StatusUnprocessableEntity},
+		{"GET", "/v1/lessons?student=a%C3", "", "student", http.StatusUnprocessableEntity},
+		{"GET", "/v1/students?q=%FF%FE", "", "q", http.StatusUnprocessableEntity},
+		{"GET", "/v1/students/%FF/lessons", "", "", http.StatusNotFound},
+		{"GET", "/v1/offices/%FF/runs", "", "", http.StatusNotFound},
+		{"POST", "/v1/lessons/%FF/resend", "", "", http.StatusNotFound},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		p := e.do(c.method, c.path, a.Key, body).wantProblem(t, c.status)
+		if c.field != "" && p.message(c.field) == "" {
+			t.Errorf("%s %s: %s not named: %+v", c.method, c.path, c.field, p)
+		}
+	}
+	if e.snapshot(a.ID) != before {
+		t.Fatal("a refused request wrote something")
+	}
+}

@@ -46,14 +46,19 @@ func sortFieldErrors(fs []FieldError) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Field < fs[j].Field })
 }
 
-// cleanText trims a text field and checks it: required or not, at most max characters, no
-// control characters (PostgreSQL refuses NUL, and none belongs in a name). A refused value
+// cleanText trims a text field and checks it: required or not, valid UTF-8, at most max
+// characters, no control characters (PostgreSQL refuses NUL, and none belongs in a name). A refused value
 // comes back empty, so nothing looks it up in the database.
 func (e *fieldErrors) cleanText(field, value string, required bool, max int) string {
 	v := strings.TrimSpace(value)
 	switch {
 	case v == "" && required:
 		e.add(field, "Champ obligatoire.")
+	case !utf8.ValidString(v):
+		// JSON bodies arrive as UTF-8 (the decoder replaces bad bytes); a path or a query
+		// string may not, and PostgreSQL refuses such text (found by FuzzIngestStudent).
+		e.add(field, "Texte illisible : encodage UTF-8 attendu.")
+		return ""
 	case utf8.RuneCountInString(v) > max:
 		e.add(field, fmt.Sprintf("%d caractères au plus.", max))
 		return ""
