@@ -216,6 +216,14 @@ func (d *drill) kill(i int) {
 	_, _ = d.workers[i].Process.Wait()
 }
 
+// launch starts n worker processes, then every office's run.
+func (d *drill) launch(t *testing.T, n int) {
+	for i := 0; i < n; i++ {
+		d.startWorker(t, i)
+	}
+	d.startRuns(t)
+}
+
 func (d *drill) startRuns(t *testing.T) {
 	for _, o := range d.offices {
 		wid, _, err := d.s.Orchestrator.StartRun(context.Background(), d.school.ID, o.ID)
@@ -289,10 +297,7 @@ func (d *drill) check(t *testing.T) report {
 // moments and restarted; the others go on.
 func workerKill(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
-	for i := 0; i < 3; i++ {
-		d.startWorker(t, i)
-	}
-	d.startRuns(t)
+	d.launch(t, 3)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for k := 0; k < 10; k++ {
 		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
@@ -308,18 +313,14 @@ func lostAnswers(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
 	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{DropAfterCommitRate: 0.2, Error5xxRate: 0.1, Rate429: 0.1,
 		LatencyMS: 10, RateLimitPerMin: sandbox.Int(0)}), "faults")
-	d.startWorker(t, 0)
-	d.startWorker(t, 1)
-	d.startRuns(t)
+	d.launch(t, 2)
 	return time.Now()
 }
 
 // dsr-outage: the DSR answers 503 for a while mid-run (compressed: 45 s), then recovers.
 func dsrOutage(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
-	d.startWorker(t, 0)
-	d.startWorker(t, 1)
-	d.startRuns(t)
+	d.launch(t, 2)
 	d.waitAtDSR(t, len(d.lessons)/5)
 	until := time.Now().Add(45 * time.Second)
 	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{OutageUntil: &until, LatencyMS: 10, RateLimitPerMin: sandbox.Int(0)}), "outage")
@@ -336,10 +337,7 @@ func tokenChurn(t *testing.T, d *drill) time.Time {
 	d.s.Must(d.s.Sandbox.SetFaults(context.Background(), sandbox.Faults{AccessTTLS: 5, RefreshTTLS: 60, LatencyMS: 30, RateLimitPerMin: sandbox.Int(0)}), "faults")
 	d.rateLimit = 900
 	d.seed(t, lessonsPerDrill())
-	for i := 0; i < 3; i++ {
-		d.startWorker(t, i)
-	}
-	d.startRuns(t)
+	d.launch(t, 3)
 	d.wait(t, 10*time.Minute)
 	accounts, err := d.s.Q.AccountListLinked(context.Background())
 	if err != nil || len(accounts) != 5 {
@@ -386,9 +384,7 @@ func ownPostgres(t *testing.T, d *drill) workertest.Options {
 // immediate: the next start replays the WAL). Workers lose every connection both times.
 func postgresRestart(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
-	d.startWorker(t, 0)
-	d.startWorker(t, 1)
-	d.startRuns(t)
+	d.launch(t, 2)
 	ctx := context.Background()
 	for i, mode := range []string{"fast", "immediate"} {
 		d.waitAtDSR(t, len(d.lessons)*(i+1)/4)
@@ -457,9 +453,7 @@ func (d *drill) startTemporal(t *testing.T, c client.Client) {
 // talking to the DSR meanwhile; their results cannot be reported, so they run again.
 func temporalRestart(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
-	d.startWorker(t, 0)
-	d.startWorker(t, 1)
-	d.startRuns(t)
+	d.launch(t, 2)
 	d.waitAtDSR(t, len(d.lessons)/4)
 	for i := 0; i < 2; i++ {
 		t.Logf("Temporal stops with %d lessons at the DSR", d.atDSR(t))

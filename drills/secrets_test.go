@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"livret/db/dbtest"
 	"livret/sandbox"
 	"livret/worker/workertest"
 )
@@ -41,10 +42,8 @@ func TestSecretsAfterARun(t *testing.T) {
 	ctx := context.Background()
 	d.s.Must(d.s.Sandbox.SetFaults(ctx, sandbox.Faults{AccessTTLS: 4, LatencyMS: 40, RateLimitPerMin: sandbox.Int(0)}), "faults")
 	d.seed(t, 300)
-	d.startWorker(t, 0)
-	d.startWorker(t, 1)
 	api, apiLog := startWebapi(t, d)
-	d.startRuns(t)
+	d.launch(t, 2)
 	d.wait(t, 5*time.Minute)
 	if r := d.check(t); r.Lost != 0 || r.Duplicates != 0 {
 		t.Fatalf("the run itself failed: %+v", r)
@@ -76,7 +75,7 @@ func TestSecretsAfterARun(t *testing.T) {
 		secrets[fmt.Sprintf("DSR token %d of %d", i+1, len(issued))] = tok
 	}
 
-	places := map[string]string{"database": dumpTables(t, d), "workflow histories": dumpHistories(t, d), "webapi log": readFile(t, apiLog)}
+	places := map[string]string{"database": dbtest.Dump(t, d.s.Pool, 0), "workflow histories": dumpHistories(t, d), "webapi log": readFile(t, apiLog)}
 	logs, _ := filepath.Glob(filepath.Join(d.logDir, "*.log"))
 	for _, name := range logs {
 		places[filepath.Base(name)] = readFile(t, name)
@@ -182,41 +181,6 @@ func tokenKeyMaterial(t *testing.T, spec string) string {
 		t.Fatalf("token key spec %q", spec)
 	}
 	return key
-}
-
-// dumpTables is every row of every table of Livret's database, as JSON text.
-func dumpTables(t *testing.T, d *drill) string {
-	ctx := context.Background()
-	rows, err := d.s.Pool.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	var b strings.Builder
-	for _, table := range tables {
-		rows, err := d.s.Pool.Query(ctx, `SELECT row_to_json(t)::text FROM "`+table+`" t`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			b.WriteString(table + " " + s + "\n")
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
 }
 
 // dumpHistories is every event of every workflow of the namespace, as JSON text: activity

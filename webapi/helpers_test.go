@@ -377,18 +377,11 @@ func (e *env) link(key, officeRef string, confirm bool, b *http.Client, who *log
 	resp, err := b.Get(authURL)
 	must(e.t, err)
 	if resp.Request.URL.Host == mustParse(e.t, e.sandbox.URL).Host {
-		page := e.read(resp)
-		m := formAction.FindSubmatch(page.body)
-		if m == nil || !strings.Contains(string(page.body), "J'ai un compte, je me connecte") {
-			e.t.Fatalf("no login form at RdvPermis: %s", page.body)
-		}
 		if who == nil {
 			e.t.Fatal("the login form was shown to a browser already logged in")
 		}
 		f.sawForm = true
-		action := resp.Request.URL.ResolveReference(mustParse(e.t, html.UnescapeString(string(m[1]))))
-		resp, err = b.PostForm(action.String(), url.Values{"email": {who.email}, "password": {who.password}})
-		must(e.t, err)
+		resp = e.submitLogin(b, resp, *who)
 	} else if who != nil {
 		e.t.Fatal("RdvPermis sent the browser back without the login form")
 	}
@@ -398,6 +391,20 @@ func (e *env) link(key, officeRef string, confirm bool, b *http.Client, who *log
 	}
 	f.final = e.read(resp)
 	return f
+}
+
+// submitLogin fills in RdvPermis's login form, the page resp shows, and posts it.
+func (e *env) submitLogin(b *http.Client, resp *http.Response, who login) *http.Response {
+	e.t.Helper()
+	page := e.read(resp)
+	m := formAction.FindSubmatch(page.body)
+	if m == nil || !strings.Contains(string(page.body), "J'ai un compte, je me connecte") {
+		e.t.Fatalf("no login form at RdvPermis: %s", page.body)
+	}
+	action := resp.Request.URL.ResolveReference(mustParse(e.t, html.UnescapeString(string(m[1]))))
+	resp, err := b.PostForm(action.String(), url.Values{"email": {who.email}, "password": {who.password}})
+	must(e.t, err)
+	return resp
 }
 
 // linked runs a linking expected to succeed.
@@ -416,24 +423,8 @@ func (e *env) linked(key, officeRef string, confirm bool, b *http.Client, who *l
 // equal when nothing of that school changed.
 func (e *env) snapshot(schoolID int64) string {
 	e.t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	for _, table := range []string{"schools", "dsr_accounts", "offices", "oauth_states", "students", "instructors",
-		"lessons", "training_contracts", "transmissions", "runs"} {
-		col := "school_id"
-		if table == "schools" {
-			col = "id"
-		}
-		rows, err := e.pool.Query(ctx, "SELECT row_to_json(t)::text FROM "+table+" t WHERE "+col+" = $1 ORDER BY 1", schoolID)
-		must(e.t, err)
-		for rows.Next() {
-			var s string
-			must(e.t, rows.Scan(&s))
-			b.WriteString(table + " " + s + "\n")
-		}
-		must(e.t, rows.Err())
-	}
-	return b.String()
+	return dbtest.Dump(e.t, e.pool, schoolID, "schools", "dsr_accounts", "offices", "oauth_states", "students", "instructors",
+		"lessons", "training_contracts", "transmissions", "runs")
 }
 
 // count is the number of rows of a table.
@@ -447,8 +438,6 @@ func (e *env) count(table string) int {
 func ptr[T any](v T) *T { return &v }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-func htmlUnescape(s string) string { return html.UnescapeString(s) }
 
 // newRecorder serves one request in process.
 func newRecorder(h http.Handler, method, path string) *httptest.ResponseRecorder {

@@ -213,15 +213,7 @@ func TestLinkingRefusals(t *testing.T) {
 	b := e.browser()
 	resp, err = b.Get(connect.header.Get("Location"))
 	must(t, err)
-	page := e.read(resp)
-	m := formAction.FindSubmatch(page.body)
-	if m == nil {
-		t.Fatalf("no login form: %s", page.body)
-	}
-	action := resp.Request.URL.ResolveReference(mustParse(t, htmlUnescape(string(m[1]))))
-	resp, err = b.PostForm(action.String(), url.Values{"email": {emailA1}, "password": {passwordA1}})
-	must(t, err)
-	e.read(resp).wantProblem(t, http.StatusBadRequest)
+	e.read(e.submitLogin(b, resp, login{emailA1, passwordA1})).wantProblem(t, http.StatusBadRequest)
 	if e.office(a.ID, "o2").AccountID != nil {
 		t.Fatal("an expired state linked the office")
 	}
@@ -302,15 +294,7 @@ func TestLinkingStateOfAnotherSchool(t *testing.T) {
 	}
 	resp, err := browser.Get(connectA.header.Get("Location"))
 	must(t, err)
-	page := e.read(resp)
-	m := formAction.FindSubmatch(page.body)
-	if m == nil {
-		t.Fatalf("no login form: %s", page.body)
-	}
-	action := resp.Request.URL.ResolveReference(mustParse(t, htmlUnescape(string(m[1]))))
-	resp, err = browser.PostForm(action.String(), url.Values{"email": {emailA1}, "password": {passwordA1}})
-	must(t, err)
-	back := e.read(resp).want(t, http.StatusFound)
+	back := e.read(e.submitLogin(browser, resp, login{emailA1, passwordA1})).want(t, http.StatusFound)
 	callback := mustParse(t, back.header.Get("Location"))
 	codeA := callback.Query().Get("code")
 	if callback.Query().Get("state") != stateA || codeA == "" {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"livret/db/dbtest"
 )
 
 // TestSecretsStayOutOfSight: after linking offices (centralised and decentralised), no
@@ -83,7 +85,7 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	if !strings.Contains(created, a.Key) {
 		t.Fatal("the school's creation did not show its key")
 	}
-	places := map[string]string{"logs": e.logs.String(), "database": dumpDatabase(t, e)}
+	places := map[string]string{"logs": e.logs.String(), "database": dbtest.Dump(t, e.pool, 0)}
 	for i, body := range e.answers.all() {
 		if body != created {
 			places["answer "+string(rune('0'+i%10))+"/"+string(rune('a'+i/10%26))] = body
@@ -104,31 +106,4 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 			}
 		}
 	}
-}
-
-// dumpDatabase is every row of every table of the test database, as JSON text.
-func dumpDatabase(t *testing.T, e *env) string {
-	t.Helper()
-	ctx := context.Background()
-	rows, err := e.pool.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
-	must(t, err)
-	var tables []string
-	for rows.Next() {
-		var name string
-		must(t, rows.Scan(&name))
-		tables = append(tables, name)
-	}
-	must(t, rows.Err())
-	var b strings.Builder
-	for _, table := range tables {
-		rows, err := e.pool.Query(ctx, `SELECT row_to_json(t)::text FROM "`+table+`" t`)
-		must(t, err)
-		for rows.Next() {
-			var s string
-			must(t, rows.Scan(&s))
-			b.WriteString(table + " " + s + "\n")
-		}
-		must(t, rows.Err())
-	}
-	return b.String()
 }

@@ -2,7 +2,6 @@ package ingestfuzz_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -74,30 +73,8 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 			tb.Fatalf("PUT %s: %d %s", put.path, status, body)
 		}
 	}
-	// Every row of the school, in a stable order: equal snapshots mean nothing changed.
 	e.snapshot = func(t testing.TB) string {
-		var b strings.Builder
-		for _, table := range []string{"schools", "offices", "students", "instructors", "lessons", "transmissions"} {
-			col := "school_id"
-			if table == "schools" {
-				col = "id"
-			}
-			rows, err := pool.Query(context.Background(), "SELECT row_to_json(t)::text FROM "+table+" t WHERE "+col+" = $1 ORDER BY 1", e.schoolID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				b.WriteString(table + " " + s + "\n")
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return b.String()
+		return dbtest.Dump(t, pool, e.schoolID, "schools", "offices", "students", "instructors", "lessons", "transmissions")
 	}
 	return e
 }
