@@ -463,9 +463,11 @@ func temporalRestart(t *testing.T, d *drill) time.Time {
 		d.temporal = nil
 		time.Sleep(10 * time.Second)
 		d.startTemporal(t, d.s.Client)
-		// The second stop comes soon after the first recovery: activities that started again
-		// and workflows that have not recorded their end are cut once more.
-		time.Sleep(3 * time.Second)
+		if i == 0 {
+			// The second stop comes soon after the first recovery: activities that started
+			// again and workflows that have not recorded their end are cut once more.
+			time.Sleep(3 * time.Second)
+		}
 	}
 	return time.Now()
 }
