@@ -8,6 +8,7 @@ import (
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/dsr"
+	"livret/school"
 )
 
 // EnsureTrainingContracts gives every student of the batch a training contract at the DSR,
@@ -24,7 +25,7 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 	var students []int64
 	lessons := map[int64][]dbq.LessonSendListRow{}
 	for _, r := range rows {
-		if r.DsrContractID != nil || r.AccountID == nil || !sendable(r) {
+		if r.DsrContractID != nil || r.LessonFact.AccountID == nil || !sendable(r) {
 			continue
 		}
 		if _, seen := lessons[r.StudentID]; !seen {
@@ -36,7 +37,7 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 	for i, studentID := range students {
 		activity.RecordHeartbeat(ctx, i)
 		first := lessons[studentID][0]
-		acct := a.DSR.Account(*first.AccountID)
+		acct := a.DSR.Account(*first.LessonFact.AccountID)
 		var (
 			id    string
 			found bool
@@ -58,7 +59,7 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 			case StopSchool:
 				return res, a.stopSchool(ctx, q, in.SchoolID, lessons[studentID], err)
 			case Reconnect:
-				return res, a.needsReconnect(ctx, q, *first.AccountID, err)
+				return res, a.needsReconnect(ctx, q, *first.LessonFact.AccountID, err)
 			}
 			return res, failure(err)
 		}
@@ -76,14 +77,14 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 
 // ensureContract finds the student's contract at the DSR or creates it.
 func (a *Activities) ensureContract(ctx context.Context, acct *dsr.Account, r dbq.LessonSendListRow) (id string, found bool, err error) {
-	neph, _ := domain.NormalizeNEPH(r.Neph)
+	neph, _ := domain.NormalizeNEPH(r.LessonFact.Neph)
 	if id, ok, err := a.findContract(ctx, acct, neph); err != nil || ok {
 		return id, ok, err
 	}
 	started := a.now()
 	c, err := acct.CreateContract(ctx, dsr.ContractRequest{
 		NEPH: neph, LastName: r.StudentLastName, FirstName: r.StudentFirstName,
-		Category: domain.Category(r.Category).DSRCode(),
+		Category: domain.Category(r.LessonFact.Category).DSRCode(),
 	})
 	a.Metrics.observe("create_contract", a.now().Sub(started).Seconds(), err)
 	if err == nil {
@@ -119,7 +120,7 @@ func sendable(r dbq.LessonSendListRow) bool {
 	case domain.StatusSending:
 		return true // it may be at the DSR already: never re-judged, only reconciled
 	case domain.StatusPending:
-		return domain.Evaluate(facts(r)).Pending()
+		return domain.Evaluate(school.Facts(r.LessonFact)).Pending()
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/dsr"
+	"livret/school"
 )
 
 // DeclareLessons declares a batch of lessons at the DSR, each exactly once.
@@ -49,27 +50,21 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 	switch domain.Status(r.Status) {
 	case domain.StatusPending:
 		// The data may have changed since the load: judge the lesson again.
-		if v := domain.Evaluate(facts(r)); !v.Pending() {
-			_, err := q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{
-				LessonID: r.ID, SchoolID: r.SchoolID, OfficeID: r.OfficeID, StudentID: r.StudentID,
-				StartsAt: r.StartsAt, EndsAt: r.EndsAt, Status: string(v.Status), Code: string(v.Code), Message: v.Message,
-			})
-			if err != nil && !db.IsNotFound(err) {
-				return err
-			}
-			return nil
+		if v := domain.Evaluate(school.Facts(r.LessonFact)); !v.Pending() {
+			k := school.LessonKey{LessonID: r.ID, SchoolID: r.SchoolID, OfficeID: r.OfficeID, StudentID: r.StudentID}
+			return school.SetVerdict(ctx, q, k, r.LessonFact, v)
 		}
-		if !domain.DueBy(r.EndsAt, in.Before) {
+		if !domain.DueBy(r.LessonFact.EndsAt, in.Before) {
 			return nil // not before its next day: the school may still cancel it
 		}
 	case domain.StatusSending:
 	default:
 		return nil // transmitted or judged meanwhile
 	}
-	if r.DsrContractID == nil || r.AccountID == nil {
+	if r.DsrContractID == nil || r.LessonFact.AccountID == nil {
 		return nil // no contract yet (refused, or the contract step will come back to it)
 	}
-	acct := a.DSR.Account(*r.AccountID)
+	acct := a.DSR.Account(*r.LessonFact.AccountID)
 	contract := *r.DsrContractID
 
 	mark, err := q.TransmissionMarkSending(ctx, r.ID)
@@ -120,7 +115,7 @@ func (a *Activities) fault(ctx context.Context, q *dbq.Queries, r dbq.LessonSend
 	case StopSchool:
 		return a.stopSchool(ctx, q, r.SchoolID, []dbq.LessonSendListRow{r}, err)
 	case Reconnect:
-		return a.needsReconnect(ctx, q, *r.AccountID, err)
+		return a.needsReconnect(ctx, q, *r.LessonFact.AccountID, err)
 	}
 	return failure(err)
 }
@@ -128,7 +123,7 @@ func (a *Activities) fault(ctx context.Context, q *dbq.Queries, r dbq.LessonSend
 // lookup finds the lesson at the DSR: on our contract, the same start (the DSR's own
 // duplicate key is the student and the start).
 func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract string, r dbq.LessonSendListRow) (string, bool, error) {
-	day := domain.StartOfDay(r.StartsAt)
+	day := domain.StartOfDay(r.LessonFact.StartsAt)
 	started := a.now()
 	lessons, err := acct.ListLessons(ctx, contract, day, day)
 	a.Metrics.observe("list_lessons", a.now().Sub(started).Seconds(), err)
@@ -136,7 +131,7 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 		return "", false, err
 	}
 	for _, l := range lessons {
-		if l.Start.Equal(r.StartsAt) {
+		if l.Start.Equal(r.LessonFact.StartsAt) {
 			return l.ID, true, nil
 		}
 	}
@@ -144,10 +139,10 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 }
 
 func lessonRequest(r dbq.LessonSendListRow) dsr.LessonRequest {
-	number, _ := domain.NormalizeAuthorization(r.AuthorizationNumber)
+	number, _ := domain.NormalizeAuthorization(r.LessonFact.AuthorizationNumber)
 	return dsr.LessonRequest{
-		Start: r.StartsAt, End: r.EndsAt,
-		Type:                domain.LessonType(r.Type).DSRType(),
+		Start: r.LessonFact.StartsAt, End: r.LessonFact.EndsAt,
+		Type:                domain.LessonType(r.LessonFact.Type).DSRType(),
 		AuthorizationNumber: number,
 		InstructorLastName:  r.InstructorLastName, InstructorFirstName: r.InstructorFirstName,
 	}

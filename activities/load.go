@@ -76,27 +76,6 @@ func (a *Activities) RecordRun(ctx context.Context, in RecordInput) error {
 	return err
 }
 
-// facts are the eligibility rules' view of a lesson about to be sent.
-func facts(r dbq.LessonSendListRow) domain.LessonFacts {
-	f := domain.LessonFacts{
-		Category:                  domain.Category(r.Category),
-		NEPH:                      r.Neph,
-		InitialEvaluationAccepted: r.InitialEvaluationAccepted,
-		AuthorizationNumber:       r.AuthorizationNumber,
-		InstructorSimulator:       r.Simulator,
-		Type:                      domain.LessonType(r.Type),
-		Start:                     r.StartsAt,
-		End:                       r.EndsAt,
-		PlannedAt:                 r.PlannedAt,
-		Cancelled:                 r.CancelledAt != nil,
-		OfficeLinked:              r.AccountID != nil,
-	}
-	if r.LinkedAt != nil {
-		f.OfficeLinkedAt = *r.LinkedAt
-	}
-	return f
-}
-
 // LessonRef names one lesson of a school.
 type LessonRef struct {
 	SchoolID int64
@@ -116,9 +95,5 @@ func (a *Activities) LessonState(ctx context.Context, in LessonRef) (LessonState
 	if err != nil {
 		return LessonState{}, err
 	}
-	status := t.Status
-	if status == string(domain.StatusSending) {
-		status = string(domain.StatusPending)
-	}
-	return LessonState{Status: status, Code: t.Code, Message: t.Message}, nil
+	return LessonState{Status: string(domain.Status(t.Status).Shown()), Code: t.Code, Message: t.Message}, nil
 }

@@ -46,12 +46,12 @@ func baseline(ctx context.Context, s *stack, sd *seeded, limitPerMin, concurrenc
 				if refused[r.StudentID] {
 					return "", false, nil
 				}
-				found, err := acct.FindContracts(ctx, r.Neph)
+				found, err := acct.FindContracts(ctx, r.LessonFact.Neph)
 				if err != nil {
 					return "", false, err
 				}
 				if len(found) == 0 {
-					c, err := acct.CreateContract(ctx, dsr.ContractRequest{NEPH: r.Neph, LastName: r.StudentLastName, FirstName: r.StudentFirstName, Category: "B"})
+					c, err := acct.CreateContract(ctx, dsr.ContractRequest{NEPH: r.LessonFact.Neph, LastName: r.StudentLastName, FirstName: r.StudentFirstName, Category: "B"})
 					if e, ok := dsr.AsError(err); ok && e.Kind == dsr.KindBusiness {
 						refused[r.StudentID] = true
 						return "", false, nil
@@ -86,8 +86,8 @@ func baseline(ctx context.Context, s *stack, sd *seeded, limitPerMin, concurrenc
 						if _, err := q.TransmissionMarkSending(lctx, r.ID); err != nil {
 							return err
 						}
-						id, err := acct.DeclareLesson(lctx, contract, dsr.LessonRequest{Start: r.StartsAt, End: r.EndsAt,
-							Type: "CONDUITE", AuthorizationNumber: r.AuthorizationNumber, InstructorLastName: r.InstructorLastName,
+						id, err := acct.DeclareLesson(lctx, contract, dsr.LessonRequest{Start: r.LessonFact.StartsAt, End: r.LessonFact.EndsAt,
+							Type: "CONDUITE", AuthorizationNumber: r.LessonFact.AuthorizationNumber, InstructorLastName: r.InstructorLastName,
 							InstructorFirstName: r.InstructorFirstName})
 						if err != nil {
 							return fmt.Errorf("baseline: lesson %d: %w", r.ID, err)

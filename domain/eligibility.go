@@ -2,18 +2,6 @@ package domain
 
 import "time"
 
-// Status is the state of one lesson towards the DSR.
-type Status string
-
-const (
-	StatusPending     Status = "pending"      // will go in the next run
-	StatusSending     Status = "sending"      // a run is declaring it now (internal)
-	StatusTransmitted Status = "transmitted"  // at the DSR
-	StatusError       Status = "error"        // refused; data must be fixed
-	StatusNotEligible Status = "not_eligible" // will not be sent; nothing to fix
-	StatusCancelled   Status = "cancelled"
-)
-
 // LessonFacts is what the rules need to know of a lesson, its student, instructor and office.
 type LessonFacts struct {
 	Category                  Category

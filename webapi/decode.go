@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"livret/school"
 )
 
 // decodeStrict reads the request body as exactly one JSON object into dst, refusing what
@@ -53,7 +55,7 @@ func decodeStrict(c *gin.Context, dst any) error {
 		}
 	}
 	if len(unknown) > 0 {
-		sortFieldErrors(unknown)
+		school.SortFieldErrors(unknown)
 		return badRequest("La requête contient des champs inconnus.", unknown...)
 	}
 

@@ -26,7 +26,9 @@ import (
 	"livret/db/dbtest"
 	"livret/dsr"
 	"livret/sandbox"
+	livschool "livret/school"
 	"livret/webapi"
+	"livret/webui"
 	"livret/worker"
 	"livret/worker/workertest"
 )
@@ -138,6 +140,7 @@ func setupEnv(t testing.TB, temporal client.Client) *env {
 	})
 	must(t, err)
 	e.srv = srv
+	srv.Pages = webui.New(srv.School, srv.Sealer, srv.Logger)
 	handler = srv.Handler()
 	return e
 }
@@ -290,7 +293,7 @@ func (e *env) createSchool(name, agrement string) school {
 	e.t.Helper()
 	var s school
 	e.do("POST", "/v1/schools", adminToken, map[string]string{"name": name, "agrement": agrement}).want(e.t, http.StatusCreated).json(e.t, &s)
-	if !strings.HasPrefix(s.Key, webapi.APIKeyPrefix) || s.ID == 0 {
+	if !strings.HasPrefix(s.Key, livschool.APIKeyPrefix) || s.ID == 0 {
 		e.t.Fatalf("school created as %+v", s)
 	}
 	return s
@@ -445,3 +448,6 @@ func newRecorder(h http.Handler, method, path string) *httptest.ResponseRecorder
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 	return rec
 }
+
+// linkWarning is the vendor guide's warning before linking a second office.
+var linkWarning = livschool.LinkWarning

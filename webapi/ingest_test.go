@@ -116,10 +116,12 @@ func TestIngestRefusals(t *testing.T) {
 		{"long name", "/v1/offices/x", `{"name":"` + strings.Repeat("é", 201) + `"}`, 422, []string{"name"}, "200"},
 		{"bad ref", "/v1/offices/%20x", `{"name":"x"}`, 422, []string{"ref"}, "espace"},
 
-		{"NEPH", "/v1/students/s", `{"office_ref":"lauriane","first_name":"A","last_name":"B","category":"B","neph":"12345"}`, 422, []string{"neph"}, "Le NEPH doit comporter 12 chiffres."},
+		// A malformed NEPH is stored (TestVerdictsFollowTheData); one that cannot be stored is not.
+		{"NEPH", "/v1/students/s", `{"office_ref":"lauriane","first_name":"A","last_name":"B","category":"B","neph":"12\u000145"}`, 422, []string{"neph"}, "contrôle"},
+		{"long NEPH", "/v1/students/s", `{"office_ref":"lauriane","first_name":"A","last_name":"B","category":"B","neph":"` + strings.Repeat("1", 65) + `"}`, 422, []string{"neph"}, "64"},
 		{"category", "/v1/students/s", `{"office_ref":"lauriane","first_name":"A","last_name":"B","category":"Z"}`, 422, []string{"category"}, "B, B_AUTO, B_AAC, B_CS"},
 		{"unknown office", "/v1/students/s", `{"office_ref":"nulle-part","first_name":"A","last_name":"B","category":"B"}`, 422, []string{"office_ref"}, "Bureau inconnu"},
-		{"student, every field", "/v1/students/s", `{"neph":"abc"}`, 422, []string{"office_ref", "first_name", "last_name", "neph", "category"}, "obligatoire"},
+		{"student, every field", "/v1/students/s", `{"neph":"abc"}`, 422, []string{"office_ref", "first_name", "last_name", "category"}, "obligatoire"},
 		{"boolean as text", "/v1/students/s", `{"office_ref":"lauriane","first_name":"A","last_name":"B","category":"B","initial_evaluation_accepted":"oui"}`, 400, []string{"initial_evaluation_accepted"}, "booléen"},
 
 		{"instructor name", "/v1/instructors/i", `{"first_name":"Jean"}`, 422, []string{"last_name"}, "obligatoire"},
@@ -189,6 +191,18 @@ func TestVerdictsFollowTheData(t *testing.T) {
 	e.do("PUT", "/v1/lessons/l1", a.Key, lessonBody("conduite")).want(t, http.StatusCreated).json(t, &l)
 	if l.Transmission.Status != "error" || l.code() != "NEPH_MANQUANT" {
 		t.Fatalf("no NEPH: %+v", l.Transmission)
+	}
+	// A NEPH that is not 12 digits is stored as given (trimmed): the student exists, and the
+	// lesson says in French why it will not go.
+	var st map[string]any
+	e.do("PUT", "/v1/students/lou", a.Key, map[string]any{"office_ref": officeLauriane, "first_name": "Lou", "last_name": "Michel",
+		"category": "B", "neph": " 12345 "}).want(t, http.StatusOK).json(t, &st)
+	if st["neph"] != "12345" {
+		t.Fatalf("NEPH stored as %v", st["neph"])
+	}
+	if l = e.lesson(a.Key, "l1"); l.Transmission.Status != "error" || l.code() != "NEPH_INVALIDE" ||
+		l.Transmission.Message == nil || !strings.Contains(*l.Transmission.Message, "12 chiffres") {
+		t.Fatalf("malformed NEPH: %+v", l.Transmission)
 	}
 	e.put(a.Key, "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "Lou", "last_name": "Michel",
 		"category": "B", "neph": "210987654321"})

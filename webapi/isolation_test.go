@@ -162,7 +162,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 				if _, operator := sec["operatorToken"]; operator {
 					wrongKind = a.Key
 				}
-				p := strings.ReplaceAll(path, "{ref}", "x")
+				p := strings.ReplaceAll(strings.ReplaceAll(path, "{ref}", "x"), "{id}", "1")
 				for _, key := range []string{"", "lvk_inconnue", wrongKind} {
 					e.do(strings.ToUpper(method), p, key, `{}`).wantProblem(t, http.StatusUnauthorized)
 				}
@@ -170,7 +170,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 15 {
-		t.Fatalf("%d routes with a key, want 15 (14 of a school, 1 of the operator)", checked)
+	if checked != 17 {
+		t.Fatalf("%d routes with a key, want 17 (14 of a school, 3 of the operator)", checked)
 	}
 }

@@ -84,7 +84,7 @@ func TestLinkingCentralised(t *testing.T) {
 	// Another office is linked: the seed's warning, with RdvPermis's logout link.
 	f := e.link(a.Key, "b2", false, browser, nil)
 	p := f.connect.wantProblem(t, http.StatusConflict)
-	if p.Detail != seedWarning || webapi.LinkWarning != seedWarning {
+	if p.Detail != seedWarning || linkWarning != seedWarning {
 		t.Fatalf("warning %q", p.Detail)
 	}
 	if p.LogoutURL != e.sandbox.URL+"/realms/formation/protocol/openid-connect/logout" {

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"livret/school"
 )
 
 // ginParam turns gin's ":ref" into OpenAPI's "{ref}".
@@ -118,7 +120,7 @@ func TestUnexpectedErrorsAreGeneric(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, rec.Code, rec.Header().Get("Content-Type"))
 		}
 		var p map[string]any
-		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["type"] != typeInternal || p["status"] != float64(500) {
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["type"] != school.TypeInternal || p["status"] != float64(500) {
 			t.Fatalf("%s: %s", path, rec.Body)
 		}
 		if strings.Contains(rec.Body.String(), "secret") {

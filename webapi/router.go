@@ -11,7 +11,9 @@ import (
 // the admin's pages under /ui.
 func (s *Server) Handler() http.Handler {
 	r := s.router()
-	s.mountUI(r) // the admin's pages (ui.go): not part of the API's document
+	if s.Pages != nil {
+		s.Pages.Mount(r) // the admin's pages (package webui): not part of the API's document
+	}
 	return r
 }
 
@@ -49,21 +51,23 @@ func (s *Server) router() *gin.Engine {
 	v1.GET("/oauth/callback", s.oauthCallback)
 
 	v1.POST("/schools", s.requireOperator, s.createSchool)
+	v1.GET("/schools", s.requireOperator, s.listSchools)
+	v1.POST("/schools/:id/reopen", s.requireOperator, s.reopenSchool)
 
 	school := v1.Group("", s.requireSchool)
-	school.PUT("/offices/:ref", s.putOffice)
+	school.PUT("/offices/:ref", put(s.putOffice))
 	school.GET("/offices", s.listOffices)
 	school.GET("/offices/:ref/dsr/connect", s.connectOffice)
 	school.POST("/offices/:ref/dsr/disconnect", s.disconnectOffice)
 	school.GET("/offices/:ref/runs", s.listRuns)
 	school.POST("/offices/:ref/runs", s.startRun)
 
-	school.PUT("/instructors/:ref", s.putInstructor)
-	school.PUT("/students/:ref", s.putStudent)
+	school.PUT("/instructors/:ref", put(s.putInstructor))
+	school.PUT("/students/:ref", put(s.putStudent))
 	school.GET("/students", s.searchStudents)
 	school.GET("/students/:ref/lessons", s.listStudentLessons)
 
-	school.PUT("/lessons/:ref", s.putLesson)
+	school.PUT("/lessons/:ref", put(s.putLesson))
 	school.GET("/lessons", s.listLessons)
 	school.POST("/lessons/:ref/cancel", s.cancelLesson)
 	school.POST("/lessons/:ref/resend", s.resendLesson)

@@ -34,7 +34,7 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 		t.Helper()
 		oauthSecrets = append(oauthSecrets, f.callback.Query().Get("state"), f.callback.Query().Get("code"))
 		o := e.office(a.ID, officeRef)
-		tok, err := e.srv.Tokens.Token(context.Background(), *o.AccountID)
+		tok, err := e.srv.School.Tokens.Token(context.Background(), *o.AccountID)
 		must(t, err)
 		if tok.AccessToken == "" || tok.RefreshToken == "" {
 			t.Fatal("no pair stored")
@@ -44,7 +44,7 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	browser := e.browser()
 	grab(e.linked(a.Key, "o1", false, browser, &login{emailA1, passwordA1}), "o1")
 	grab(e.linked(a.Key, "o2", true, browser, nil), "o2")
-	resp, err := browser.Get(e.srv.RdvPermisLogoutURL)
+	resp, err := browser.Get(e.srv.School.RdvPermisLogoutURL)
 	must(t, err)
 	e.read(resp)
 	grab(e.linked(a.Key, "o3", true, browser, &login{"second@lauriane.fr", "pw-second"}), "o3")

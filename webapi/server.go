@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -19,6 +20,7 @@ import (
 
 	"livret/db"
 	"livret/dsr"
+	"livret/school"
 )
 
 // CallbackPath is where RdvPermis sends the browser back; PublicURL+CallbackPath is the
@@ -29,38 +31,33 @@ const CallbackPath = "/v1/oauth/callback"
 // own host, never taken from the request (no open redirect).
 const OfficesPage = "/ui/offices"
 
-// Orchestrator is what the API asks of Temporal. *worker.Orchestrator implements it; the
-// interface keeps webapi free of the worker's wiring.
-type Orchestrator interface {
-	StartRun(ctx context.Context, schoolID, officeID int64) (workflowID, runID string, err error)
-	Resend(ctx context.Context, schoolID, officeID, lessonID int64) (workflowID, runID string, err error)
-	EnsureSchedule(ctx context.Context, schoolID, officeID int64) error
-	DeleteSchedule(ctx context.Context, officeID int64) error
-	EnsureKeeper(ctx context.Context, accountID int64) error
-	Ready(ctx context.Context) error
+// Orchestrator is what the API asks of Temporal: the use cases' needs, and its readiness.
+// *worker.Orchestrator implements it.
+type Orchestrator = school.Orchestrator
+
+// Pages are the admin's pages (package webui), mounted beside the API on the same router:
+// the API does not know them, the composition root (livret webapi, livret dev) gives them.
+type Pages interface {
+	Mount(r *gin.Engine)
 }
 
-// Server holds the API's dependencies. Build it with New, or fill every field; then serve
-// Handler.
+// Server holds the API's dependencies. Build it with New; then serve Handler.
 type Server struct {
+	// School is the use-case layer every handler calls; the pages share it.
+	School *school.Service
 	Pool   *pgxpool.Pool
 	Sealer *db.Sealer
-	Tokens *db.TokenStore
-	// DSR exchanges OAuth codes and asks who a token belongs to. Its redirect URL must be
-	// OAuth's.
-	DSR *dsr.Client
-	// OAuth builds the RdvPermis authorization URL; RedirectURL is PublicURL+CallbackPath.
-	OAuth *oauth2.Config
-	// RdvPermisLogoutURL is shown with the linking warning (seed §3): logging out there is how
-	// an admin links an office to another account.
-	RdvPermisLogoutURL string
-	Orchestrator       Orchestrator
+	// OAuth is the RdvPermis client configuration; RedirectURL is PublicURL+CallbackPath.
+	OAuth        *oauth2.Config
+	Orchestrator Orchestrator
 	// AdminToken is the operator's bearer token (POST /v1/schools). Empty refuses every call.
 	AdminToken string
 	Logger     *slog.Logger
 	// Metrics is the registry /metrics serves; the API registers its collectors on it.
 	Metrics *prometheus.Registry
-	Now     func() time.Time
+	// Pages, when set, are mounted by Handler.
+	Pages Pages
+	Now   func() time.Time
 
 	metricsOnce sync.Once
 	metrics     *httpMetrics
@@ -117,19 +114,43 @@ func New(cfg Config) (*Server, error) {
 		dsrCfg.Logger = logger
 	}
 	tokens := &db.TokenStore{Pool: cfg.Pool, Sealer: sealer}
+	oauth := dsrCfg.OAuth2()
 	return &Server{
-		Pool:               cfg.Pool,
-		Sealer:             sealer,
-		Tokens:             tokens,
-		DSR:                dsr.New(dsrCfg, tokens, nil),
-		OAuth:              dsrCfg.OAuth2(),
-		RdvPermisLogoutURL: dsrCfg.LogoutURL(),
-		Orchestrator:       cfg.Orchestrator,
-		AdminToken:         cfg.AdminToken,
-		Logger:             logger,
-		Metrics:            registry,
-		Now:                time.Now,
+		School: &school.Service{
+			Pool:               cfg.Pool,
+			Sealer:             sealer,
+			Tokens:             tokens,
+			RdvPermis:          rdvPermis{dsr.New(dsrCfg, tokens, nil)},
+			OAuth:              oauth,
+			RdvPermisLogoutURL: dsrCfg.LogoutURL(),
+			Orchestrator:       cfg.Orchestrator,
+			Logger:             logger,
+			Now:                time.Now,
+		},
+		Pool:         cfg.Pool,
+		Sealer:       sealer,
+		OAuth:        oauth,
+		Orchestrator: cfg.Orchestrator,
+		AdminToken:   cfg.AdminToken,
+		Logger:       logger,
+		Metrics:      registry,
+		Now:          time.Now,
 	}, nil
+}
+
+// rdvPermis is the DSR client as the link use case sees it.
+type rdvPermis struct{ c *dsr.Client }
+
+func (r rdvPermis) Exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
+	return r.c.Exchange(ctx, code, verifier)
+}
+
+func (r rdvPermis) Identify(ctx context.Context, tok *oauth2.Token) (school.Identity, error) {
+	me, err := r.c.MeWithToken(ctx, tok)
+	if err != nil {
+		return school.Identity{}, err
+	}
+	return school.Identity{AccountID: me.AccountID, Email: me.Email, Agrement: me.School.Agrement}, nil
 }
 
 func (s *Server) now() time.Time {

@@ -20,6 +20,7 @@ import (
 	"livret/dsr"
 	"livret/sandbox"
 	"livret/webapi"
+	"livret/webui"
 	"livret/worker/workertest"
 )
 
@@ -49,6 +50,7 @@ func newBrowserStack(t *testing.T) *browserStack {
 		Pool: s.Pool, Orchestrator: s.Orchestrator, Logger: slog.New(slog.DiscardHandler),
 	})
 	must(t, err)
+	srv.Pages = webui.New(srv.School, srv.Sealer, srv.Logger)
 	handler = srv.Handler()
 	s.StartWorker()
 	return &browserStack{t: t, stack: s, url: api.URL}
@@ -233,7 +235,7 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(`form[action="/ui/offices/roche/connect"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[role=alertdialog]`, chromedp.ByQuery),
 	)
-	wantText(t, ctx, webapi.LinkWarning, "Connexion", "Fermer", "site de RDV Permis")
+	wantText(t, ctx, linkWarning, "Connexion", "Fermer", "site de RDV Permis")
 	var target string
 	var ok bool
 	run(t, ctx, "logout link", chromedp.AttributeValue(`//a[contains(., "site de RDV Permis")]`, "target", &target, &ok, chromedp.BySearch))

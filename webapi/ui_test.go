@@ -176,7 +176,7 @@ func TestUIPages(t *testing.T) {
 	})
 	t.Run("warning before linking a second office", func(t *testing.T) {
 		p := admin.post("/ui/offices/roche/connect", nil, true).want(t, http.StatusOK)
-		p.has(t, webapi.LinkWarning, ">Connexion</button>", ">Fermer</a>", `href="`+e.srv.RdvPermisLogoutURL+`" target="_blank"`, "site de RDV Permis")
+		p.has(t, linkWarning, ">Connexion</button>", ">Fermer</a>", `href="`+e.srv.School.RdvPermisLogoutURL+`" target="_blank"`, "site de RDV Permis")
 		p = admin.post("/ui/offices/roche/connect", url.Values{"confirm": {"1"}}, true)
 		p.redirect(t, e.sandbox.URL+"/realms/formation/protocol/openid-connect/auth?")
 	})

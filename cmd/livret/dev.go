@@ -33,6 +33,7 @@ import (
 	"livret/dsr"
 	"livret/sandbox"
 	"livret/webapi"
+	"livret/webui"
 	"livret/worker"
 	"livret/workflows"
 )
@@ -349,6 +350,7 @@ func startDev(ctx context.Context, cfg devConfig, st *stack, started time.Time, 
 	if err := worker.Reconcile(ctx, dbq.New(pool), orch, slog.Default()); err != nil {
 		slog.Error("reconcile schedules and keepers", "error", err)
 	}
+	go worker.KeepSchedulesInStep(ctx, dbq.New(pool), orch, worker.ReconcileInterval, slog.Default())
 
 	// The web API, serving the worker's metrics too. Last: its /readyz answering 200 means
 	// everything above is up.
@@ -365,6 +367,7 @@ func startDev(ctx context.Context, cfg devConfig, st *stack, started time.Time, 
 	if err != nil {
 		return err
 	}
+	api.Pages = webui.New(api.School, api.Sealer, api.Logger)
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- api.Serve(apiCtx, apiLn) }()

@@ -13,6 +13,7 @@ import (
 	"livret/db"
 	"livret/dsr"
 	"livret/webapi"
+	"livret/webui"
 	"livret/worker"
 )
 
@@ -64,6 +65,7 @@ func runWebapi(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	srv.Pages = webui.New(srv.School, srv.Sealer, srv.Logger)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -69,9 +69,11 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Stop()
-	if err := worker.Reconcile(ctx, dbq.New(pool), worker.NewOrchestrator(tc), slog.Default()); err != nil {
+	orch := worker.NewOrchestrator(tc)
+	if err := worker.Reconcile(ctx, dbq.New(pool), orch, slog.Default()); err != nil {
 		slog.Error("reconcile schedules and keepers", "error", err)
 	}
+	go worker.KeepSchedulesInStep(ctx, dbq.New(pool), orch, worker.ReconcileInterval, slog.Default())
 
 	metricsAddr := env("LIVRET_METRICS_ADDR", "127.0.0.1:9090")
 	srv := &http.Server{Addr: metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}

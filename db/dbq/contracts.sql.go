@@ -9,28 +9,6 @@ import (
 	"context"
 )
 
-const contractGetByStudent = `-- name: ContractGetByStudent :one
-SELECT id, school_id, student_id, dsr_contract_id, created_at FROM training_contracts WHERE school_id = $1 AND student_id = $2
-`
-
-type ContractGetByStudentParams struct {
-	SchoolID  int64
-	StudentID int64
-}
-
-func (q *Queries) ContractGetByStudent(ctx context.Context, arg ContractGetByStudentParams) (TrainingContract, error) {
-	row := q.db.QueryRow(ctx, contractGetByStudent, arg.SchoolID, arg.StudentID)
-	var i TrainingContract
-	err := row.Scan(
-		&i.ID,
-		&i.SchoolID,
-		&i.StudentID,
-		&i.DsrContractID,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const contractSave = `-- name: ContractSave :one
 INSERT INTO training_contracts (school_id, student_id, dsr_contract_id)
 VALUES ($1, $2, $3)

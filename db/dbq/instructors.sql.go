@@ -35,6 +35,33 @@ func (q *Queries) InstructorGetByRef(ctx context.Context, arg InstructorGetByRef
 	return i, err
 }
 
+const instructorGetByRefForShare = `-- name: InstructorGetByRefForShare :one
+SELECT id, school_id, ref, first_name, last_name, authorization_number, simulator, created_at, updated_at FROM instructors WHERE school_id = $1 AND ref = $2 FOR SHARE
+`
+
+type InstructorGetByRefForShareParams struct {
+	SchoolID int64
+	Ref      string
+}
+
+// Locked until the lesson's write commits (see OfficeGetByRefForShare).
+func (q *Queries) InstructorGetByRefForShare(ctx context.Context, arg InstructorGetByRefForShareParams) (Instructor, error) {
+	row := q.db.QueryRow(ctx, instructorGetByRefForShare, arg.SchoolID, arg.Ref)
+	var i Instructor
+	err := row.Scan(
+		&i.ID,
+		&i.SchoolID,
+		&i.Ref,
+		&i.FirstName,
+		&i.LastName,
+		&i.AuthorizationNumber,
+		&i.Simulator,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const instructorUpsert = `-- name: InstructorUpsert :one
 INSERT INTO instructors (school_id, ref, first_name, last_name, authorization_number, simulator)
 VALUES ($1, $2, $3, $4, $5, $6)

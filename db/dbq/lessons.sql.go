@@ -26,23 +26,16 @@ func (q *Queries) LessonCancel(ctx context.Context, arg LessonCancelParams) erro
 }
 
 const lessonFactsList = `-- name: LessonFactsList :many
-SELECT l.id, l.school_id, l.office_id, l.student_id, l.type, l.starts_at, l.ends_at,
-       l.planned_at, l.cancelled_at,
-       s.category, s.neph, s.initial_evaluation_accepted,
-       i.authorization_number, i.simulator,
-       o.account_id, o.linked_at,
-       t.status, t.origin
+SELECT l.id, l.school_id, l.office_id, l.student_id, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at
 FROM lessons l
-JOIN transmissions t ON t.lesson_id = l.id
-JOIN students s ON s.id = l.student_id
-JOIN instructors i ON i.id = l.instructor_id
-JOIN offices o ON o.id = l.office_id
+JOIN lesson_facts f ON f.lesson_id = l.id
+LEFT JOIN transmissions t ON t.lesson_id = l.id
 WHERE l.school_id = $1
   AND ($2::bigint IS NULL OR l.office_id = $2)
   AND ($3::bigint IS NULL OR l.student_id = $3)
   AND ($4::bigint IS NULL OR l.instructor_id = $4)
   AND ($5::bigint IS NULL OR l.id = $5)
-  AND t.status IN ('pending', 'error', 'not_eligible')
+  AND (t.status IS NULL OR t.status IN ('pending', 'error', 'not_eligible'))
 ORDER BY l.id
 `
 
@@ -55,28 +48,16 @@ type LessonFactsListParams struct {
 }
 
 type LessonFactsListRow struct {
-	ID                        int64
-	SchoolID                  int64
-	OfficeID                  int64
-	StudentID                 int64
-	Type                      string
-	StartsAt                  time.Time
-	EndsAt                    time.Time
-	PlannedAt                 time.Time
-	CancelledAt               *time.Time
-	Category                  string
-	Neph                      string
-	InitialEvaluationAccepted bool
-	AuthorizationNumber       string
-	Simulator                 bool
-	AccountID                 *int64
-	LinkedAt                  *time.Time
-	Status                    string
-	Origin                    string
+	ID         int64
+	SchoolID   int64
+	OfficeID   int64
+	StudentID  int64
+	LessonFact LessonFact
 }
 
 // What the eligibility rules need, for the lessons not yet at the DSR of one office, student,
-// instructor or lesson (whichever filters are set): re-evaluated after any change to them.
+// instructor or lesson (whichever filters are set): re-evaluated after any change to them. A
+// lesson just written has no transmission yet: it is judged too.
 func (q *Queries) LessonFactsList(ctx context.Context, arg LessonFactsListParams) ([]LessonFactsListRow, error) {
 	rows, err := q.db.Query(ctx, lessonFactsList,
 		arg.SchoolID,
@@ -97,20 +78,19 @@ func (q *Queries) LessonFactsList(ctx context.Context, arg LessonFactsListParams
 			&i.SchoolID,
 			&i.OfficeID,
 			&i.StudentID,
-			&i.Type,
-			&i.StartsAt,
-			&i.EndsAt,
-			&i.PlannedAt,
-			&i.CancelledAt,
-			&i.Category,
-			&i.Neph,
-			&i.InitialEvaluationAccepted,
-			&i.AuthorizationNumber,
-			&i.Simulator,
-			&i.AccountID,
-			&i.LinkedAt,
-			&i.Status,
-			&i.Origin,
+			&i.LessonFact.LessonID,
+			&i.LessonFact.Category,
+			&i.LessonFact.Neph,
+			&i.LessonFact.InitialEvaluationAccepted,
+			&i.LessonFact.AuthorizationNumber,
+			&i.LessonFact.Simulator,
+			&i.LessonFact.Type,
+			&i.LessonFact.StartsAt,
+			&i.LessonFact.EndsAt,
+			&i.LessonFact.PlannedAt,
+			&i.LessonFact.CancelledAt,
+			&i.LessonFact.AccountID,
+			&i.LessonFact.LinkedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -174,28 +154,98 @@ func (q *Queries) LessonGetByRefForUpdate(ctx context.Context, arg LessonGetByRe
 	return i, err
 }
 
-const lessonReport = `-- name: LessonReport :many
-SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+const lessonInsertMany = `-- name: LessonInsertMany :many
+INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at)
+SELECT $1::bigint, unnest($2::text[]), $3::bigint, unnest($4::bigint[]),
+       $5::bigint, $6::text, unnest($7::timestamptz[]), unnest($8::timestamptz[]), now()
+RETURNING id, student_id, starts_at, ends_at
+`
+
+type LessonInsertManyParams struct {
+	SchoolID     int64
+	Refs         []string
+	OfficeID     int64
+	StudentIds   []int64
+	InstructorID int64
+	Type         string
+	Starts       []time.Time
+	Ends         []time.Time
+}
+
+type LessonInsertManyRow struct {
+	ID        int64
+	StudentID int64
+	StartsAt  time.Time
+	EndsAt    time.Time
+}
+
+// Bulk load for benchmarks and drills: many lessons of one office in one statement, arrays
+// zipped by position. The caller has judged every lesson eligible (domain.Evaluate) and
+// writes their transmissions with TransmissionInsertPendingMany; ingestion from the API goes
+// through LessonUpsert and TransmissionSetVerdict instead.
+func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyParams) ([]LessonInsertManyRow, error) {
+	rows, err := q.db.Query(ctx, lessonInsertMany,
+		arg.SchoolID,
+		arg.Refs,
+		arg.OfficeID,
+		arg.StudentIds,
+		arg.InstructorID,
+		arg.Type,
+		arg.Starts,
+		arg.Ends,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LessonInsertManyRow{}
+	for rows.Next() {
+		var i LessonInsertManyRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.StudentID,
+			&i.StartsAt,
+			&i.EndsAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lessonReportPage = `-- name: LessonReportPage :many
+WITH page AS (
+    SELECT t.lesson_id, t.starts_at, count(*) OVER () AS total
+    FROM transmissions t
+    WHERE t.school_id = $1
+      AND ($2::bigint IS NULL OR t.office_id = $2)
+      AND ($3::bigint IS NULL OR t.student_id = $3)
+      AND ($4::text[] IS NULL OR t.status = ANY($4::text[]))
+      AND ($5::timestamptz IS NULL OR t.starts_at >= $5)
+      AND ($6::timestamptz IS NULL OR t.starts_at < $6)
+    ORDER BY t.starts_at DESC, t.lesson_id DESC
+    LIMIT $8 OFFSET $7
+)
+SELECT p.total::bigint AS total,
+       l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
        o.ref AS office_ref, o.name AS office_name,
        s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
        i.ref AS instructor_ref,
        t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
-FROM transmissions t
-JOIN lessons l ON l.id = t.lesson_id
+FROM page p
+JOIN transmissions t ON t.lesson_id = p.lesson_id
+JOIN lessons l ON l.id = p.lesson_id
 JOIN offices o ON o.id = t.office_id
 JOIN students s ON s.id = t.student_id
 JOIN instructors i ON i.id = l.instructor_id
-WHERE t.school_id = $1
-  AND ($2::bigint IS NULL OR t.office_id = $2)
-  AND ($3::bigint IS NULL OR t.student_id = $3)
-  AND ($4::text[] IS NULL OR t.status = ANY($4::text[]))
-  AND ($5::timestamptz IS NULL OR t.starts_at >= $5)
-  AND ($6::timestamptz IS NULL OR t.starts_at < $6)
-ORDER BY t.starts_at DESC, t.lesson_id DESC
-LIMIT $8 OFFSET $7
+ORDER BY p.starts_at DESC, p.lesson_id DESC
 `
 
-type LessonReportParams struct {
+type LessonReportPageParams struct {
 	SchoolID  int64
 	OfficeID  *int64
 	StudentID *int64
@@ -206,7 +256,8 @@ type LessonReportParams struct {
 	Lim       int32
 }
 
-type LessonReportRow struct {
+type LessonReportPageRow struct {
+	Total            int64
 	ID               int64
 	Ref              string
 	Type             string
@@ -228,9 +279,14 @@ type LessonReportRow struct {
 	TransmittedAt    *time.Time
 }
 
-// The report: lessons with their transmission, newest first, every filter optional.
-func (q *Queries) LessonReport(ctx context.Context, arg LessonReportParams) ([]LessonReportRow, error) {
-	rows, err := q.db.Query(ctx, lessonReport,
+// The report (docs/api.md, GET /v1/lessons): lessons with their transmission, newest first,
+// every filter optional. The filter is written here once: the page is cut from
+// transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
+// lessons) skips narrow index entries instead of joining every skipped lesson; total is the
+// count of every matching row (the window runs before LIMIT). A page past the end has no
+// row, hence no total: the caller then asks for the first row.
+func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPageParams) ([]LessonReportPageRow, error) {
+	rows, err := q.db.Query(ctx, lessonReportPage,
 		arg.SchoolID,
 		arg.OfficeID,
 		arg.StudentID,
@@ -244,10 +300,11 @@ func (q *Queries) LessonReport(ctx context.Context, arg LessonReportParams) ([]L
 		return nil, err
 	}
 	defer rows.Close()
-	items := []LessonReportRow{}
+	items := []LessonReportPageRow{}
 	for rows.Next() {
-		var i LessonReportRow
+		var i LessonReportPageRow
 		if err := rows.Scan(
+			&i.Total,
 			&i.ID,
 			&i.Ref,
 			&i.Type,
@@ -278,54 +335,17 @@ func (q *Queries) LessonReport(ctx context.Context, arg LessonReportParams) ([]L
 	return items, nil
 }
 
-const lessonReportCount = `-- name: LessonReportCount :one
-SELECT count(*) FROM transmissions t
-WHERE t.school_id = $1
-  AND ($2::bigint IS NULL OR t.office_id = $2)
-  AND ($3::bigint IS NULL OR t.student_id = $3)
-  AND ($4::text[] IS NULL OR t.status = ANY($4::text[]))
-  AND ($5::timestamptz IS NULL OR t.starts_at >= $5)
-  AND ($6::timestamptz IS NULL OR t.starts_at < $6)
-`
-
-type LessonReportCountParams struct {
-	SchoolID  int64
-	OfficeID  *int64
-	StudentID *int64
-	Statuses  []string
-	FromAt    *time.Time
-	ToAt      *time.Time
-}
-
-func (q *Queries) LessonReportCount(ctx context.Context, arg LessonReportCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, lessonReportCount,
-		arg.SchoolID,
-		arg.OfficeID,
-		arg.StudentID,
-		arg.Statuses,
-		arg.FromAt,
-		arg.ToAt,
-	)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const lessonSendList = `-- name: LessonSendList :many
-SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, l.type, l.starts_at, l.ends_at,
-       l.planned_at, l.cancelled_at,
-       s.first_name AS student_first_name, s.last_name AS student_last_name, s.neph,
-       s.category, s.initial_evaluation_accepted,
+SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at,
+       s.first_name AS student_first_name, s.last_name AS student_last_name,
        i.first_name AS instructor_first_name, i.last_name AS instructor_last_name,
-       i.authorization_number, i.simulator,
-       o.account_id, o.linked_at,
        c.dsr_contract_id,
        t.status, t.attempts, t.sending_since, t.dsr_lesson_id
 FROM lessons l
+JOIN lesson_facts f ON f.lesson_id = l.id
 JOIN transmissions t ON t.lesson_id = l.id
 JOIN students s ON s.id = l.student_id
 JOIN instructors i ON i.id = l.instructor_id
-JOIN offices o ON o.id = l.office_id
 LEFT JOIN training_contracts c ON c.student_id = l.student_id
 WHERE l.school_id = $1 AND l.id = ANY($2::bigint[])
 ORDER BY l.id
@@ -337,32 +357,21 @@ type LessonSendListParams struct {
 }
 
 type LessonSendListRow struct {
-	ID                        int64
-	SchoolID                  int64
-	OfficeID                  int64
-	StudentID                 int64
-	Ref                       string
-	Type                      string
-	StartsAt                  time.Time
-	EndsAt                    time.Time
-	PlannedAt                 time.Time
-	CancelledAt               *time.Time
-	StudentFirstName          string
-	StudentLastName           string
-	Neph                      string
-	Category                  string
-	InitialEvaluationAccepted bool
-	InstructorFirstName       string
-	InstructorLastName        string
-	AuthorizationNumber       string
-	Simulator                 bool
-	AccountID                 *int64
-	LinkedAt                  *time.Time
-	DsrContractID             *string
-	Status                    string
-	Attempts                  int32
-	SendingSince              *time.Time
-	DsrLessonID               *string
+	ID                  int64
+	SchoolID            int64
+	OfficeID            int64
+	StudentID           int64
+	Ref                 string
+	LessonFact          LessonFact
+	StudentFirstName    string
+	StudentLastName     string
+	InstructorFirstName string
+	InstructorLastName  string
+	DsrContractID       *string
+	Status              string
+	Attempts            int32
+	SendingSince        *time.Time
+	DsrLessonID         *string
 }
 
 // Everything a run needs to declare these lessons, read in one statement.
@@ -381,22 +390,23 @@ func (q *Queries) LessonSendList(ctx context.Context, arg LessonSendListParams) 
 			&i.OfficeID,
 			&i.StudentID,
 			&i.Ref,
-			&i.Type,
-			&i.StartsAt,
-			&i.EndsAt,
-			&i.PlannedAt,
-			&i.CancelledAt,
+			&i.LessonFact.LessonID,
+			&i.LessonFact.Category,
+			&i.LessonFact.Neph,
+			&i.LessonFact.InitialEvaluationAccepted,
+			&i.LessonFact.AuthorizationNumber,
+			&i.LessonFact.Simulator,
+			&i.LessonFact.Type,
+			&i.LessonFact.StartsAt,
+			&i.LessonFact.EndsAt,
+			&i.LessonFact.PlannedAt,
+			&i.LessonFact.CancelledAt,
+			&i.LessonFact.AccountID,
+			&i.LessonFact.LinkedAt,
 			&i.StudentFirstName,
 			&i.StudentLastName,
-			&i.Neph,
-			&i.Category,
-			&i.InitialEvaluationAccepted,
 			&i.InstructorFirstName,
 			&i.InstructorLastName,
-			&i.AuthorizationNumber,
-			&i.Simulator,
-			&i.AccountID,
-			&i.LinkedAt,
 			&i.DsrContractID,
 			&i.Status,
 			&i.Attempts,
@@ -468,6 +478,75 @@ func (q *Queries) LessonUpsert(ctx context.Context, arg LessonUpsertParams) (Les
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const lessonViewGet = `-- name: LessonViewGet :one
+SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+       o.ref AS office_ref, o.name AS office_name,
+       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
+       i.ref AS instructor_ref,
+       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+FROM lessons l
+JOIN transmissions t ON t.lesson_id = l.id
+JOIN offices o ON o.id = l.office_id
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id
+WHERE l.school_id = $1 AND l.id = $2
+`
+
+type LessonViewGetParams struct {
+	SchoolID int64
+	LessonID int64
+}
+
+type LessonViewGetRow struct {
+	ID               int64
+	Ref              string
+	Type             string
+	StartsAt         time.Time
+	EndsAt           time.Time
+	PlannedAt        time.Time
+	CancelledAt      *time.Time
+	OfficeRef        string
+	OfficeName       string
+	StudentRef       string
+	StudentFirstName string
+	StudentLastName  string
+	InstructorRef    string
+	Status           string
+	Code             string
+	Message          string
+	Attempts         int32
+	DsrLessonID      *string
+	TransmittedAt    *time.Time
+}
+
+// One lesson as the report shows it (the answer to a PUT, a cancel or a resend).
+func (q *Queries) LessonViewGet(ctx context.Context, arg LessonViewGetParams) (LessonViewGetRow, error) {
+	row := q.db.QueryRow(ctx, lessonViewGet, arg.SchoolID, arg.LessonID)
+	var i LessonViewGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.Ref,
+		&i.Type,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.PlannedAt,
+		&i.CancelledAt,
+		&i.OfficeRef,
+		&i.OfficeName,
+		&i.StudentRef,
+		&i.StudentFirstName,
+		&i.StudentLastName,
+		&i.InstructorRef,
+		&i.Status,
+		&i.Code,
+		&i.Message,
+		&i.Attempts,
+		&i.DsrLessonID,
+		&i.TransmittedAt,
 	)
 	return i, err
 }

@@ -56,6 +56,22 @@ type Lesson struct {
 	UpdatedAt    time.Time
 }
 
+type LessonFact struct {
+	LessonID                  int64
+	Category                  string
+	Neph                      string
+	InitialEvaluationAccepted bool
+	AuthorizationNumber       string
+	Simulator                 bool
+	Type                      string
+	StartsAt                  time.Time
+	EndsAt                    time.Time
+	PlannedAt                 time.Time
+	CancelledAt               *time.Time
+	AccountID                 *int64
+	LinkedAt                  *time.Time
+}
+
 type OauthState struct {
 	StateHash   []byte
 	SchoolID    int64
@@ -68,14 +84,15 @@ type OauthState struct {
 }
 
 type Office struct {
-	ID        int64
-	SchoolID  int64
-	Ref       string
-	Name      string
-	AccountID *int64
-	LinkedAt  *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID              int64
+	SchoolID        int64
+	Ref             string
+	Name            string
+	AccountID       *int64
+	LinkedAt        *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SchedulePending bool
 }
 
 type Run struct {

@@ -27,7 +27,7 @@ func (q *Queries) OfficeCountOtherLinked(ctx context.Context, arg OfficeCountOth
 }
 
 const officeGet = `-- name: OfficeGet :one
-SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at FROM offices WHERE school_id = $1 AND id = $2
+SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending FROM offices WHERE school_id = $1 AND id = $2
 `
 
 type OfficeGetParams struct {
@@ -47,12 +47,13 @@ func (q *Queries) OfficeGet(ctx context.Context, arg OfficeGetParams) (Office, e
 		&i.LinkedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SchedulePending,
 	)
 	return i, err
 }
 
 const officeGetByRef = `-- name: OfficeGetByRef :one
-SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at FROM offices WHERE school_id = $1 AND ref = $2
+SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending FROM offices WHERE school_id = $1 AND ref = $2
 `
 
 type OfficeGetByRefParams struct {
@@ -72,15 +73,45 @@ func (q *Queries) OfficeGetByRef(ctx context.Context, arg OfficeGetByRefParams) 
 		&i.LinkedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SchedulePending,
+	)
+	return i, err
+}
+
+const officeGetByRefForShare = `-- name: OfficeGetByRefForShare :one
+SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending FROM offices WHERE school_id = $1 AND ref = $2 FOR SHARE
+`
+
+type OfficeGetByRefForShareParams struct {
+	SchoolID int64
+	Ref      string
+}
+
+// The rows a lesson's verdict is computed from are locked against change until the lesson's
+// transaction commits: a concurrent change of the student, the instructor or the office link
+// (which re-evaluates their lessons) then waits, and sees the new lesson.
+func (q *Queries) OfficeGetByRefForShare(ctx context.Context, arg OfficeGetByRefForShareParams) (Office, error) {
+	row := q.db.QueryRow(ctx, officeGetByRefForShare, arg.SchoolID, arg.Ref)
+	var i Office
+	err := row.Scan(
+		&i.ID,
+		&i.SchoolID,
+		&i.Ref,
+		&i.Name,
+		&i.AccountID,
+		&i.LinkedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SchedulePending,
 	)
 	return i, err
 }
 
 const officeLink = `-- name: OfficeLink :one
 UPDATE offices
-SET account_id = $3, linked_at = coalesce(linked_at, now()), updated_at = now()
+SET account_id = $3, linked_at = coalesce(linked_at, now()), schedule_pending = true, updated_at = now()
 WHERE school_id = $1 AND id = $2
-RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at
+RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending
 `
 
 type OfficeLinkParams struct {
@@ -90,6 +121,7 @@ type OfficeLinkParams struct {
 }
 
 // linked_at keeps the first link time: reconnecting resumes lessons planned meanwhile.
+// schedule_pending: Temporal has yet to be told (see OfficeListSchedulePending).
 func (q *Queries) OfficeLink(ctx context.Context, arg OfficeLinkParams) (Office, error) {
 	row := q.db.QueryRow(ctx, officeLink, arg.SchoolID, arg.ID, arg.AccountID)
 	var i Office
@@ -102,6 +134,7 @@ func (q *Queries) OfficeLink(ctx context.Context, arg OfficeLinkParams) (Office,
 		&i.LinkedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SchedulePending,
 	)
 	return i, err
 }
@@ -159,7 +192,7 @@ func (q *Queries) OfficeList(ctx context.Context, schoolID int64) ([]OfficeListR
 }
 
 const officeListByAccount = `-- name: OfficeListByAccount :many
-SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at FROM offices WHERE account_id = $1 ORDER BY id
+SELECT id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending FROM offices WHERE account_id = $1 ORDER BY id
 `
 
 func (q *Queries) OfficeListByAccount(ctx context.Context, accountID *int64) ([]Office, error) {
@@ -180,6 +213,7 @@ func (q *Queries) OfficeListByAccount(ctx context.Context, accountID *int64) ([]
 			&i.LinkedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.SchedulePending,
 		); err != nil {
 			return nil, err
 		}
@@ -230,10 +264,66 @@ func (q *Queries) OfficeListLinked(ctx context.Context) ([]OfficeListLinkedRow, 
 	return items, nil
 }
 
+const officeListSchedulePending = `-- name: OfficeListSchedulePending :many
+SELECT o.id, o.school_id, o.account_id FROM offices o
+WHERE o.schedule_pending
+ORDER BY o.id
+LIMIT $1
+`
+
+type OfficeListSchedulePendingRow struct {
+	ID        int64
+	SchoolID  int64
+	AccountID *int64
+}
+
+// Offices linked or unlinked since Temporal last agreed: their Schedule is still to be
+// created or deleted. Written in the link's own transaction, so a failed Temporal call after
+// the commit leaves the office here until the reconciler succeeds.
+func (q *Queries) OfficeListSchedulePending(ctx context.Context, lim int32) ([]OfficeListSchedulePendingRow, error) {
+	rows, err := q.db.Query(ctx, officeListSchedulePending, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OfficeListSchedulePendingRow{}
+	for rows.Next() {
+		var i OfficeListSchedulePendingRow
+		if err := rows.Scan(&i.ID, &i.SchoolID, &i.AccountID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const officeMarkScheduleSynced = `-- name: OfficeMarkScheduleSynced :execrows
+UPDATE offices SET schedule_pending = false
+WHERE id = $1 AND schedule_pending
+  AND account_id IS NOT DISTINCT FROM $2::bigint
+`
+
+type OfficeMarkScheduleSyncedParams struct {
+	ID        int64
+	AccountID *int64
+}
+
+// Temporal agrees with the link as it was read: a link or unlink since then keeps the mark.
+func (q *Queries) OfficeMarkScheduleSynced(ctx context.Context, arg OfficeMarkScheduleSyncedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, officeMarkScheduleSynced, arg.ID, arg.AccountID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const officeUnlink = `-- name: OfficeUnlink :one
-UPDATE offices SET account_id = NULL, updated_at = now()
+UPDATE offices SET account_id = NULL, schedule_pending = true, updated_at = now()
 WHERE school_id = $1 AND id = $2
-RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at
+RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending
 `
 
 type OfficeUnlinkParams struct {
@@ -253,6 +343,7 @@ func (q *Queries) OfficeUnlink(ctx context.Context, arg OfficeUnlinkParams) (Off
 		&i.LinkedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SchedulePending,
 	)
 	return i, err
 }
@@ -261,7 +352,7 @@ const officeUpsert = `-- name: OfficeUpsert :one
 INSERT INTO offices (school_id, ref, name)
 VALUES ($1, $2, $3)
 ON CONFLICT (school_id, ref) DO UPDATE SET name = excluded.name, updated_at = now()
-RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at
+RETURNING id, school_id, ref, name, account_id, linked_at, created_at, updated_at, schedule_pending
 `
 
 type OfficeUpsertParams struct {
@@ -282,6 +373,7 @@ func (q *Queries) OfficeUpsert(ctx context.Context, arg OfficeUpsertParams) (Off
 		&i.LinkedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SchedulePending,
 	)
 	return i, err
 }

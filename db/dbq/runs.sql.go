@@ -42,6 +42,48 @@ func (q *Queries) RunLastByOffice(ctx context.Context, arg RunLastByOfficeParams
 	return i, err
 }
 
+const runLatestBySchool = `-- name: RunLatestBySchool :many
+SELECT DISTINCT ON (r.office_id) r.id, r.school_id, r.office_id, r.workflow_id, r.run_id, r.business_date, r.started_at, r.finished_at, r.transmitted, r.errors, r.not_eligible, r.deferred, r.outcome
+FROM runs r
+WHERE r.school_id = $1
+ORDER BY r.office_id, r.started_at DESC, r.id DESC
+`
+
+// The newest run of each office of a school, for the office cards (one statement, not one per office).
+func (q *Queries) RunLatestBySchool(ctx context.Context, schoolID int64) ([]Run, error) {
+	rows, err := q.db.Query(ctx, runLatestBySchool, schoolID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.SchoolID,
+			&i.OfficeID,
+			&i.WorkflowID,
+			&i.RunID,
+			&i.BusinessDate,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.Transmitted,
+			&i.Errors,
+			&i.NotEligible,
+			&i.Deferred,
+			&i.Outcome,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runListByOffice = `-- name: RunListByOffice :many
 SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome FROM runs WHERE school_id = $1 AND office_id = $2
 ORDER BY started_at DESC, id DESC

@@ -27,6 +27,17 @@ func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (Sc
 	return i, err
 }
 
+const schoolCount = `-- name: SchoolCount :one
+SELECT count(*) FROM schools
+`
+
+func (q *Queries) SchoolCount(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, schoolCount)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const schoolCreate = `-- name: SchoolCreate :one
 INSERT INTO schools (name, agrement, api_key_hash)
 VALUES ($1, $2, $3)
@@ -89,6 +100,45 @@ func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (Sch
 	return i, err
 }
 
+const schoolList = `-- name: SchoolList :many
+SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at FROM schools s
+ORDER BY s.id
+LIMIT $2 OFFSET $1
+`
+
+type SchoolListParams struct {
+	Off int32
+	Lim int32
+}
+
+// The operator's list of schools, oldest first.
+func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]School, error) {
+	rows, err := q.db.Query(ctx, schoolList, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []School{}
+	for rows.Next() {
+		var i School
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Agrement,
+			&i.ApiKeyHash,
+			&i.ClosedAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const schoolMarkClosed = `-- name: SchoolMarkClosed :exec
 UPDATE schools SET closed_at = coalesce(closed_at, now()) WHERE id = $1
 `
@@ -99,11 +149,22 @@ func (q *Queries) SchoolMarkClosed(ctx context.Context, id int64) error {
 	return err
 }
 
-const schoolReopen = `-- name: SchoolReopen :exec
+const schoolReopen = `-- name: SchoolReopen :one
 UPDATE schools SET closed_at = NULL WHERE id = $1
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at
 `
 
-func (q *Queries) SchoolReopen(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, schoolReopen, id)
-	return err
+// The operator reopened a school the DSR had reported closed (docs/runbook.md).
+func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
+	row := q.db.QueryRow(ctx, schoolReopen, id)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+	)
+	return i, err
 }

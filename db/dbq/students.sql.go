@@ -7,7 +7,6 @@ package dbq
 
 import (
 	"context"
-	"time"
 )
 
 const studentGetByRef = `-- name: StudentGetByRef :one
@@ -39,59 +38,89 @@ func (q *Queries) StudentGetByRef(ctx context.Context, arg StudentGetByRefParams
 	return i, err
 }
 
-const studentSearch = `-- name: StudentSearch :many
-SELECT s.id, s.school_id, s.ref, s.office_id, s.first_name, s.last_name, s.search_name, s.neph, s.category, s.initial_evaluation_accepted, s.created_at, s.updated_at, o.ref AS office_ref FROM students s
-JOIN offices o ON o.id = s.office_id
-WHERE s.school_id = $1 AND s.search_name LIKE '%' || $3::text || '%'
-ORDER BY s.last_name, s.first_name, s.id
-LIMIT $2
+const studentGetByRefForShare = `-- name: StudentGetByRefForShare :one
+SELECT id, school_id, ref, office_id, first_name, last_name, search_name, neph, category, initial_evaluation_accepted, created_at, updated_at FROM students WHERE school_id = $1 AND ref = $2 FOR SHARE
 `
 
-type StudentSearchParams struct {
+type StudentGetByRefForShareParams struct {
 	SchoolID int64
-	Limit    int32
-	Q        string
+	Ref      string
 }
 
-type StudentSearchRow struct {
-	ID                        int64
-	SchoolID                  int64
+// Locked until the lesson's write commits (see OfficeGetByRefForShare).
+func (q *Queries) StudentGetByRefForShare(ctx context.Context, arg StudentGetByRefForShareParams) (Student, error) {
+	row := q.db.QueryRow(ctx, studentGetByRefForShare, arg.SchoolID, arg.Ref)
+	var i Student
+	err := row.Scan(
+		&i.ID,
+		&i.SchoolID,
+		&i.Ref,
+		&i.OfficeID,
+		&i.FirstName,
+		&i.LastName,
+		&i.SearchName,
+		&i.Neph,
+		&i.Category,
+		&i.InitialEvaluationAccepted,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const studentSearchWords = `-- name: StudentSearchWords :many
+SELECT s.ref, s.first_name, s.last_name, s.category, s.neph, s.initial_evaluation_accepted,
+       o.ref AS office_ref
+FROM students s
+JOIN offices o ON o.id = s.office_id
+WHERE s.school_id = $1
+  AND s.search_name LIKE $2::text
+  AND s.search_name LIKE ALL ($3::text[])
+ORDER BY s.last_name, s.first_name, s.id
+LIMIT $4
+`
+
+type StudentSearchWordsParams struct {
+	SchoolID       int64
+	LongestPattern string
+	Patterns       []string
+	Lim            int32
+}
+
+type StudentSearchWordsRow struct {
 	Ref                       string
-	OfficeID                  int64
 	FirstName                 string
 	LastName                  string
-	SearchName                string
-	Neph                      string
 	Category                  string
+	Neph                      string
 	InitialEvaluationAccepted bool
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
 	OfficeRef                 string
 }
 
-// q is already lower-case and accent-free (domain.SearchKey); the trigram index serves it.
-func (q *Queries) StudentSearch(ctx context.Context, arg StudentSearchParams) ([]StudentSearchRow, error) {
-	rows, err := q.db.Query(ctx, studentSearch, arg.SchoolID, arg.Limit, arg.Q)
+// The report's student search, word order free ("perrin melanie" finds "melanie perrin"):
+// the longest word is matched through the trigram index, every word (LIKE patterns, already
+// escaped) filters the candidates.
+func (q *Queries) StudentSearchWords(ctx context.Context, arg StudentSearchWordsParams) ([]StudentSearchWordsRow, error) {
+	rows, err := q.db.Query(ctx, studentSearchWords,
+		arg.SchoolID,
+		arg.LongestPattern,
+		arg.Patterns,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []StudentSearchRow{}
+	items := []StudentSearchWordsRow{}
 	for rows.Next() {
-		var i StudentSearchRow
+		var i StudentSearchWordsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.SchoolID,
 			&i.Ref,
-			&i.OfficeID,
 			&i.FirstName,
 			&i.LastName,
-			&i.SearchName,
-			&i.Neph,
 			&i.Category,
+			&i.Neph,
 			&i.InitialEvaluationAccepted,
-			&i.CreatedAt,
-			&i.UpdatedAt,
 			&i.OfficeRef,
 		); err != nil {
 			return nil, err

@@ -10,43 +10,6 @@ import (
 	"time"
 )
 
-const transmissionCountByOfficeStatus = `-- name: TransmissionCountByOfficeStatus :many
-SELECT status, count(*)::bigint AS n FROM transmissions
-WHERE school_id = $1 AND office_id = $2
-GROUP BY status
-ORDER BY status
-`
-
-type TransmissionCountByOfficeStatusParams struct {
-	SchoolID int64
-	OfficeID int64
-}
-
-type TransmissionCountByOfficeStatusRow struct {
-	Status string
-	N      int64
-}
-
-func (q *Queries) TransmissionCountByOfficeStatus(ctx context.Context, arg TransmissionCountByOfficeStatusParams) ([]TransmissionCountByOfficeStatusRow, error) {
-	rows, err := q.db.Query(ctx, transmissionCountByOfficeStatus, arg.SchoolID, arg.OfficeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []TransmissionCountByOfficeStatusRow{}
-	for rows.Next() {
-		var i TransmissionCountByOfficeStatusRow
-		if err := rows.Scan(&i.Status, &i.N); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const transmissionCountDue = `-- name: TransmissionCountDue :one
 SELECT count(*) FROM transmissions t
 WHERE t.office_id = $1 AND t.status IN ('pending', 'sending') AND t.ends_at < $2
@@ -94,6 +57,34 @@ func (q *Queries) TransmissionGet(ctx context.Context, arg TransmissionGetParams
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const transmissionInsertPendingMany = `-- name: TransmissionInsertPendingMany :exec
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at, status)
+SELECT unnest($1::bigint[]), $2::bigint, $3::bigint, unnest($4::bigint[]),
+       unnest($5::timestamptz[]), unnest($6::timestamptz[]), 'pending'
+`
+
+type TransmissionInsertPendingManyParams struct {
+	LessonIds  []int64
+	SchoolID   int64
+	OfficeID   int64
+	StudentIds []int64
+	Starts     []time.Time
+	Ends       []time.Time
+}
+
+// The transmissions of LessonInsertMany's lessons, arrays zipped by position.
+func (q *Queries) TransmissionInsertPendingMany(ctx context.Context, arg TransmissionInsertPendingManyParams) error {
+	_, err := q.db.Exec(ctx, transmissionInsertPendingMany,
+		arg.LessonIds,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.StudentIds,
+		arg.Starts,
+		arg.Ends,
+	)
+	return err
 }
 
 const transmissionListDue = `-- name: TransmissionListDue :many
@@ -241,6 +232,35 @@ func (q *Queries) TransmissionMarkTransmitted(ctx context.Context, arg Transmiss
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const transmissionReopen = `-- name: TransmissionReopen :many
+UPDATE transmissions
+SET status = 'pending', code = '', message = '', origin = 'livret', updated_at = now()
+WHERE school_id = $1 AND status = 'error' AND code = 'AUTO_ECOLE_FERMEE'
+RETURNING lesson_id
+`
+
+// The operator reopened the school (docs/runbook.md): the lessons refused because the DSR
+// reported it closed wait again, and are judged by Livret's rules before the next run.
+func (q *Queries) TransmissionReopen(ctx context.Context, schoolID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, transmissionReopen, schoolID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var lesson_id int64
+		if err := rows.Scan(&lesson_id); err != nil {
+			return nil, err
+		}
+		items = append(items, lesson_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const transmissionResend = `-- name: TransmissionResend :one

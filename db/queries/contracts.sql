@@ -1,6 +1,3 @@
--- name: ContractGetByStudent :one
-SELECT * FROM training_contracts WHERE school_id = $1 AND student_id = $2;
-
 -- name: ContractSave :one
 -- Idempotent: a retry that found the contract again stores nothing twice.
 INSERT INTO training_contracts (school_id, student_id, dsr_contract_id)

@@ -9,3 +9,7 @@ RETURNING *;
 
 -- name: InstructorGetByRef :one
 SELECT * FROM instructors WHERE school_id = $1 AND ref = $2;
+
+-- name: InstructorGetByRefForShare :one
+-- Locked until the lesson's write commits (see OfficeGetByRefForShare).
+SELECT * FROM instructors WHERE school_id = $1 AND ref = $2 FOR SHARE;

@@ -26,72 +26,89 @@ WHERE school_id = $1 AND id = $2;
 
 -- name: LessonFactsList :many
 -- What the eligibility rules need, for the lessons not yet at the DSR of one office, student,
--- instructor or lesson (whichever filters are set): re-evaluated after any change to them.
-SELECT l.id, l.school_id, l.office_id, l.student_id, l.type, l.starts_at, l.ends_at,
-       l.planned_at, l.cancelled_at,
-       s.category, s.neph, s.initial_evaluation_accepted,
-       i.authorization_number, i.simulator,
-       o.account_id, o.linked_at,
-       t.status, t.origin
+-- instructor or lesson (whichever filters are set): re-evaluated after any change to them. A
+-- lesson just written has no transmission yet: it is judged too.
+SELECT l.id, l.school_id, l.office_id, l.student_id, sqlc.embed(f)
 FROM lessons l
-JOIN transmissions t ON t.lesson_id = l.id
-JOIN students s ON s.id = l.student_id
-JOIN instructors i ON i.id = l.instructor_id
-JOIN offices o ON o.id = l.office_id
+JOIN lesson_facts f ON f.lesson_id = l.id
+LEFT JOIN transmissions t ON t.lesson_id = l.id
 WHERE l.school_id = @school_id
   AND (sqlc.narg(office_id)::bigint IS NULL OR l.office_id = sqlc.narg(office_id))
   AND (sqlc.narg(student_id)::bigint IS NULL OR l.student_id = sqlc.narg(student_id))
   AND (sqlc.narg(instructor_id)::bigint IS NULL OR l.instructor_id = sqlc.narg(instructor_id))
   AND (sqlc.narg(lesson_id)::bigint IS NULL OR l.id = sqlc.narg(lesson_id))
-  AND t.status IN ('pending', 'error', 'not_eligible')
+  AND (t.status IS NULL OR t.status IN ('pending', 'error', 'not_eligible'))
 ORDER BY l.id;
 
 -- name: LessonSendList :many
 -- Everything a run needs to declare these lessons, read in one statement.
-SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, l.type, l.starts_at, l.ends_at,
-       l.planned_at, l.cancelled_at,
-       s.first_name AS student_first_name, s.last_name AS student_last_name, s.neph,
-       s.category, s.initial_evaluation_accepted,
+SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, sqlc.embed(f),
+       s.first_name AS student_first_name, s.last_name AS student_last_name,
        i.first_name AS instructor_first_name, i.last_name AS instructor_last_name,
-       i.authorization_number, i.simulator,
-       o.account_id, o.linked_at,
        c.dsr_contract_id,
        t.status, t.attempts, t.sending_since, t.dsr_lesson_id
 FROM lessons l
+JOIN lesson_facts f ON f.lesson_id = l.id
 JOIN transmissions t ON t.lesson_id = l.id
 JOIN students s ON s.id = l.student_id
 JOIN instructors i ON i.id = l.instructor_id
-JOIN offices o ON o.id = l.office_id
 LEFT JOIN training_contracts c ON c.student_id = l.student_id
 WHERE l.school_id = @school_id AND l.id = ANY(@lesson_ids::bigint[])
 ORDER BY l.id;
 
--- name: LessonReport :many
--- The report: lessons with their transmission, newest first, every filter optional.
+-- name: LessonViewGet :one
+-- One lesson as the report shows it (the answer to a PUT, a cancel or a resend).
 SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
        o.ref AS office_ref, o.name AS office_name,
        s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
        i.ref AS instructor_ref,
        t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
-FROM transmissions t
-JOIN lessons l ON l.id = t.lesson_id
+FROM lessons l
+JOIN transmissions t ON t.lesson_id = l.id
+JOIN offices o ON o.id = l.office_id
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id
+WHERE l.school_id = @school_id AND l.id = @lesson_id;
+
+-- name: LessonReportPage :many
+-- The report (docs/api.md, GET /v1/lessons): lessons with their transmission, newest first,
+-- every filter optional. The filter is written here once: the page is cut from
+-- transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
+-- lessons) skips narrow index entries instead of joining every skipped lesson; total is the
+-- count of every matching row (the window runs before LIMIT). A page past the end has no
+-- row, hence no total: the caller then asks for the first row.
+WITH page AS (
+    SELECT t.lesson_id, t.starts_at, count(*) OVER () AS total
+    FROM transmissions t
+    WHERE t.school_id = @school_id
+      AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
+      AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
+      AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
+      AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
+      AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at))
+    ORDER BY t.starts_at DESC, t.lesson_id DESC
+    LIMIT @lim OFFSET @off
+)
+SELECT p.total::bigint AS total,
+       l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+       o.ref AS office_ref, o.name AS office_name,
+       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
+       i.ref AS instructor_ref,
+       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+FROM page p
+JOIN transmissions t ON t.lesson_id = p.lesson_id
+JOIN lessons l ON l.id = p.lesson_id
 JOIN offices o ON o.id = t.office_id
 JOIN students s ON s.id = t.student_id
 JOIN instructors i ON i.id = l.instructor_id
-WHERE t.school_id = @school_id
-  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
-  AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
-  AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
-  AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
-  AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at))
-ORDER BY t.starts_at DESC, t.lesson_id DESC
-LIMIT @lim OFFSET @off;
+ORDER BY p.starts_at DESC, p.lesson_id DESC;
 
--- name: LessonReportCount :one
-SELECT count(*) FROM transmissions t
-WHERE t.school_id = @school_id
-  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
-  AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
-  AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
-  AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
-  AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at));
+-- name: LessonInsertMany :many
+-- Bulk load for benchmarks and drills: many lessons of one office in one statement, arrays
+-- zipped by position. The caller has judged every lesson eligible (domain.Evaluate) and
+-- writes their transmissions with TransmissionInsertPendingMany; ingestion from the API goes
+-- through LessonUpsert and TransmissionSetVerdict instead.
+INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at)
+SELECT @school_id::bigint, unnest(@refs::text[]), @office_id::bigint, unnest(@student_ids::bigint[]),
+       @instructor_id::bigint, @type::text, unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), now()
+RETURNING id, student_id, starts_at, ends_at;

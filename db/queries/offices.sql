@@ -23,13 +23,14 @@ ORDER BY o.name, o.ref;
 
 -- name: OfficeLink :one
 -- linked_at keeps the first link time: reconnecting resumes lessons planned meanwhile.
+-- schedule_pending: Temporal has yet to be told (see OfficeListSchedulePending).
 UPDATE offices
-SET account_id = $3, linked_at = coalesce(linked_at, now()), updated_at = now()
+SET account_id = $3, linked_at = coalesce(linked_at, now()), schedule_pending = true, updated_at = now()
 WHERE school_id = $1 AND id = $2
 RETURNING *;
 
 -- name: OfficeUnlink :one
-UPDATE offices SET account_id = NULL, updated_at = now()
+UPDATE offices SET account_id = NULL, schedule_pending = true, updated_at = now()
 WHERE school_id = $1 AND id = $2
 RETURNING *;
 
@@ -44,3 +45,24 @@ ORDER BY o.id;
 
 -- name: OfficeListByAccount :many
 SELECT * FROM offices WHERE account_id = $1 ORDER BY id;
+
+-- name: OfficeGetByRefForShare :one
+-- The rows a lesson's verdict is computed from are locked against change until the lesson's
+-- transaction commits: a concurrent change of the student, the instructor or the office link
+-- (which re-evaluates their lessons) then waits, and sees the new lesson.
+SELECT * FROM offices WHERE school_id = $1 AND ref = $2 FOR SHARE;
+
+-- name: OfficeListSchedulePending :many
+-- Offices linked or unlinked since Temporal last agreed: their Schedule is still to be
+-- created or deleted. Written in the link's own transaction, so a failed Temporal call after
+-- the commit leaves the office here until the reconciler succeeds.
+SELECT o.id, o.school_id, o.account_id FROM offices o
+WHERE o.schedule_pending
+ORDER BY o.id
+LIMIT @lim;
+
+-- name: OfficeMarkScheduleSynced :execrows
+-- Temporal agrees with the link as it was read: a link or unlink since then keeps the mark.
+UPDATE offices SET schedule_pending = false
+WHERE id = @id AND schedule_pending
+  AND account_id IS NOT DISTINCT FROM sqlc.narg(account_id)::bigint;

@@ -17,3 +17,10 @@ LIMIT $3;
 SELECT * FROM runs WHERE school_id = $1 AND office_id = $2
 ORDER BY started_at DESC, id DESC
 LIMIT 1;
+
+-- name: RunLatestBySchool :many
+-- The newest run of each office of a school, for the office cards (one statement, not one per office).
+SELECT DISTINCT ON (r.office_id) r.*
+FROM runs r
+WHERE r.school_id = @school_id
+ORDER BY r.office_id, r.started_at DESC, r.id DESC;

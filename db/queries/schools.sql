@@ -13,8 +13,19 @@ SELECT * FROM schools WHERE id = $1;
 -- The DSR answered AUTO_ECOLE_FERMEE: keep the first time it did.
 UPDATE schools SET closed_at = coalesce(closed_at, now()) WHERE id = $1;
 
--- name: SchoolReopen :exec
-UPDATE schools SET closed_at = NULL WHERE id = $1;
+-- name: SchoolReopen :one
+-- The operator reopened a school the DSR had reported closed (docs/runbook.md).
+UPDATE schools SET closed_at = NULL WHERE id = $1
+RETURNING *;
+
+-- name: SchoolList :many
+-- The operator's list of schools, oldest first.
+SELECT s.* FROM schools s
+ORDER BY s.id
+LIMIT @lim OFFSET @off;
+
+-- name: SchoolCount :one
+SELECT count(*) FROM schools;
 
 -- name: SchoolGetByAgrement :one
 SELECT * FROM schools WHERE agrement = $1;

@@ -12,10 +12,20 @@ RETURNING *;
 -- name: StudentGetByRef :one
 SELECT * FROM students WHERE school_id = $1 AND ref = $2;
 
--- name: StudentSearch :many
--- q is already lower-case and accent-free (domain.SearchKey); the trigram index serves it.
-SELECT s.*, o.ref AS office_ref FROM students s
+-- name: StudentGetByRefForShare :one
+-- Locked until the lesson's write commits (see OfficeGetByRefForShare).
+SELECT * FROM students WHERE school_id = $1 AND ref = $2 FOR SHARE;
+
+-- name: StudentSearchWords :many
+-- The report's student search, word order free ("perrin melanie" finds "melanie perrin"):
+-- the longest word is matched through the trigram index, every word (LIKE patterns, already
+-- escaped) filters the candidates.
+SELECT s.ref, s.first_name, s.last_name, s.category, s.neph, s.initial_evaluation_accepted,
+       o.ref AS office_ref
+FROM students s
 JOIN offices o ON o.id = s.office_id
-WHERE s.school_id = $1 AND s.search_name LIKE '%' || sqlc.arg(q)::text || '%'
+WHERE s.school_id = @school_id
+  AND s.search_name LIKE @longest_pattern::text
+  AND s.search_name LIKE ALL (@patterns::text[])
 ORDER BY s.last_name, s.first_name, s.id
-LIMIT $2;
+LIMIT @lim;

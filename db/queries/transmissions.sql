@@ -63,12 +63,6 @@ SET status = 'pending', code = '', message = '', origin = 'livret', updated_at =
 WHERE school_id = @school_id AND lesson_id = @lesson_id AND status = 'error'
 RETURNING *;
 
--- name: TransmissionCountByOfficeStatus :many
-SELECT status, count(*)::bigint AS n FROM transmissions
-WHERE school_id = $1 AND office_id = $2
-GROUP BY status
-ORDER BY status;
-
 -- name: TransmissionCountDue :one
 SELECT count(*) FROM transmissions t
 WHERE t.office_id = @office_id AND t.status IN ('pending', 'sending') AND t.ends_at < @before;
@@ -80,3 +74,17 @@ SELECT t.lesson_id FROM transmissions t
 WHERE t.lesson_id = ANY(@lesson_ids::bigint[])
   AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.student_id = t.student_id)
 ORDER BY t.lesson_id;
+
+-- name: TransmissionReopen :many
+-- The operator reopened the school (docs/runbook.md): the lessons refused because the DSR
+-- reported it closed wait again, and are judged by Livret's rules before the next run.
+UPDATE transmissions
+SET status = 'pending', code = '', message = '', origin = 'livret', updated_at = now()
+WHERE school_id = @school_id AND status = 'error' AND code = 'AUTO_ECOLE_FERMEE'
+RETURNING lesson_id;
+
+-- name: TransmissionInsertPendingMany :exec
+-- The transmissions of LessonInsertMany's lessons, arrays zipped by position.
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at, status)
+SELECT unnest(@lesson_ids::bigint[]), @school_id::bigint, @office_id::bigint, unnest(@student_ids::bigint[]),
+       unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), 'pending';

@@ -25,6 +25,7 @@ import (
 	"livret/domain"
 	"livret/dsr"
 	"livret/sandbox"
+	livschool "livret/school"
 	"livret/worker"
 )
 
@@ -295,21 +296,10 @@ func (s *Stack) Lesson(school dbq.School, office dbq.Office, st dbq.Student, in 
 	if err != nil {
 		s.T.Fatal(err)
 	}
-	off, err := s.Q.OfficeGet(ctx, dbq.OfficeGetParams{SchoolID: school.ID, ID: office.ID})
-	if err != nil {
-		s.T.Fatal(err)
-	}
-	f := domain.LessonFacts{Category: domain.Category(st.Category), NEPH: st.Neph, InitialEvaluationAccepted: st.InitialEvaluationAccepted,
-		AuthorizationNumber: in.AuthorizationNumber, InstructorSimulator: in.Simulator, Type: typ, Start: start, End: end,
-		PlannedAt: l.PlannedAt, OfficeLinked: off.AccountID != nil}
-	if off.LinkedAt != nil {
-		f.OfficeLinkedAt = *off.LinkedAt
-	}
-	v := domain.Evaluate(f)
-	if _, err := s.Q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: school.ID,
-		OfficeID: office.ID, StudentID: st.ID, StartsAt: start, EndsAt: end, Status: string(v.Status), Code: string(v.Code), Message: v.Message}); err != nil {
-		s.T.Fatal(err)
-	}
+	// The judging is ingestion's own (school.Reevaluate), so a fixture cannot drift from it.
+	s.Must(livschool.Reevaluate(ctx, s.Q, school.ID, livschool.Scope{LessonID: &l.ID}), "judge lesson %s", ref)
+	t := s.Transmission(school.ID, l.ID)
+	v := domain.Verdict{Status: domain.Status(t.Status), Code: domain.Code(t.Code), Message: t.Message}
 	return l, v
 }
 

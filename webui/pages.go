@@ -1,27 +1,59 @@
-package webapi
+package webui
 
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"livret/db"
 	"livret/db/dbq"
 	"livret/domain"
+	"livret/school"
 )
 
-// The school admin's pages (seed §2–4, §7), server-rendered in French under /ui. They hold
-// no business logic of their own: each page calls the API's handlers in process (the same
-// validation, queries and Temporal calls) and renders their answer as HTML.
+// The school admin's pages (docs/rules.md, "The report"), server-rendered in French under
+// /ui. They hold no business logic of their own: each page calls the use-case layer (package
+// school) directly, the same use cases the JSON API calls, and renders their answer as HTML.
+
+// OfficesPage is where the browser lands after linking an office: a fixed path on Livret's
+// own host, never taken from the request (no open redirect). The API's callback redirects
+// there too.
+const OfficesPage = "/ui/offices"
+
+// Pages are the admin's pages. Fill every field but Now; then Mount them.
+type Pages struct {
+	School *school.Service
+	// Sealer seals the session cookie (LIVRET_TOKEN_KEY).
+	Sealer *db.Sealer
+	// Secure marks cookies Secure: Livret is served over https (its public URL).
+	Secure bool
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+func (p *Pages) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pages) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
 
 //go:embed templates/*.html
 var uiTemplateFS embed.FS
@@ -38,8 +70,13 @@ var uiPages = func() map[string]*template.Template {
 	return pages
 }()
 
-// mountUI adds the admin's pages to the router.
-func (s *Server) mountUI(r *gin.Engine) {
+// schoolKey is where a signed-in admin's school is kept on the request's context.
+const schoolKey = "livret.ui.school"
+
+func schoolOf(c *gin.Context) dbq.School { return c.MustGet(schoolKey).(dbq.School) }
+
+// Mount adds the admin's pages to the router.
+func (s *Pages) Mount(r *gin.Engine) {
 	static, _ := fs.Sub(uiStaticFS, "static")
 	staticFiles := http.StripPrefix("/ui/static/", http.FileServer(http.FS(static)))
 	serveStatic := func(c *gin.Context) {
@@ -86,17 +123,17 @@ type pageData struct {
 	SignedIn bool
 	Nav      string
 
-	Offices   []officeView
+	Offices   []school.Office
 	AnyLinked bool
 
-	Office    officeView
+	Office    school.Office
 	LogoutURL string
 	Warning   string
 
 	Lessons *lessonsPage
 }
 
-func (s *Server) renderPage(c *gin.Context, status int, name string, d pageData) {
+func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
 	if v, ok := c.Get(uiSessionKey); ok {
 		d.SignedIn = true
 		if d.CSRF == "" {
@@ -115,18 +152,14 @@ func (s *Server) renderPage(c *gin.Context, status int, name string, d pageData)
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// uiProblem shows an API problem as a French page.
-func (s *Server) uiProblem(c *gin.Context, err error) {
-	var p *Problem
+// uiProblem shows a use case's refusal as a French page.
+func (s *Pages) uiProblem(c *gin.Context, err error) {
+	var p *school.Problem
 	if !errors.As(err, &p) {
-		_ = c.Error(err) // logged and answered by renderErrors
+		_ = c.Error(err) // logged and answered by the router's error renderer
 		return
 	}
-	msg := p.Detail
-	for _, f := range p.Errors {
-		msg += " " + f.Message
-	}
-	s.renderPage(c, p.Status, "error", pageData{Title: p.Title, Message: msg})
+	s.renderPage(c, p.Status, "error", pageData{Title: p.Title, Message: p.Message()})
 }
 
 // errorBadge is the office card's badge (seed §7).
@@ -140,78 +173,6 @@ func errorBadge(n int64) string {
 	return "✖ " + strconv.FormatInt(n, 10) + " erreurs recensées"
 }
 
-// --- calling the API's handlers in process ---
-
-// bufferWriter collects a handler's answer.
-type bufferWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *bufferWriter) Header() http.Header { return w.header }
-func (w *bufferWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.body.Write(b)
-}
-func (w *bufferWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-// subEngine only allocates the in-process calls' contexts; made on first use, once the
-// router has set gin's mode (gin.New warns on stdout in debug mode).
-var subEngine = sync.OnceValue(func() *gin.Engine {
-	e := gin.New()
-	e.ContextWithFallback = true
-	return e
-})
-
-// apiAnswer is what an API handler answered.
-type apiAnswer struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error // the handler's error (a *Problem, or an internal one)
-}
-
-// callAPI runs an API handler for the session's school, with its own query and path
-// parameters, on a context of its own: the page's request is untouched.
-func (s *Server) callAPI(c *gin.Context, h gin.HandlerFunc, ref string, query url.Values) apiAnswer {
-	w := &bufferWriter{header: http.Header{}}
-	sub := gin.CreateTestContextOnly(w, subEngine())
-	req := c.Request.Clone(c.Request.Context())
-	req.Method = http.MethodGet
-	req.Body = http.NoBody
-	req.ContentLength = 0
-	u := *c.Request.URL
-	u.RawQuery = query.Encode()
-	req.URL = &u
-	sub.Request = req
-	if ref != "" {
-		sub.Params = gin.Params{{Key: "ref", Value: ref}}
-	}
-	sub.Set(schoolKey, schoolOf(c))
-	sub.Set(requestIDKey, requestID(c))
-	h(sub)
-	a := apiAnswer{status: w.status, header: w.header, body: w.body.Bytes()}
-	if len(sub.Errors) > 0 {
-		a.err = sub.Errors.Last().Err
-	}
-	return a
-}
-
-// decode reads a successful JSON answer into v.
-func (a apiAnswer) decode(v any) error {
-	if a.err != nil {
-		return a.err
-	}
-	return json.Unmarshal(a.body, v)
-}
-
 // --- "L'API Livret numérique": the offices ---
 
 // uiNotices are the confirmations a redirect may ask for (a fixed list: nothing echoed).
@@ -222,9 +183,9 @@ var uiNotices = map[string]string{
 	"toujours-erreur":   "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la.",
 }
 
-func (s *Server) uiOffices(c *gin.Context) {
-	var offices []officeView
-	if err := s.callAPI(c, s.listOffices, "", nil).decode(&offices); err != nil {
+func (s *Pages) uiOffices(c *gin.Context) {
+	offices, err := s.School.Offices(c.Request.Context(), schoolOf(c))
+	if err != nil {
 		s.uiProblem(c, err)
 		return
 	}
@@ -235,58 +196,53 @@ func (s *Server) uiOffices(c *gin.Context) {
 	s.renderPage(c, http.StatusOK, "offices", d)
 }
 
-// uiConnect is "Se connecter" / "Connexion": the API's connect, which answers with the
+// uiConnect is "Se connecter" / "Connexion": the link's first step, which answers with the
 // warning when another office is linked and the admin has not confirmed yet.
-func (s *Server) uiConnect(c *gin.Context) {
-	q := url.Values{}
-	if c.PostForm("confirm") == "1" {
-		q.Set("confirm", "1")
-	}
-	a := s.callAPI(c, s.connectOffice, c.Param("ref"), q)
-	var p *Problem
+func (s *Pages) uiConnect(c *gin.Context) {
+	ctx := c.Request.Context()
+	u, err := s.School.Connect(ctx, schoolOf(c), c.Param("ref"), c.PostForm("confirm") == "1", nil)
+	var p *school.Problem
 	switch {
-	case errors.As(a.err, &p) && p.Type == typeLinkWarning:
-		var offices []officeView
-		if err := s.callAPI(c, s.listOffices, "", nil).decode(&offices); err != nil {
+	case errors.As(err, &p) && p.Type == school.TypeLinkWarning:
+		offices, err := s.School.Offices(ctx, schoolOf(c))
+		if err != nil {
 			s.uiProblem(c, err)
 			return
 		}
 		for _, o := range offices {
 			if o.Ref == c.Param("ref") {
 				s.renderPage(c, http.StatusOK, "connect", pageData{Title: "Avertissement", Nav: "offices", Office: o,
-					Warning: LinkWarning, LogoutURL: s.RdvPermisLogoutURL})
+					Warning: school.LinkWarning, LogoutURL: s.School.RdvPermisLogoutURL})
 				return
 			}
 		}
-		s.uiProblem(c, errOfficeNotFound)
-	case a.err != nil:
-		s.uiProblem(c, a.err)
-	case a.status == http.StatusFound:
-		c.Redirect(http.StatusSeeOther, a.header.Get("Location"))
+		s.uiProblem(c, school.ErrOfficeNotFound)
+	case err != nil:
+		s.uiProblem(c, err)
 	default:
-		_ = c.Error(errors.New("connect answered " + strconv.Itoa(a.status)))
+		c.Redirect(http.StatusSeeOther, u)
 	}
 }
 
-// uiDisconnect is "Se déconnecter": the API's disconnect.
-func (s *Server) uiDisconnect(c *gin.Context) {
-	if a := s.callAPI(c, s.disconnectOffice, c.Param("ref"), nil); a.err != nil {
-		s.uiProblem(c, a.err)
+// uiDisconnect is "Se déconnecter".
+func (s *Pages) uiDisconnect(c *gin.Context) {
+	if _, err := s.School.Disconnect(c.Request.Context(), schoolOf(c), c.Param("ref")); err != nil {
+		s.uiProblem(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, OfficesPage+"?msg=bureau-deconnecte")
 }
 
-// uiResend is "Renvoyer": the API's resend, then back to the same view of the report.
-func (s *Server) uiResend(c *gin.Context) {
-	a := s.callAPI(c, s.resendLesson, c.Param("ref"), nil)
-	if a.err != nil {
-		s.uiProblem(c, a.err)
+// uiResend is "Renvoyer", then back to the same view of the report.
+func (s *Pages) uiResend(c *gin.Context) {
+	r, err := s.School.ResendLesson(c.Request.Context(), schoolOf(c), c.Param("ref"))
+	if err != nil {
+		s.uiProblem(c, err)
 		return
 	}
 	back := lessonsQuery(c.PostForm("retour"))
 	back.Set("msg", "renvoyee")
-	if a.status == http.StatusOK { // Livret's own checks still refuse it
+	if !r.Started { // Livret's own checks still refuse it
 		back.Set("msg", "toujours-erreur")
 	}
 	c.Redirect(http.StatusSeeOther, "/ui/lessons?"+back.Encode())
@@ -305,24 +261,29 @@ func lessonsQuery(raw string) url.Values {
 	return out
 }
 
-// statusCell is the "Transmission" column.
-func statusCell(t transmissionView) (text, class string) {
+// statusCell is the "Transmission" column: the status's French label from domain, with
+// the message where there is one, and the style class.
+func statusCell(t school.Transmission) (text, class string) {
 	msg := ""
 	if t.Message != nil {
 		msg = *t.Message
 	}
-	switch domain.Status(t.Status) {
-	case domain.StatusTransmitted:
-		return "● Transmise", "ok"
-	case domain.StatusError:
-		return "● Erreur - " + msg, "err"
-	case domain.StatusNotEligible:
-		if msg != "" {
-			return "● Non concernée - " + msg, "muted"
-		}
-		return "● Non concernée", "muted"
-	case domain.StatusCancelled:
-		return "● Annulée", "muted"
+	st := domain.Status(t.Status)
+	text = "● " + st.Label()
+	if msg != "" && (st == domain.StatusError || st == domain.StatusNotEligible) {
+		text += " - " + msg
 	}
-	return "● En attente", "wait"
+	return text, statusClass[st]
+}
+
+var statusClass = map[domain.Status]string{
+	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
+	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
+}
+
+// New returns the pages over the use-case layer svc. Cookies are Secure when Livret's public
+// URL (the OAuth redirect's) is https.
+func New(svc *school.Service, sealer *db.Sealer, logger *slog.Logger) *Pages {
+	secure := svc.OAuth != nil && strings.HasPrefix(svc.OAuth.RedirectURL, "https://")
+	return &Pages{School: svc, Sealer: sealer, Secure: secure, Logger: logger}
 }

@@ -1,4 +1,4 @@
-package webapi
+package webui
 
 import (
 	"crypto/rand"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"livret/db"
 	"livret/db/dbq"
+	"livret/school"
 )
 
 // The admin's session: no server-side table (the schema is not the UI's to change). The
@@ -59,12 +59,12 @@ func keyPrint(hash []byte) string {
 }
 
 // seal turns a payload into a cookie value: keyID "." ciphertext, both base64url.
-func (s *Server) sealCookie(plain, aad []byte) string {
+func (s *Pages) sealCookie(plain, aad []byte) string {
 	box, keyID := s.Sealer.Seal(plain, aad)
 	return base64.RawURLEncoding.EncodeToString([]byte(keyID)) + "." + base64.RawURLEncoding.EncodeToString(box)
 }
 
-func (s *Server) openCookie(value string, aad []byte) ([]byte, error) {
+func (s *Pages) openCookie(value string, aad []byte) ([]byte, error) {
 	k, b, ok := strings.Cut(value, ".")
 	if !ok {
 		return nil, errors.New("malformed cookie")
@@ -80,25 +80,20 @@ func (s *Server) openCookie(value string, aad []byte) ([]byte, error) {
 	return s.Sealer.Open(box, string(keyID), aad)
 }
 
-// secureCookies: Secure when Livret is served over https (its public URL).
-func (s *Server) secureCookies() bool {
-	return s.OAuth != nil && strings.HasPrefix(s.OAuth.RedirectURL, "https://")
-}
-
-func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+func (s *Pages) setCookie(c *gin.Context, name, value, path string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 // startSession signs a school in.
-func (s *Server) startSession(c *gin.Context, school dbq.School) {
+func (s *Pages) startSession(c *gin.Context, school dbq.School) {
 	sess := uiSession{SchoolID: school.ID, Expires: s.now().Add(sessionTTL).Unix(), CSRF: randomToken(), KeyPrint: keyPrint(school.ApiKeyHash)}
 	plain, _ := json.Marshal(sess)
 	s.setCookie(c, sessionCookie, s.sealCookie(plain, sessionAAD), "/ui", int(sessionTTL/time.Second))
 }
 
 // readSession is the valid session of the request, with its school.
-func (s *Server) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
+func (s *Pages) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
 	raw, err := c.Cookie(sessionCookie)
 	if err != nil || raw == "" {
 		return uiSession{}, dbq.School{}, false
@@ -111,25 +106,25 @@ func (s *Server) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
 	if json.Unmarshal(plain, &sess) != nil || sess.SchoolID == 0 || sess.CSRF == "" || s.now().Unix() >= sess.Expires {
 		return uiSession{}, dbq.School{}, false
 	}
-	school, err := dbq.New(s.Pool).SchoolGet(c.Request.Context(), sess.SchoolID)
-	if err != nil || school.ClosedAt != nil ||
-		subtle.ConstantTimeCompare([]byte(keyPrint(school.ApiKeyHash)), []byte(sess.KeyPrint)) != 1 {
+	sc, err := s.School.SchoolByID(c.Request.Context(), sess.SchoolID)
+	if err != nil || sc.ClosedAt != nil ||
+		subtle.ConstantTimeCompare([]byte(keyPrint(sc.ApiKeyHash)), []byte(sess.KeyPrint)) != 1 {
 		return uiSession{}, dbq.School{}, false
 	}
-	return sess, school, true
+	return sess, sc, true
 }
 
 // requireSession lets a signed-in admin through, with their school set as the API key
 // would set it; anyone else goes to the sign-in page.
-func (s *Server) requireSession(c *gin.Context) {
-	sess, school, ok := s.readSession(c)
+func (s *Pages) requireSession(c *gin.Context) {
+	sess, sc, ok := s.readSession(c)
 	if !ok {
 		c.Header("Cache-Control", "no-store")
 		c.Redirect(http.StatusSeeOther, "/ui/login")
 		c.Abort()
 		return
 	}
-	c.Set(schoolKey, school)
+	c.Set(schoolKey, sc)
 	c.Set(uiSessionKey, sess)
 	c.Next()
 }
@@ -137,7 +132,7 @@ func (s *Server) requireSession(c *gin.Context) {
 func sessionOf(c *gin.Context) uiSession { return c.MustGet(uiSessionKey).(uiSession) }
 
 // requireCSRF refuses a form whose token is not the session's (constant-time compared).
-func (s *Server) requireCSRF(c *gin.Context) {
+func (s *Pages) requireCSRF(c *gin.Context) {
 	got := c.PostForm(csrfField)
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sessionOf(c).CSRF)) != 1 {
 		s.forbidden(c)
@@ -146,7 +141,7 @@ func (s *Server) requireCSRF(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) forbidden(c *gin.Context) {
+func (s *Pages) forbidden(c *gin.Context) {
 	s.renderPage(c, http.StatusForbidden, "error", pageData{Title: "Accès refusé",
 		Message: "Le formulaire a expiré ou ne vient pas de Livret (jeton de sécurité absent ou invalide). Rechargez la page, puis recommencez."})
 	c.Abort()
@@ -154,13 +149,13 @@ func (s *Server) forbidden(c *gin.Context) {
 
 // loginCSRF issues the sign-in form's token: the field carries it, a sealed cookie vouches
 // for it (no session exists yet).
-func (s *Server) loginCSRF(c *gin.Context) string {
+func (s *Pages) loginCSRF(c *gin.Context) string {
 	tok := randomToken()
 	s.setCookie(c, loginCSRFCookie, s.sealCookie([]byte(tok), loginCSRFAAD), "/ui/login", 3600)
 	return tok
 }
 
-func (s *Server) checkLoginCSRF(c *gin.Context) bool {
+func (s *Pages) checkLoginCSRF(c *gin.Context) bool {
 	got := c.PostForm(csrfField)
 	raw, err := c.Cookie(loginCSRFCookie)
 	if got == "" || err != nil {
@@ -171,7 +166,7 @@ func (s *Server) checkLoginCSRF(c *gin.Context) bool {
 }
 
 // uiLoginForm is GET /ui/login.
-func (s *Server) uiLoginForm(c *gin.Context) {
+func (s *Pages) uiLoginForm(c *gin.Context) {
 	if _, _, ok := s.readSession(c); ok {
 		c.Redirect(http.StatusSeeOther, OfficesPage)
 		return
@@ -180,16 +175,17 @@ func (s *Server) uiLoginForm(c *gin.Context) {
 }
 
 // uiLogin is POST /ui/login: the school's API key opens a session.
-func (s *Server) uiLogin(c *gin.Context) {
+func (s *Pages) uiLogin(c *gin.Context) {
 	if !s.checkLoginCSRF(c) {
 		s.forbidden(c)
 		return
 	}
 	key := strings.TrimSpace(c.PostForm("key"))
-	school, err := dbq.New(s.Pool).SchoolByAPIKeyHash(c.Request.Context(), apiKeyHash(key))
-	if key == "" || db.IsNotFound(err) {
+	sc, err := s.School.Authenticate(c.Request.Context(), key)
+	var p *school.Problem
+	if errors.As(err, &p) {
 		s.renderPage(c, http.StatusUnauthorized, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c),
-			Message: "Clé d'auto-école inconnue ou révoquée. Vérifiez la clé (elle commence par « " + APIKeyPrefix + " »)."})
+			Message: "Clé d'auto-école inconnue ou révoquée. Vérifiez la clé (elle commence par « " + school.APIKeyPrefix + " »)."})
 		return
 	}
 	if err != nil {
@@ -197,13 +193,13 @@ func (s *Server) uiLogin(c *gin.Context) {
 		return
 	}
 	s.setCookie(c, loginCSRFCookie, "", "/ui/login", -1)
-	s.startSession(c, school)
-	s.log().InfoContext(c.Request.Context(), "ui sign-in", "school_id", school.ID, "request_id", requestID(c))
+	s.startSession(c, sc)
+	s.log().InfoContext(c.Request.Context(), "ui sign-in", "school_id", sc.ID)
 	c.Redirect(http.StatusSeeOther, OfficesPage)
 }
 
 // uiLogout is POST /ui/logout.
-func (s *Server) uiLogout(c *gin.Context) {
+func (s *Pages) uiLogout(c *gin.Context) {
 	s.setCookie(c, sessionCookie, "", "/ui", -1)
 	c.Redirect(http.StatusSeeOther, "/ui/login?msg=deconnecte")
 }

@@ -1,4 +1,4 @@
-package webapi
+package school
 
 import (
 	"time"
@@ -7,7 +7,8 @@ import (
 	"livret/domain"
 )
 
-// The JSON the API answers with. Times are RFC 3339 in French local time, as the DSR and
+// What Livret shows of a school's data: the API encodes these as they are (docs/api.md), the
+// pages render them. Times are RFC 3339 in French local time, as the DSR and
 // the schools read them.
 
 func parisTime(t time.Time) string { return t.In(domain.Paris).Format(time.RFC3339) }
@@ -27,8 +28,8 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// transmissionView is a lesson's state towards the DSR.
-type transmissionView struct {
+// Transmission is a lesson's state towards the DSR.
+type Transmission struct {
 	// Status is pending, transmitted, error, not_eligible or cancelled. The internal
 	// "sending" (a run is declaring it now) shows as pending: for the school it still waits.
 	Status        string  `json:"status"`
@@ -40,47 +41,44 @@ type transmissionView struct {
 	Attempts      int32   `json:"attempts"`
 }
 
-func newTransmissionView(status, code, message string, dsrLessonID *string, transmittedAt *time.Time, attempts int32) transmissionView {
-	if status == string(domain.StatusSending) {
-		status = string(domain.StatusPending)
-	}
+func newTransmission(status, code, message string, dsrLessonID *string, transmittedAt *time.Time, attempts int32) Transmission {
+	status = string(domain.Status(status).Shown())
 	hint := domain.Code(code).Hint()
 	if code == "" && status == string(domain.StatusCancelled) {
 		hint = domain.Evaluate(domain.LessonFacts{Cancelled: true}).Hint
 	}
-	return transmissionView{Status: status, Code: nonEmpty(code), Message: nonEmpty(message), Hint: nonEmpty(hint),
+	return Transmission{Status: status, Code: nonEmpty(code), Message: nonEmpty(message), Hint: nonEmpty(hint),
 		DSRLessonID: dsrLessonID, TransmittedAt: parisTimePtr(transmittedAt), Attempts: attempts}
 }
 
-type studentRefView struct {
+type StudentRef struct {
 	Ref       string `json:"ref"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 }
 
-// lessonView is one line of the report, and the answer to a lesson's PUT, cancel or resend.
-type lessonView struct {
-	Ref           string           `json:"ref"`
-	OfficeRef     string           `json:"office_ref"`
-	Student       studentRefView   `json:"student"`
-	InstructorRef string           `json:"instructor_ref"`
-	Type          string           `json:"type"`
-	TypeLabel     string           `json:"type_label"`
-	Start         string           `json:"start"`
-	End           string           `json:"end"`
-	PlannedAt     string           `json:"planned_at"`
-	Slot          string           `json:"slot"` // "09/12/2021 15:00 - 16:00", as the report shows it
-	Cancelled     bool             `json:"cancelled"`
-	Transmission  transmissionView `json:"transmission"`
+// Lesson is one line of the report, and the answer to a lesson's PUT, cancel or resend.
+type Lesson struct {
+	Ref           string       `json:"ref"`
+	OfficeRef     string       `json:"office_ref"`
+	Student       StudentRef   `json:"student"`
+	InstructorRef string       `json:"instructor_ref"`
+	Type          string       `json:"type"`
+	TypeLabel     string       `json:"type_label"`
+	Start         string       `json:"start"`
+	End           string       `json:"end"`
+	PlannedAt     string       `json:"planned_at"`
+	Slot          string       `json:"slot"` // "09/12/2021 15:00 - 16:00", as the report shows it
+	Cancelled     bool         `json:"cancelled"`
+	Transmission  Transmission `json:"transmission"`
 }
 
-// newLessonView renders a report row. LessonReportPageRow converts to LessonViewGetRow: both
-// queries select the same columns.
-func newLessonView(r dbq.LessonViewGetRow) lessonView {
-	return lessonView{
+// newLesson renders a report row.
+func newLesson(r dbq.LessonViewGetRow) Lesson {
+	return Lesson{
 		Ref:           r.Ref,
 		OfficeRef:     r.OfficeRef,
-		Student:       studentRefView{Ref: r.StudentRef, FirstName: r.StudentFirstName, LastName: r.StudentLastName},
+		Student:       StudentRef{Ref: r.StudentRef, FirstName: r.StudentFirstName, LastName: r.StudentLastName},
 		InstructorRef: r.InstructorRef,
 		Type:          r.Type,
 		TypeLabel:     domain.LessonType(r.Type).Label(),
@@ -89,43 +87,43 @@ func newLessonView(r dbq.LessonViewGetRow) lessonView {
 		PlannedAt:     parisTime(r.PlannedAt),
 		Slot:          domain.FormatLessonSlot(r.StartsAt, r.EndsAt),
 		Cancelled:     r.CancelledAt != nil,
-		Transmission:  newTransmissionView(r.Status, r.Code, r.Message, r.DsrLessonID, r.TransmittedAt, r.Attempts),
+		Transmission:  newTransmission(r.Status, r.Code, r.Message, r.DsrLessonID, r.TransmittedAt, r.Attempts),
 	}
 }
 
-type officeDSRView struct {
+type OfficeDSR struct {
 	Linked         bool    `json:"linked"`
 	AccountEmail   *string `json:"account_email"`
 	LinkedAt       *string `json:"linked_at"` // the first link: kept across an unlink
 	NeedsReconnect bool    `json:"needs_reconnect"`
 }
 
-// officeView is an office's card in the report (seed §7).
-type officeView struct {
-	Ref        string        `json:"ref"`
-	Name       string        `json:"name"`
-	DSR        officeDSRView `json:"dsr"`
-	ErrorCount int64         `json:"error_count"`
-	LastRun    *runView      `json:"last_run"`
+// Office is an office's card in the report (seed §7).
+type Office struct {
+	Ref        string    `json:"ref"`
+	Name       string    `json:"name"`
+	DSR        OfficeDSR `json:"dsr"`
+	ErrorCount int64     `json:"error_count"`
+	LastRun    *Run      `json:"last_run"`
 }
 
-func newOfficeView(o dbq.OfficeListRow, last *dbq.Run) officeView {
-	v := officeView{
+func newOffice(o dbq.OfficeListRow, last *dbq.Run) Office {
+	v := Office{
 		Ref:  o.Ref,
 		Name: o.Name,
-		DSR: officeDSRView{Linked: o.AccountID != nil, AccountEmail: o.AccountEmail,
+		DSR: OfficeDSR{Linked: o.AccountID != nil, AccountEmail: o.AccountEmail,
 			LinkedAt: parisTimePtr(o.LinkedAt), NeedsReconnect: o.NeedsReconnect},
 		ErrorCount: o.ErrorCount,
 	}
 	if last != nil {
-		r := newRunView(*last)
+		r := newRun(*last)
 		v.LastRun = &r
 	}
 	return v
 }
 
-// runView is one run of an office with its counts.
-type runView struct {
+// Run is one run of an office with its counts.
+type Run struct {
 	WorkflowID   string `json:"workflow_id"`
 	RunID        string `json:"run_id"`
 	BusinessDate string `json:"business_date"`
@@ -138,8 +136,8 @@ type runView struct {
 	Outcome      string `json:"outcome"`
 }
 
-func newRunView(r dbq.Run) runView {
-	return runView{
+func newRun(r dbq.Run) Run {
+	return Run{
 		WorkflowID: r.WorkflowID, RunID: r.RunID,
 		// A date column: its calendar date is the Paris business date as stored.
 		BusinessDate: r.BusinessDate.Format(time.DateOnly),
@@ -149,7 +147,7 @@ func newRunView(r dbq.Run) runView {
 	}
 }
 
-type studentView struct {
+type Student struct {
 	Ref                       string `json:"ref"`
 	OfficeRef                 string `json:"office_ref"`
 	FirstName                 string `json:"first_name"`
@@ -160,13 +158,13 @@ type studentView struct {
 	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
 }
 
-func newStudentView(s dbq.Student, officeRef string) studentView {
-	return studentView{Ref: s.Ref, OfficeRef: officeRef, FirstName: s.FirstName, LastName: s.LastName,
+func newStudent(s dbq.Student, officeRef string) Student {
+	return Student{Ref: s.Ref, OfficeRef: officeRef, FirstName: s.FirstName, LastName: s.LastName,
 		NEPH: s.Neph, Category: s.Category, CategoryLabel: domain.Category(s.Category).Label(),
 		InitialEvaluationAccepted: s.InitialEvaluationAccepted}
 }
 
-type instructorView struct {
+type Instructor struct {
 	Ref                 string `json:"ref"`
 	FirstName           string `json:"first_name"`
 	LastName            string `json:"last_name"`
@@ -177,8 +175,8 @@ type instructorView struct {
 	Simulator                bool `json:"simulator"`
 }
 
-func newInstructorView(i dbq.Instructor) instructorView {
+func newInstructor(i dbq.Instructor) Instructor {
 	_, valid := domain.NormalizeAuthorization(i.AuthorizationNumber)
-	return instructorView{Ref: i.Ref, FirstName: i.FirstName, LastName: i.LastName,
+	return Instructor{Ref: i.Ref, FirstName: i.FirstName, LastName: i.LastName,
 		AuthorizationNumber: i.AuthorizationNumber, AuthorizationNumberValid: valid, Simulator: i.Simulator}
 }

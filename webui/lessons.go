@@ -1,25 +1,29 @@
-package webapi
+package webui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"livret/domain"
+	"livret/school"
 )
 
-// "Leçons envoyées" (seed §7): two tabs, filters by office and period, 10 rows a page.
+// "Leçons envoyées" (docs/rules.md, "The report"): two tabs, filters by office and period, 10 rows a page.
 
 // lessonsPage is the report as the template shows it.
 type lessonsPage struct {
 	Tab       string // "erreurs" or "eleve"
-	Offices   []officeView
+	Offices   []school.Office
 	Office    string
 	From, To  string
 	Query     string // the student search
 	Student   string // the chosen student's ref
-	Students  []studentView
+	Students  []school.Student
 	Searched  bool
 	Chosen    string // the chosen student's name
 	Rows      []lessonRow
@@ -41,14 +45,16 @@ type lessonRow struct {
 	CanResend                bool
 }
 
-func (s *Server) uiLessons(c *gin.Context) {
+func (s *Pages) uiLessons(c *gin.Context) {
+	ctx := c.Request.Context()
 	p := &lessonsPage{Tab: "erreurs", Office: strings.TrimSpace(c.Query("office")), From: strings.TrimSpace(c.Query("from")),
 		To: strings.TrimSpace(c.Query("to")), Query: strings.TrimSpace(c.Query("q")), Student: strings.TrimSpace(c.Query("student"))}
 	if c.Query("tab") == "eleve" {
 		p.Tab = "eleve"
 	}
 	d := pageData{Title: "Leçons envoyées", Nav: "lessons", Lessons: p, Notice: uiNotices[c.Query("msg")]}
-	if err := s.callAPI(c, s.listOffices, "", nil).decode(&p.Offices); err != nil {
+	var err error
+	if p.Offices, err = s.School.Offices(ctx, schoolOf(c)); err != nil {
 		s.uiProblem(c, err)
 		return
 	}
@@ -77,8 +83,7 @@ func (s *Server) uiLessons(c *gin.Context) {
 		if p.Query != "" {
 			view.Set("q", p.Query)
 			p.Searched = true
-			a := s.callAPI(c, s.searchStudents, "", url.Values{"q": {p.Query}})
-			if err := a.decode(&p.Students); err != nil {
+			if p.Students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
 				if !asProblem(err, &d.Message) {
 					s.uiProblem(c, err)
 					return
@@ -107,10 +112,10 @@ func (s *Server) uiLessons(c *gin.Context) {
 		page = n
 	}
 	report.Set("page", strconv.Itoa(page))
-	report.Set("per_page", strconv.Itoa(defaultPerPage))
+	report.Set("per_page", strconv.Itoa(school.DefaultPerPage))
 
-	var res lessonPage
-	if err := s.callAPI(c, s.listLessons, "", report).decode(&res); err != nil {
+	res, err := s.School.Lessons(ctx, schoolOf(c), report)
+	if err != nil {
 		if !asProblem(err, &d.Message) {
 			s.uiProblem(c, err)
 			return
@@ -136,10 +141,11 @@ func (s *Server) uiLessons(c *gin.Context) {
 	for _, l := range res.Items {
 		row := lessonRow{Ref: l.Ref, Slot: l.Slot, Type: l.TypeLabel, Student: l.Student.FirstName + " " + l.Student.LastName}
 		row.Status, row.StatusClass = statusCell(l.Transmission)
-		if l.Transmission.Hint != nil && l.Transmission.Status == "error" {
+		inError := l.Transmission.Status == string(domain.StatusError)
+		if l.Transmission.Hint != nil && inError {
 			row.Hint = *l.Transmission.Hint
 		}
-		row.CanResend = l.Transmission.Status == "error"
+		row.CanResend = inError
 		if p.Chosen == "" && p.Student != "" {
 			p.Chosen = row.Student
 		}
@@ -150,13 +156,10 @@ func (s *Server) uiLessons(c *gin.Context) {
 
 // asProblem puts a problem's French explanation in msg; false for any other error.
 func asProblem(err error, msg *string) bool {
-	p, ok := err.(*Problem)
-	if !ok {
+	var p *school.Problem
+	if !errors.As(err, &p) {
 		return false
 	}
-	*msg = p.Detail
-	for _, f := range p.Errors {
-		*msg += " " + f.Message
-	}
+	*msg = p.Message()
 	return true
 }

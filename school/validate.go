@@ -1,4 +1,4 @@
-package webapi
+package school
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/gin-gonic/gin"
 )
 
 // Bounds of what the API stores. Generous for real data, small enough that nothing absurd
@@ -26,6 +24,9 @@ const (
 	maxLessonYear = 2100
 )
 
+// Limits exported for the HTTP layers' own checks (a path's ref).
+const MaxRefLen = maxRefLen
+
 // fieldErrors collects the bad fields of one request: the answer lists them all at once.
 type fieldErrors []FieldError
 
@@ -39,10 +40,11 @@ func (e fieldErrors) problem() error {
 		return nil
 	}
 	out := append([]FieldError(nil), e...)
-	return invalid(out...)
+	return Invalid(out...)
 }
 
-func sortFieldErrors(fs []FieldError) {
+// SortFieldErrors orders field errors by field name, so an answer is stable.
+func SortFieldErrors(fs []FieldError) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Field < fs[j].Field })
 }
 
@@ -69,15 +71,12 @@ func (e *fieldErrors) cleanText(field, value string, required bool, max int) str
 	return v
 }
 
-// lookupRef is a ref from the path of a lookup (GET, POST action): one that could not have
-// been stored cannot exist, so it is answered like any other unknown ref.
-func lookupRef(c *gin.Context) (string, bool) {
-	ref := c.Param("ref")
-	return ref, checkRef("ref", ref) == nil
-}
+// ValidLookupRef reports whether ref could have been stored: one that could not cannot
+// exist, so a lookup (GET, POST action) answers it like any other unknown ref.
+func ValidLookupRef(ref string) bool { return CheckRef("ref", ref) == nil }
 
-// checkRef validates an external id taken from the path.
-func checkRef(field, ref string) error {
+// CheckRef validates an external id taken from the path.
+func CheckRef(field, ref string) error {
 	var errs fieldErrors
 	if ref != strings.TrimSpace(ref) {
 		errs.add(field, "L'identifiant ne doit pas commencer ni finir par un espace.")

@@ -1,12 +1,9 @@
-package webapi
+package school
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"livret/db"
 	"livret/db/dbq"
@@ -16,18 +13,21 @@ import (
 // The management software pushes its data with idempotent upserts by its own ids (refs).
 // Each request is applied whole, in one transaction, or not at all.
 
-type officeInput struct {
+// OfficeInput is the body of PUT /v1/offices/{ref}.
+type OfficeInput struct {
 	Name string `json:"name"`
 }
 
-type instructorInput struct {
+// InstructorInput is the body of PUT /v1/instructors/{ref}.
+type InstructorInput struct {
 	FirstName           string `json:"first_name"`
 	LastName            string `json:"last_name"`
 	AuthorizationNumber string `json:"authorization_number"`
 	Simulator           bool   `json:"simulator"`
 }
 
-type studentInput struct {
+// StudentInput is the body of PUT /v1/students/{ref}.
+type StudentInput struct {
 	OfficeRef                 string `json:"office_ref"`
 	FirstName                 string `json:"first_name"`
 	LastName                  string `json:"last_name"`
@@ -36,7 +36,8 @@ type studentInput struct {
 	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
 }
 
-type lessonInput struct {
+// LessonInput is the body of PUT /v1/lessons/{ref}.
+type LessonInput struct {
 	OfficeRef     string  `json:"office_ref"`
 	StudentRef    string  `json:"student_ref"`
 	InstructorRef string  `json:"instructor_ref"`
@@ -53,66 +54,31 @@ const (
 	msgUnknownInstructor = "Formateur inconnu : envoyez-le d'abord (PUT /v1/instructors/{ref})."
 )
 
-// readInput checks the path's ref and decodes the body strictly.
-func readInput(c *gin.Context, dst any) (ref string, err error) {
-	ref = c.Param("ref")
-	if err := checkRef("ref", ref); err != nil {
-		return "", err
-	}
-	return ref, decodeStrict(c, dst)
-}
+// created is true when the row was just inserted: an insert sets both timestamps to the
+// same now(), an update moves updated_at only.
+func created(createdAt, updatedAt time.Time) bool { return createdAt.Equal(updatedAt) }
 
-// upsertStatus is 201 when the row was just created, 200 when it was updated: an insert sets
-// both timestamps to the same now(), an update moves updated_at only.
-func upsertStatus(createdAt, updatedAt time.Time) int {
-	if createdAt.Equal(updatedAt) {
-		return http.StatusCreated
-	}
-	return http.StatusOK
-}
-
-func (s *Server) putOffice(c *gin.Context) {
-	school := schoolOf(c)
-	var in officeInput
-	ref, err := readInput(c, &in)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
+// PutOffice creates or updates an office; isNew says which.
+func (s *Service) PutOffice(ctx context.Context, school dbq.School, ref string, in OfficeInput) (view Office, isNew bool, err error) {
 	var errs fieldErrors
 	name := errs.cleanText("name", in.Name, true, maxNameLen)
 	if err := errs.problem(); err != nil {
-		_ = c.Error(err)
-		return
+		return Office{}, false, err
 	}
-	var (
-		view   officeView
-		status int
-	)
-	err = db.WithTx(c.Request.Context(), s.Pool, func(q *dbq.Queries) error {
-		o, err := q.OfficeUpsert(c.Request.Context(), dbq.OfficeUpsertParams{SchoolID: school.ID, Ref: ref, Name: name})
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
+		o, err := q.OfficeUpsert(ctx, dbq.OfficeUpsertParams{SchoolID: school.ID, Ref: ref, Name: name})
 		if err != nil {
 			return err
 		}
-		status = upsertStatus(o.CreatedAt, o.UpdatedAt)
-		view, err = officeCard(c.Request.Context(), q, school.ID, o.ID)
+		isNew = created(o.CreatedAt, o.UpdatedAt)
+		view, err = officeCard(ctx, q, school.ID, o.ID)
 		return err
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.JSON(status, view)
+	return view, isNew, err
 }
 
-func (s *Server) putInstructor(c *gin.Context) {
-	school := schoolOf(c)
-	var in instructorInput
-	ref, err := readInput(c, &in)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
+// PutInstructor creates or updates an instructor and judges their lessons again.
+func (s *Service) PutInstructor(ctx context.Context, school dbq.School, ref string, in InstructorInput) (view Instructor, isNew bool, err error) {
 	var errs fieldErrors
 	first := errs.cleanText("first_name", in.FirstName, false, maxNameLen)
 	last := errs.cleanText("last_name", in.LastName, true, maxNameLen)
@@ -123,63 +89,45 @@ func (s *Server) putInstructor(c *gin.Context) {
 		number = n
 	}
 	if err := errs.problem(); err != nil {
-		_ = c.Error(err)
-		return
+		return Instructor{}, false, err
 	}
-	var (
-		inst   dbq.Instructor
-		status int
-	)
-	err = db.WithTx(c.Request.Context(), s.Pool, func(q *dbq.Queries) error {
-		ctx := c.Request.Context()
+	var inst dbq.Instructor
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		var err error
 		inst, err = q.InstructorUpsert(ctx, dbq.InstructorUpsertParams{SchoolID: school.ID, Ref: ref,
 			FirstName: first, LastName: last, AuthorizationNumber: number, Simulator: in.Simulator})
 		if err != nil {
 			return err
 		}
-		status = upsertStatus(inst.CreatedAt, inst.UpdatedAt)
-		return reevaluate(ctx, q, school.ID, dbq.LessonFactsListParams{InstructorID: &inst.ID})
+		isNew = created(inst.CreatedAt, inst.UpdatedAt)
+		return Reevaluate(ctx, q, school.ID, Scope{InstructorID: &inst.ID})
 	})
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return Instructor{}, false, err
 	}
-	c.JSON(status, newInstructorView(inst))
+	return newInstructor(inst), isNew, nil
 }
 
-func (s *Server) putStudent(c *gin.Context) {
-	school := schoolOf(c)
-	var in studentInput
-	ref, err := readInput(c, &in)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
+// PutStudent creates or updates a student and judges their lessons again.
+func (s *Service) PutStudent(ctx context.Context, school dbq.School, ref string, in StudentInput) (view Student, isNew bool, err error) {
 	var errs fieldErrors
 	officeRef := errs.cleanText("office_ref", in.OfficeRef, true, maxRefLen)
 	first := errs.cleanText("first_name", in.FirstName, true, maxNameLen)
 	last := errs.cleanText("last_name", in.LastName, true, maxNameLen)
-	// An empty NEPH is accepted: the student exists, and their lessons show NEPH_MANQUANT
-	// until it is given. A NEPH that is given must be well formed.
+	// A missing or malformed NEPH is stored as given, not refused (the same policy as the
+	// authorisation number's): the student exists, and each of their lessons says in French
+	// why it will not go (NEPH_MANQUANT, NEPH_INVALIDE) until the NEPH is fixed. Only what
+	// cannot be stored at all (too long, control characters) is a 422.
 	neph := errs.cleanText("neph", in.NEPH, false, maxCodeLen)
-	if neph != "" {
-		if n, ok := domain.NormalizeNEPH(neph); ok {
-			neph = n
-		} else {
-			errs.add("neph", "Le NEPH doit comporter 12 chiffres.")
-		}
+	if n, ok := domain.NormalizeNEPH(neph); ok {
+		neph = n
 	}
 	category, ok := domain.ParseCategory(in.Category)
 	if !ok {
 		errs.add("category", "Catégorie de permis inconnue. Valeurs possibles : "+categoryList()+".")
 	}
-	var (
-		student dbq.Student
-		status  int
-	)
-	err = db.WithTx(c.Request.Context(), s.Pool, func(q *dbq.Queries) error {
-		ctx := c.Request.Context()
+	var student dbq.Student
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		office, err := lookupOffice(ctx, q, school.ID, officeRef, &errs)
 		if err != nil {
 			return err
@@ -193,24 +141,18 @@ func (s *Server) putStudent(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		status = upsertStatus(student.CreatedAt, student.UpdatedAt)
-		return reevaluate(ctx, q, school.ID, dbq.LessonFactsListParams{StudentID: &student.ID})
+		isNew = created(student.CreatedAt, student.UpdatedAt)
+		return Reevaluate(ctx, q, school.ID, Scope{StudentID: &student.ID})
 	})
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return Student{}, false, err
 	}
-	c.JSON(status, newStudentView(student, officeRef))
+	return newStudent(student, officeRef), isNew, nil
 }
 
-func (s *Server) putLesson(c *gin.Context) {
-	school := schoolOf(c)
-	var in lessonInput
-	ref, err := readInput(c, &in)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
+// PutLesson creates or updates a lesson and judges it, in one transaction: the answer says
+// at once whether it will be sent, and why not.
+func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, in LessonInput) (view Lesson, isNew bool, err error) {
 	var errs fieldErrors
 	officeRef := errs.cleanText("office_ref", in.OfficeRef, true, maxRefLen)
 	studentRef := errs.cleanText("student_ref", in.StudentRef, true, maxRefLen)
@@ -231,12 +173,7 @@ func (s *Server) putLesson(c *gin.Context) {
 		}
 	}
 
-	var (
-		view   lessonView
-		status = http.StatusOK
-	)
-	err = db.WithTx(c.Request.Context(), s.Pool, func(q *dbq.Queries) error {
-		ctx := c.Request.Context()
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		office, err := lookupOffice(ctx, q, school.ID, officeRef, &errs)
 		if err != nil {
 			return err
@@ -258,11 +195,11 @@ func (s *Server) putLesson(c *gin.Context) {
 		existing, err := q.LessonGetByRefForUpdate(ctx, dbq.LessonGetByRefForUpdateParams{SchoolID: school.ID, Ref: ref})
 		switch {
 		case db.IsNotFound(err):
-			status = http.StatusCreated
+			isNew = true
 		case err != nil:
 			return err
 		default:
-			if atDSR(existing.TransmissionStatus) {
+			if domain.Status(existing.TransmissionStatus).AtDSR() {
 				unchanged := existing.OfficeID == office.ID && existing.StudentID == student.ID &&
 					existing.InstructorID == instructor.ID && existing.Type == string(typ) &&
 					existing.StartsAt.Equal(start) && existing.EndsAt.Equal(end) &&
@@ -282,77 +219,57 @@ func (s *Server) putLesson(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		v := domain.Evaluate(lessonFacts(lesson, student, instructor, office))
-		if err := setVerdict(ctx, q, lesson.ID, school.ID, office.ID, student.ID, lesson.StartsAt, lesson.EndsAt, v); err != nil {
+		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &lesson.ID}); err != nil {
 			return err
 		}
 		view, err = lessonByID(ctx, q, school.ID, lesson.ID)
 		return err
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.JSON(status, view)
+	return view, isNew, err
 }
 
-func (s *Server) cancelLesson(c *gin.Context) {
-	school := schoolOf(c)
-	ref, ok := lookupRef(c)
-	if !ok {
-		_ = c.Error(errLessonNotFound)
-		return
+// CancelLesson cancels a lesson not yet at the DSR.
+func (s *Service) CancelLesson(ctx context.Context, school dbq.School, ref string) (view Lesson, err error) {
+	if !ValidLookupRef(ref) {
+		return Lesson{}, ErrLessonNotFound
 	}
-	var view lessonView
-	err := db.WithTx(c.Request.Context(), s.Pool, func(q *dbq.Queries) error {
-		ctx := c.Request.Context()
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		existing, err := q.LessonGetByRefForUpdate(ctx, dbq.LessonGetByRefForUpdateParams{SchoolID: school.ID, Ref: ref})
 		if db.IsNotFound(err) {
-			return errLessonNotFound
+			return ErrLessonNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if atDSR(existing.TransmissionStatus) {
+		if domain.Status(existing.TransmissionStatus).AtDSR() {
 			return lockedLesson(existing.TransmissionStatus, "annulée")
 		}
 		if err := q.LessonCancel(ctx, dbq.LessonCancelParams{SchoolID: school.ID, ID: existing.ID}); err != nil {
 			return err
 		}
-		if err := reevaluate(ctx, q, school.ID, dbq.LessonFactsListParams{LessonID: &existing.ID}); err != nil {
+		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &existing.ID}); err != nil {
 			return err
 		}
 		view, err = lessonByID(ctx, q, school.ID, existing.ID)
 		return err
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
-}
-
-var errLessonNotFound = notFound("Leçon introuvable.")
-
-// atDSR reports whether a lesson is at the DSR or on its way: its data can no longer change.
-func atDSR(status string) bool {
-	return status == string(domain.StatusTransmitted) || status == string(domain.StatusSending)
+	return view, err
 }
 
 // lockedLesson is the 409 for a change to a lesson at the DSR; verb is "modifiée" or "annulée".
 func lockedLesson(status, verb string) *Problem {
 	if status == string(domain.StatusSending) {
-		return conflict(typeBeingSent, "Cette leçon est en cours d'envoi à la DSR : elle ne peut pas être "+verb+" pour l'instant. Réessayez dans quelques minutes.")
+		return Conflict(TypeBeingSent, "Cette leçon est en cours d'envoi à la DSR : elle ne peut pas être "+verb+" pour l'instant. Réessayez dans quelques minutes.")
 	}
-	return conflict(typeAlreadySent, "Cette leçon a déjà été transmise à la DSR : elle ne peut plus être "+verb+".")
+	return Conflict(TypeAlreadySent, "Cette leçon a déjà été transmise à la DSR : elle ne peut plus être "+verb+".")
 }
 
-func lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (lessonView, error) {
+func lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (Lesson, error) {
 	row, err := q.LessonViewGet(ctx, dbq.LessonViewGetParams{SchoolID: schoolID, LessonID: lessonID})
 	if err != nil {
-		return lessonView{}, err
+		return Lesson{}, err
 	}
-	return newLessonView(row), nil
+	return newLesson(row), nil
 }
 
 // The lookups of referenced rows lock them FOR SHARE until the write commits: a concurrent

@@ -1,0 +1,22 @@
+-- +goose Up
+-- An office's link (or unlink) and the fact that Temporal still has to hear of it are written
+-- in one transaction: a Schedule call that fails after the commit leaves the mark, and the
+-- worker's reconciler creates (or deletes) the Schedule later (docs/architecture.md,
+-- "Schedules"). Existing linked offices are marked so the first reconcile checks them.
+ALTER TABLE offices ADD COLUMN schedule_pending boolean NOT NULL DEFAULT false;
+UPDATE offices SET schedule_pending = true WHERE account_id IS NOT NULL;
+CREATE INDEX offices_schedule_pending ON offices (id) WHERE schedule_pending;
+
+-- What Livret's eligibility rules read of a lesson, its student, instructor and office
+-- (domain.LessonFacts): one column list, embedded by every query that judges lessons, so the
+-- facts are built from one row shape in one place (school.Facts).
+CREATE VIEW lesson_facts AS
+SELECT l.id AS lesson_id,
+       s.category, s.neph, s.initial_evaluation_accepted,
+       i.authorization_number, i.simulator,
+       l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+       o.account_id, o.linked_at
+FROM lessons l
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id
+JOIN offices o ON o.id = l.office_id;

@@ -1,0 +1,321 @@
+package school
+
+import (
+	"context"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"livret/db"
+	"livret/db/dbq"
+	"livret/domain"
+)
+
+// The transmission report (seed §7): office cards, lessons filtered by office, status and
+// period, the search by student, and each office's runs.
+
+const (
+	// DefaultPerPage is the report's "10 lignes" (docs/rules.md, "The report").
+	DefaultPerPage   = 10
+	defaultPerPage   = DefaultPerPage
+	maxPerPage       = 100
+	maxRuns          = 100
+	maxSearchResults = 50
+	minSearchLen     = 2
+)
+
+// Offices are the school's office cards (GET /v1/offices).
+func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, error) {
+	q := dbq.New(s.Pool)
+	offices, err := q.OfficeList(ctx, school.ID)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := q.RunLatestBySchool(ctx, school.ID)
+	if err != nil {
+		return nil, err
+	}
+	last := make(map[int64]*dbq.Run, len(runs))
+	for i := range runs {
+		last[runs[i].OfficeID] = &runs[i]
+	}
+	out := make([]Office, 0, len(offices))
+	for _, o := range offices {
+		out = append(out, newOffice(o, last[o.ID]))
+	}
+	return out, nil
+}
+
+// officeCard is one office's card, as GET /v1/offices shows it.
+func officeCard(ctx context.Context, q *dbq.Queries, schoolID, officeID int64) (Office, error) {
+	offices, err := q.OfficeList(ctx, schoolID)
+	if err != nil {
+		return Office{}, err
+	}
+	for _, o := range offices {
+		if o.ID != officeID {
+			continue
+		}
+		run, err := q.RunLastByOffice(ctx, dbq.RunLastByOfficeParams{SchoolID: schoolID, OfficeID: officeID})
+		switch {
+		case db.IsNotFound(err):
+			return newOffice(o, nil), nil
+		case err != nil:
+			return Office{}, err
+		}
+		return newOffice(o, &run), nil
+	}
+	return Office{}, ErrOfficeNotFound
+}
+
+// LessonPage is a page of the report.
+type LessonPage struct {
+	Items   []Lesson `json:"items"`
+	Page    int      `json:"page"`
+	PerPage int      `json:"per_page"`
+	Total   int64    `json:"total"`
+}
+
+// Lessons is a page of the school's lessons, newest first, with the filters of docs/api.md
+// (GET /v1/lessons): office, student (refs), status, from, to (dates, inclusive), page,
+// per_page, read from the query string as sent.
+func (s *Service) Lessons(ctx context.Context, school dbq.School, query url.Values) (LessonPage, error) {
+	return s.lessonReport(ctx, school, nil, query)
+}
+
+// StudentLessons is the same page for one student (GET /v1/students/{ref}/lessons).
+func (s *Service) StudentLessons(ctx context.Context, school dbq.School, ref string, query url.Values) (LessonPage, error) {
+	if !ValidLookupRef(ref) {
+		return LessonPage{}, ErrStudentNotFound
+	}
+	st, err := dbq.New(s.Pool).StudentGetByRef(ctx, dbq.StudentGetByRefParams{SchoolID: school.ID, Ref: ref})
+	if db.IsNotFound(err) {
+		return LessonPage{}, ErrStudentNotFound
+	}
+	if err != nil {
+		return LessonPage{}, err
+	}
+	return s.lessonReport(ctx, school, &st.ID, query)
+}
+
+// lessonReport reads a page of lessons with the query's filters. student, when set, is the
+// student of the path (it then wins over a "student" filter).
+func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *int64, query url.Values) (LessonPage, error) {
+	q := dbq.New(s.Pool)
+	params := dbq.LessonReportPageParams{SchoolID: school.ID, StudentID: student}
+	var errs fieldErrors
+
+	if ref, ok := get(query, "office"); ok {
+		ref = errs.cleanText("office", ref, true, maxRefLen)
+		if ref != "" {
+			o, err := q.OfficeGetByRef(ctx, dbq.OfficeGetByRefParams{SchoolID: school.ID, Ref: ref})
+			switch {
+			case db.IsNotFound(err):
+				errs.add("office", "Bureau inconnu.")
+			case err != nil:
+				return LessonPage{}, err
+			default:
+				params.OfficeID = &o.ID
+			}
+		}
+	}
+	if ref, ok := get(query, "student"); ok && student == nil {
+		ref = errs.cleanText("student", ref, true, maxRefLen)
+		if ref != "" {
+			st, err := q.StudentGetByRef(ctx, dbq.StudentGetByRefParams{SchoolID: school.ID, Ref: ref})
+			switch {
+			case db.IsNotFound(err):
+				errs.add("student", "Élève inconnu.")
+			case err != nil:
+				return LessonPage{}, err
+			default:
+				params.StudentID = &st.ID
+			}
+		}
+	}
+	if raw, ok := get(query, "status"); ok {
+		params.Statuses = parseStatuses(raw, &errs)
+	}
+	from, fromOK := parseDay(query, "from", &errs)
+	to, toOK := parseDay(query, "to", &errs)
+	if fromOK {
+		params.FromAt = &from
+	}
+	if toOK {
+		// Inclusive: up to the next Paris midnight (built from the date, right on DST days).
+		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, domain.Paris)
+		params.ToAt = &end
+		if fromOK && to.Before(from) {
+			errs.add("to", "La date de fin doit être le même jour que la date de début ou après.")
+		}
+	}
+	page := parsePositive(query, "page", 1, math.MaxInt32, &errs)
+	perPage := parsePositive(query, "per_page", defaultPerPage, maxPerPage, &errs)
+	if offset := int64(page-1) * int64(perPage); offset > math.MaxInt32 {
+		errs.add("page", "Numéro de page trop grand.")
+	} else {
+		params.Off, params.Lim = int32(offset), int32(perPage)
+	}
+	if err := errs.problem(); err != nil {
+		return LessonPage{}, err
+	}
+
+	rows, err := q.LessonReportPage(ctx, params)
+	if err != nil {
+		return LessonPage{}, err
+	}
+	var total int64
+	if len(rows) > 0 {
+		total = rows[0].Total
+	} else if params.Off > 0 {
+		// Past the last page: the same filter's first row carries the total.
+		first := params
+		first.Off, first.Lim = 0, 1
+		head, err := q.LessonReportPage(ctx, first)
+		if err != nil {
+			return LessonPage{}, err
+		}
+		if len(head) > 0 {
+			total = head[0].Total
+		}
+	}
+	items := make([]Lesson, 0, len(rows))
+	for _, r := range rows {
+		items = append(items, newLesson(dbq.LessonViewGetRow{ID: r.ID, Ref: r.Ref, Type: r.Type, StartsAt: r.StartsAt,
+			EndsAt: r.EndsAt, PlannedAt: r.PlannedAt, CancelledAt: r.CancelledAt, OfficeRef: r.OfficeRef,
+			OfficeName: r.OfficeName, StudentRef: r.StudentRef, StudentFirstName: r.StudentFirstName,
+			StudentLastName: r.StudentLastName, InstructorRef: r.InstructorRef, Status: r.Status, Code: r.Code,
+			Message: r.Message, Attempts: r.Attempts, DsrLessonID: r.DsrLessonID, TransmittedAt: r.TransmittedAt}))
+	}
+	return LessonPage{Items: items, Page: page, PerPage: perPage, Total: total}, nil
+}
+
+// get is a query parameter and whether it was sent at all (an empty one is an error, an
+// absent one is no filter).
+func get(query url.Values, name string) (string, bool) {
+	v, ok := query[name]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// parseStatuses reads "error" or "pending,error": statuses as a school sees them, each
+// matching the stored statuses shown so ("pending" includes the internal "sending").
+func parseStatuses(raw string, errs *fieldErrors) []string {
+	var out []string
+	for _, name := range strings.Split(raw, ",") {
+		st := domain.Status(strings.TrimSpace(name))
+		sts := domain.ShownAs(st)
+		if len(sts) == 0 {
+			errs.add("status", "Statut inconnu. Valeurs possibles : pending, transmitted, error, not_eligible, cancelled (plusieurs séparés par des virgules).")
+			return nil
+		}
+		for _, x := range sts {
+			out = append(out, string(x))
+		}
+	}
+	return out
+}
+
+// parseDay reads a YYYY-MM-DD query parameter as 00:00 Europe/Paris of that day.
+func parseDay(query url.Values, name string, errs *fieldErrors) (time.Time, bool) {
+	raw, ok := get(query, name)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := domain.ParseBusinessDate(raw)
+	if err != nil || t.Year() < minLessonYear || t.Year() > maxLessonYear {
+		errs.add(name, "Date invalide : format AAAA-MM-JJ attendu (par exemple 2021-12-09).")
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parsePositive reads an integer query parameter in [1, max], def when absent.
+func parsePositive(query url.Values, name string, def, max int, errs *fieldErrors) int {
+	raw, ok := get(query, name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		errs.add(name, "Nombre entier attendu, entre 1 et "+strconv.Itoa(max)+".")
+		return def
+	}
+	return n
+}
+
+// SearchStudents finds students by name (GET /v1/students?q=): accents, case and word order
+// ignored.
+func (s *Service) SearchStudents(ctx context.Context, school dbq.School, text string) ([]Student, error) {
+	var errs fieldErrors
+	raw := errs.cleanText("q", text, true, maxNameLen)
+	key := domain.SearchKey(raw)
+	if len(errs) == 0 && utf8.RuneCountInString(key) < minSearchLen {
+		errs.add("q", "Saisissez au moins 2 caractères du nom ou du prénom.")
+	}
+	if err := errs.problem(); err != nil {
+		return nil, err
+	}
+	words := strings.Fields(key)
+	longest := ""
+	patterns := make([]string, 0, len(words))
+	for _, w := range words {
+		if utf8.RuneCountInString(w) > utf8.RuneCountInString(longest) {
+			longest = w
+		}
+		patterns = append(patterns, likeContains(w))
+	}
+	rows, err := dbq.New(s.Pool).StudentSearchWords(ctx, dbq.StudentSearchWordsParams{
+		SchoolID: school.ID, LongestPattern: likeContains(longest), Patterns: patterns, Lim: maxSearchResults})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Student, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Student{Ref: r.Ref, OfficeRef: r.OfficeRef, FirstName: r.FirstName, LastName: r.LastName,
+			NEPH: r.Neph, Category: r.Category, CategoryLabel: domain.Category(r.Category).Label(),
+			InitialEvaluationAccepted: r.InitialEvaluationAccepted})
+	}
+	return out, nil
+}
+
+// likeContains is a LIKE pattern matching s anywhere, s's own wildcards escaped.
+func likeContains(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// Runs are an office's runs, newest first, with counts (GET /v1/offices/{ref}/runs).
+func (s *Service) Runs(ctx context.Context, school dbq.School, ref string) ([]Run, error) {
+	q := dbq.New(s.Pool)
+	office, err := officeByRef(ctx, q, school.ID, ref)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := q.RunListByOffice(ctx, dbq.RunListByOfficeParams{SchoolID: school.ID, OfficeID: office.ID, Limit: maxRuns})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, newRun(r))
+	}
+	return out, nil
+}
+
+// officeByRef finds an office of the school; an unknown (or impossible) ref is a 404.
+func officeByRef(ctx context.Context, q *dbq.Queries, schoolID int64, ref string) (dbq.Office, error) {
+	if !ValidLookupRef(ref) {
+		return dbq.Office{}, ErrOfficeNotFound
+	}
+	o, err := q.OfficeGetByRef(ctx, dbq.OfficeGetByRefParams{SchoolID: schoolID, Ref: ref})
+	if db.IsNotFound(err) {
+		return dbq.Office{}, ErrOfficeNotFound
+	}
+	return o, err
+}

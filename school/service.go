@@ -1,0 +1,74 @@
+package school
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/oauth2"
+
+	"livret/db"
+)
+
+// Orchestrator is what the use cases ask of Temporal. *worker.Orchestrator implements it; the
+// interface keeps this package free of the worker's wiring.
+type Orchestrator interface {
+	StartRun(ctx context.Context, schoolID, officeID int64) (workflowID, runID string, err error)
+	Resend(ctx context.Context, schoolID, officeID, lessonID int64) (workflowID, runID string, err error)
+	EnsureSchedule(ctx context.Context, schoolID, officeID int64) error
+	DeleteSchedule(ctx context.Context, officeID int64) error
+	EnsureKeeper(ctx context.Context, accountID int64) error
+	Ready(ctx context.Context) error
+}
+
+// Identity is whose RdvPermis account a token opens.
+type Identity struct {
+	AccountID string // the DSR's compte_id
+	Email     string
+	Agrement  string // the account's school, as the DSR gives it
+}
+
+// RdvPermis is what linking an office asks of the DSR's login. Its errors may have a
+// Retryable() bool method (dsr.Error does): a retryable one means RdvPermis did not answer.
+type RdvPermis interface {
+	Exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error)
+	Identify(ctx context.Context, tok *oauth2.Token) (Identity, error)
+}
+
+// Service holds the use cases' dependencies. Fill every field.
+type Service struct {
+	Pool   *pgxpool.Pool
+	Sealer *db.Sealer
+	Tokens *db.TokenStore
+	// RdvPermis exchanges OAuth codes and identifies accounts.
+	RdvPermis RdvPermis
+	// OAuth builds the RdvPermis authorization URL.
+	OAuth *oauth2.Config
+	// RdvPermisLogoutURL is shown with the linking warning: logging out there is how an admin
+	// links an office to another account (docs/rules.md, "Linking an office").
+	RdvPermisLogoutURL string
+	Orchestrator       Orchestrator
+	Logger             *slog.Logger
+	Now                func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// orchestratorProblem logs a Temporal failure and answers 503 with a French explanation.
+func (s *Service) orchestratorProblem(ctx context.Context, detail string, err error) *Problem {
+	s.log().ErrorContext(ctx, "temporal call failed", "error", err.Error())
+	return Unavailable(detail)
+}
