@@ -5,12 +5,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"livret/domain"
 )
 
 // codeRessourceIntrouvable answers an /api path the DSR does not serve.
-const codeRessourceIntrouvable domain.Code = "RESSOURCE_INTROUVABLE"
+const codeRessourceIntrouvable Code = "RESSOURCE_INTROUVABLE"
 
 type meResponse struct {
 	CompteID  string      `json:"compte_id"`
@@ -81,19 +79,19 @@ func (s *Server) handleCreateContract(w http.ResponseWriter, r *http.Request, c 
 }
 
 // createContract applies the DSR's contract rules in order. The caller holds s.mu.
-func (s *Server) createContract(c caller, neph, nom, prenom, categorie string) (domain.Code, *contract) {
+func (s *Server) createContract(c caller, neph, nom, prenom, categorie string) (Code, *contract) {
 	if s.schoolClosed(c) {
-		return domain.CodeAutoEcoleFermee, nil
+		return codeAutoEcoleFermee, nil
 	}
 	student := s.st.Students[strings.TrimSpace(neph)]
 	if student == nil || !sameName(student.Nom, nom) {
-		return domain.CodeEleveIntrouvable, nil
+		return codeEleveIntrouvable, nil
 	}
 	if !slices.Contains(student.Categories, strings.ToUpper(strings.TrimSpace(categorie))) {
-		return domain.CodeCategorieSansDemande, nil
+		return codeCategorieSansDemande, nil
 	}
 	if len(s.st.contractsByNEPH[student.NEPH]) > 0 {
-		return domain.CodeContratDejaConnu, nil
+		return codeContratDejaConnu, nil
 	}
 	ct := &contract{
 		IDContrat: newID("CF-"), NEPH: student.NEPH, Nom: strings.TrimSpace(nom), Prenom: strings.TrimSpace(prenom),
@@ -114,7 +112,7 @@ func (s *Server) handleFindContracts(w http.ResponseWriter, r *http.Request, c c
 	s.mu.Lock()
 	if s.schoolClosed(c) {
 		s.mu.Unlock()
-		writeCode(w, domain.CodeAutoEcoleFermee)
+		writeCode(w, codeAutoEcoleFermee)
 		return
 	}
 	out := []contractResponse{}
@@ -153,7 +151,7 @@ func (s *Server) handleDeclareLesson(w http.ResponseWriter, r *http.Request, c c
 	s.mu.Unlock()
 	switch {
 	case badType:
-		writeBadRequest(w, badRequestf("Le champ « type » doit valoir %s.", strings.Join(domain.DSRLessonTypes(), ", ")))
+		writeBadRequest(w, badRequestf("Le champ « type » doit valoir %s.", strings.Join(lessonTypes, ", ")))
 		return
 	case code != "":
 		writeCode(w, code)
@@ -169,32 +167,31 @@ func (s *Server) handleDeclareLesson(w http.ResponseWriter, r *http.Request, c c
 }
 
 // declareLesson applies the DSR's lesson rules in the contract's order. The caller holds s.mu.
-func (s *Server) declareLesson(c caller, idContrat string, req lessonRequest) (code domain.Code, badType bool, stored *lesson) {
+func (s *Server) declareLesson(c caller, idContrat string, req lessonRequest) (code Code, badType bool, stored *lesson) {
 	ct := s.st.contractByID[idContrat]
 	switch {
 	case ct == nil:
 		return CodeContratIntrouvable, false, nil
 	case ct.Agrement != c.agrement:
-		return domain.CodeContratNonAutorise, false, nil
+		return codeContratNonAutorise, false, nil
 	case s.schoolClosed(c):
-		return domain.CodeAutoEcoleFermee, false, nil
+		return codeAutoEcoleFermee, false, nil
 	case req.fin.After(s.now()):
-		return domain.CodeLeconFuture, false, nil
+		return codeLeconFuture, false, nil
 	}
-	if m := domain.LessonMinutes(req.debut, req.fin); m < domain.MinLessonMinutes || m > domain.MaxLessonMinutes {
-		return domain.CodeDureeInvalide, false, nil
+	if !validDuration(req.debut, req.fin) {
+		return codeDureeInvalide, false, nil
 	}
-	// The DSR does not normalise: the number must already be exactly "A" + 10 digits.
-	if n, ok := domain.NormalizeAuthorization(req.autorisation); !ok || n != req.autorisation {
-		return domain.CodeFormatAutorisationInvalide, false, nil
+	if !validAuthorization(req.autorisation) {
+		return codeFormatAutorisationInvalide, false, nil
 	}
-	if !slices.Contains(domain.DSRLessonTypes(), req.typ) {
+	if !slices.Contains(lessonTypes, req.typ) {
 		return "", true, nil
 	}
 	slot := lessonSlot(ct.NEPH, req.debut)
 	if s.st.lessonSlots[slot] {
 		s.st.DuplicatesRefused++
-		return domain.CodeLeconEnDoublon, false, nil
+		return codeLeconEnDoublon, false, nil
 	}
 	l := &lesson{
 		IDLecon: newID("LC-"), IDContrat: ct.IDContrat, Debut: req.debut, Fin: req.fin, Type: req.typ,
@@ -226,7 +223,7 @@ func (s *Server) handleListLessons(w http.ResponseWriter, r *http.Request, c cal
 			writeBadRequest(w, err)
 			return
 		}
-		if _, err := domain.ParseBusinessDate(v); err != nil {
+		if !validDate(v) {
 			writeBadRequest(w, badRequestf("Le paramètre « %s » doit être une date AAAA-MM-JJ.", p.name))
 			return
 		}
@@ -234,14 +231,14 @@ func (s *Server) handleListLessons(w http.ResponseWriter, r *http.Request, c cal
 	}
 	s.mu.Lock()
 	ct := s.st.contractByID[r.PathValue("id_contrat")]
-	var code domain.Code
+	var code Code
 	switch {
 	case ct == nil:
 		code = CodeContratIntrouvable
 	case ct.Agrement != c.agrement:
-		code = domain.CodeContratNonAutorise
+		code = codeContratNonAutorise
 	case s.schoolClosed(c):
-		code = domain.CodeAutoEcoleFermee
+		code = codeAutoEcoleFermee
 	}
 	if code != "" {
 		s.mu.Unlock()
@@ -252,7 +249,7 @@ func (s *Server) handleListLessons(w http.ResponseWriter, r *http.Request, c cal
 	for _, l := range s.st.lessonsByContract[ct.IDContrat] {
 		// Dates are Paris calendar days, inclusive, on the lesson's start; YYYY-MM-DD strings
 		// compare in calendar order.
-		if d := domain.BusinessDate(l.Debut); d >= du && d <= au {
+		if d := parisDate(l.Debut); d >= du && d <= au {
 			found = append(found, l)
 		}
 	}
@@ -266,11 +263,6 @@ func (s *Server) handleListLessons(w http.ResponseWriter, r *http.Request, c cal
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// formatDSRTime renders a time as the DSR does: French local time with its offset.
-func formatDSRTime(t time.Time) string {
-	return t.In(domain.Paris).Format(time.RFC3339Nano)
 }
 
 func (s *Server) handleUnknownAPI(w http.ResponseWriter, r *http.Request, _ caller) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"livret/domain"
 	"livret/sandbox"
 )
 
@@ -43,7 +42,7 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 		name   string
 		setup  func(e *env, tk tokens) request
 		status int
-		code   domain.Code // "" for a success
+		code   string // "" for a success
 	}{
 		{"contract created", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", "/api/v1/contrats-formation", map[string]string{"neph": nephDupont, "nom": " dupont-lefevre ", "prenom": "Léa", "categorie": "B"}}
@@ -51,34 +50,34 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 		{"CONTRAT_DEJA_CONNU with another school", func(e *env, tk tokens) request {
 			e.contract(tk.a1)
 			return request{tk.b, "POST", "/api/v1/contrats-formation", map[string]string{"neph": nephDupont, "nom": "DUPONT-LEFÈVRE", "prenom": "Léa", "categorie": "B"}}
-		}, 409, domain.CodeContratDejaConnu},
+		}, 409, "CONTRAT_DEJA_CONNU"},
 		{"AUTO_ECOLE_FERMEE on a contract", func(e *env, tk tokens) request {
 			closeA(e)
 			return request{tk.a1, "POST", "/api/v1/contrats-formation", map[string]string{"neph": nephDupont, "nom": "DUPONT-LEFEVRE", "prenom": "Léa", "categorie": "B"}}
-		}, 403, domain.CodeAutoEcoleFermee},
+		}, 403, "AUTO_ECOLE_FERMEE"},
 		{"AUTO_ECOLE_FERMEE on a contract search", func(e *env, tk tokens) request {
 			closeA(e)
 			return request{tk.a2, "GET", "/api/v1/contrats-formation?neph=" + nephDupont, nil}
-		}, 403, domain.CodeAutoEcoleFermee},
+		}, 403, "AUTO_ECOLE_FERMEE"},
 		{"AUTO_ECOLE_FERMEE on a lesson", func(e *env, tk tokens) request {
 			id := e.contract(tk.a1)
 			closeA(e)
 			return request{tk.a1, "POST", lessonPath(id), lessonBody(10)}
-		}, 403, domain.CodeAutoEcoleFermee},
+		}, 403, "AUTO_ECOLE_FERMEE"},
 		{"AUTO_ECOLE_FERMEE on a lesson list", func(e *env, tk tokens) request {
 			id := e.contract(tk.a1)
 			closeA(e)
 			return request{tk.a1, "GET", lessonPath(id) + "?du=2024-06-01&au=2024-06-30", nil}
-		}, 403, domain.CodeAutoEcoleFermee},
+		}, 403, "AUTO_ECOLE_FERMEE"},
 		{"ELEVE_INTROUVABLE: wrong name", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", "/api/v1/contrats-formation", map[string]string{"neph": nephDupont, "nom": "DURAND", "prenom": "Léa", "categorie": "B"}}
-		}, 404, domain.CodeEleveIntrouvable},
+		}, 404, "ELEVE_INTROUVABLE"},
 		{"ELEVE_INTROUVABLE: unknown NEPH", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", "/api/v1/contrats-formation", map[string]string{"neph": "999999999999", "nom": "DUPONT-LEFEVRE", "prenom": "Léa", "categorie": "B"}}
-		}, 404, domain.CodeEleveIntrouvable},
+		}, 404, "ELEVE_INTROUVABLE"},
 		{"CATEGORIE_SANS_DEMANDE", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", "/api/v1/contrats-formation", map[string]string{"neph": nephDupont, "nom": "DUPONT-LEFEVRE", "prenom": "Léa", "categorie": "A2"}}
-		}, 422, domain.CodeCategorieSansDemande},
+		}, 422, "CATEGORIE_SANS_DEMANDE"},
 		{"lesson stored", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), lessonBody(10)}
 		}, 201, ""},
@@ -94,16 +93,16 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) {
 				b["debut"], b["fin"] = sandboxNow.Add(-time.Hour).Format(time.RFC3339), sandboxNow.Add(time.Second).Format(time.RFC3339)
 			})}
-		}, 422, domain.CodeLeconFuture},
+		}, 422, "LECON_FUTURE"},
 		{"DUREE_INVALIDE: 25 min", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["fin"] = "2024-06-10T10:25:00+02:00" })}
-		}, 422, domain.CodeDureeInvalide},
+		}, 422, "DUREE_INVALIDE"},
 		{"DUREE_INVALIDE: 241 min", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["fin"] = "2024-06-10T14:01:00+02:00" })}
-		}, 422, domain.CodeDureeInvalide},
+		}, 422, "DUREE_INVALIDE"},
 		{"DUREE_INVALIDE: end before start", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["fin"] = "2024-06-10T09:00:00+02:00" })}
-		}, 422, domain.CodeDureeInvalide},
+		}, 422, "DUREE_INVALIDE"},
 		{"exactly 30 min", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["fin"] = "2024-06-10T10:30:00+02:00" })}
 		}, 201, ""},
@@ -112,36 +111,36 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 		}, 201, ""},
 		{"CONTRAT_NON_AUTORISE on a lesson", func(e *env, tk tokens) request {
 			return request{tk.b, "POST", lessonPath(e.contract(tk.a1)), lessonBody(10)}
-		}, 403, domain.CodeContratNonAutorise},
+		}, 403, "CONTRAT_NON_AUTORISE"},
 		{"CONTRAT_NON_AUTORISE wins over a closed school", func(e *env, tk tokens) request {
 			id := e.contract(tk.a1)
 			must(e.t, e.ctl.SetSchoolStatus(context.Background(), agrementB, sandbox.StatutFermee))
 			return request{tk.b, "POST", lessonPath(id), lessonBody(10)}
-		}, 403, domain.CodeContratNonAutorise},
+		}, 403, "CONTRAT_NON_AUTORISE"},
 		{"CONTRAT_NON_AUTORISE on a lesson list", func(e *env, tk tokens) request {
 			return request{tk.b, "GET", lessonPath(e.contract(tk.a1)) + "?du=2024-06-01&au=2024-06-30", nil}
-		}, 403, domain.CodeContratNonAutorise},
+		}, 403, "CONTRAT_NON_AUTORISE"},
 		{"LECON_EN_DOUBLON", func(e *env, tk tokens) request {
 			id := e.contract(tk.a1)
 			e.call(tk.a1, "POST", lessonPath(id), lessonBody(10))
 			return request{tk.a2, "POST", lessonPath(id), withLesson(10, func(b map[string]string) { b["fin"] = "2024-06-10T11:30:00+02:00" })}
-		}, 409, domain.CodeLeconEnDoublon},
+		}, 409, "LECON_EN_DOUBLON"},
 		{"LECON_EN_DOUBLON: same instant written in UTC", func(e *env, tk tokens) request {
 			id := e.contract(tk.a1)
 			e.call(tk.a1, "POST", lessonPath(id), lessonBody(10))
 			return request{tk.a1, "POST", lessonPath(id), withLesson(10, func(b map[string]string) {
 				b["debut"], b["fin"] = "2024-06-10T08:00:00Z", "2024-06-10T09:00:00Z"
 			})}
-		}, 409, domain.CodeLeconEnDoublon},
+		}, 409, "LECON_EN_DOUBLON"},
 		{"FORMAT_AUTORISATION_INVALIDE: not normalised", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["numero_autorisation_formateur"] = "A 12.345.678.90" })}
-		}, 422, domain.CodeFormatAutorisationInvalide},
+		}, 422, "FORMAT_AUTORISATION_INVALIDE"},
 		{"FORMAT_AUTORISATION_INVALIDE: lower case", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["numero_autorisation_formateur"] = "a1234567890" })}
-		}, 422, domain.CodeFormatAutorisationInvalide},
+		}, 422, "FORMAT_AUTORISATION_INVALIDE"},
 		{"FORMAT_AUTORISATION_INVALIDE: wrong letter", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["numero_autorisation_formateur"] = "B1234567890" })}
-		}, 422, domain.CodeFormatAutorisationInvalide},
+		}, 422, "FORMAT_AUTORISATION_INVALIDE"},
 		{"generic simulator number accepted", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) {
 				b["numero_autorisation_formateur"], b["type"] = "A0000000000", "SIMULATEUR"
@@ -149,28 +148,38 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 		}, 201, ""},
 		{"type outside the four DSR types", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["type"] = "CODE" })}
-		}, 400, sandbox.CodeRequeteInvalide},
+		}, 400, "REQUETE_INVALIDE"},
 		{"CONTRAT_INTROUVABLE", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath("CF-0000"), lessonBody(10)}
-		}, 404, sandbox.CodeContratIntrouvable},
+		}, 404, "CONTRAT_INTROUVABLE"},
 		{"CONTRAT_INTROUVABLE on a list", func(e *env, tk tokens) request {
 			return request{tk.a1, "GET", lessonPath("CF-0000") + "?du=2024-06-01&au=2024-06-30", nil}
-		}, 404, sandbox.CodeContratIntrouvable},
+		}, 404, "CONTRAT_INTROUVABLE"},
 		{"TOKEN_INVALIDE: no token", func(e *env, tk tokens) request {
 			return request{"", "GET", "/api/v2/auto-ecole/moi", nil}
-		}, 401, domain.CodeTokenInvalide},
+		}, 401, "TOKEN_INVALIDE"},
 		{"TOKEN_INVALIDE: unknown token", func(e *env, tk tokens) request {
 			return request{"not-a-token", "GET", "/api/v2/auto-ecole/moi", nil}
-		}, 401, domain.CodeTokenInvalide},
+		}, 401, "TOKEN_INVALIDE"},
 		{"TOKEN_INVALIDE: expired token", func(e *env, tk tokens) request {
 			e.clock.Advance(sandbox.DefaultAccessTTL)
 			return request{tk.a1, "GET", "/api/v2/auto-ecole/moi", nil}
-		}, 401, domain.CodeTokenInvalide},
+		}, 401, "TOKEN_INVALIDE"},
 		{"TROP_DE_REQUETES", func(e *env, tk tokens) request {
 			e.setFaults(sandbox.Faults{RateLimitPerMin: sandbox.Int(1)})
 			e.call(tk.a1, "GET", "/api/v2/auto-ecole/moi", nil)
 			return request{tk.a1, "GET", "/api/v2/auto-ecole/moi", nil}
-		}, 429, domain.CodeTropDeRequetes},
+		}, 429, "TROP_DE_REQUETES"},
+	}
+	// Every row of the error table must be reached over HTTP at least once.
+	reached := map[string]bool{}
+	for _, tc := range cases {
+		reached[tc.code] = true
+	}
+	for code := range errorTable {
+		if !reached[code] {
+			t.Errorf("no case answers %s", code)
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,22 +194,24 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 				return
 			}
 			code, message := r.errorBody(t)
-			if code != string(tc.code) {
+			if code != tc.code {
 				t.Fatalf("code %s, want %s", code, tc.code)
 			}
-			want := map[domain.Code]string{sandbox.CodeContratIntrouvable: "Contrat de formation introuvable"}[tc.code]
-			if entry, ok := domain.Lookup(tc.code); ok {
-				want = entry.Message
-				if entry.HTTPStatus != r.status {
-					t.Fatalf("status %d disagrees with the catalogue's %d", r.status, entry.HTTPStatus)
-				}
-			}
-			if tc.code == sandbox.CodeRequeteInvalide {
+			if tc.code == "REQUETE_INVALIDE" {
 				if !strings.Contains(message, "« type »") {
 					t.Fatalf("message %q does not name the field", message)
 				}
-			} else if message != want {
-				t.Fatalf("message %q, want %q", message, want)
+				return
+			}
+			want, ok := errorTable[tc.code]
+			if !ok {
+				t.Fatalf("%s is not in the error table", tc.code)
+			}
+			if r.status != want.status {
+				t.Fatalf("status %d disagrees with the error table's %d", r.status, want.status)
+			}
+			if message != want.message {
+				t.Fatalf("message %q, want %q", message, want.message)
 			}
 		})
 	}

@@ -7,15 +7,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"livret/domain"
 )
 
 // codeAccesRefuse answers a /sandbox/ call from a caller that may not steer the sandbox.
-const codeAccesRefuse domain.Code = "ACCES_REFUSE"
+const codeAccesRefuse Code = "ACCES_REFUSE"
 
 // codeCompteExistant answers an account creation for an e-mail already taken.
-const codeCompteExistant domain.Code = "COMPTE_EXISTANT"
+const codeCompteExistant Code = "COMPTE_EXISTANT"
 
 // control guards a /sandbox/ handler: the bearer control token when one is configured, else
 // loopback callers only (a sandbox reachable on a network must not be steerable by anyone).
@@ -129,7 +127,7 @@ func (s *Server) addAccount(a Account) (info AccountInfo, exists bool, err error
 	if a.Password == "" {
 		return AccountInfo{}, false, badRequestf("Le champ « password » ne peut pas être vide.")
 	}
-	agrement, ok := domain.NormalizeAgrement(a.Agrement)
+	agrement, ok := normalizeAgrement(a.Agrement)
 	if !ok {
 		return AccountInfo{}, false, badRequestf("Le champ « agrement » doit être un numéro d'agrément : E suivi de 10 chiffres.")
 	}
@@ -174,7 +172,7 @@ func (s *Server) handleSetSchool(w http.ResponseWriter, r *http.Request) {
 // setSchool sets a school's status, creating the school when unknown (a seed may list schools
 // before their accounts).
 func (s *Server) setSchool(rawAgrement, statut string) (school, error) {
-	agrement, ok := domain.NormalizeAgrement(rawAgrement)
+	agrement, ok := normalizeAgrement(rawAgrement)
 	if !ok {
 		return school{}, badRequestf("Le numéro d'agrément « %s » n'est pas valide : E suivi de 10 chiffres.", rawAgrement)
 	}
@@ -214,7 +212,7 @@ func (s *Server) handleAddStudent(w http.ResponseWriter, r *http.Request) {
 
 // addStudent records (or replaces) the ANTS record of a NEPH.
 func (s *Server) addStudent(st Student) (Student, error) {
-	neph, ok := domain.NormalizeNEPH(st.NEPH)
+	neph, ok := normalizeNEPH(st.NEPH)
 	if !ok {
 		return Student{}, badRequestf("Le champ « neph » doit comporter 12 chiffres.")
 	}
@@ -279,7 +277,7 @@ func (s *Server) Ledger() Ledger {
 	for _, ls := range s.st.Lessons {
 		l.Lessons = append(l.Lessons, LedgerLesson{
 			IDLecon: ls.IDLecon, IDContrat: ls.IDContrat,
-			Debut: ls.Debut.In(domain.Paris), Fin: ls.Fin.In(domain.Paris),
+			Debut: ls.Debut.In(paris), Fin: ls.Fin.In(paris),
 			Type: ls.Type, NumeroAutorisationFormateur: ls.Autorisation,
 			RecuLe: ls.RecuLe, CompteID: ls.CompteID,
 		})

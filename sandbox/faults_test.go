@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"livret/domain"
 	"livret/sandbox"
 )
 
@@ -42,7 +41,7 @@ func TestRateLimitNeverExceedsNInAnyWindow(t *testing.T) {
 			if err != nil || secs < 1 || secs > 60 {
 				t.Fatalf("Retry-After %q, want whole seconds in [1,60]", r.header.Get("Retry-After"))
 			}
-			if code, msg := r.errorBody(t); code != "TROP_DE_REQUETES" || msg != domain.CodeTropDeRequetes.Message() {
+			if code, msg := r.errorBody(t); code != "TROP_DE_REQUETES" || msg != errorTable["TROP_DE_REQUETES"].message {
 				t.Fatalf("429 body %s %q", code, msg)
 			}
 		default:

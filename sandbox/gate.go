@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"livret/domain"
 )
 
 // caller is the authenticated account of an /api call.
@@ -64,7 +62,7 @@ func (s *Server) api(h apiHandler) http.Handler {
 		if acct == nil {
 			s.mu.Unlock()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="formation", error="invalid_token"`)
-			writeCode(w, domain.CodeTokenInvalide)
+			writeCode(w, codeTokenInvalide)
 			return
 		}
 		acct.Calls++
@@ -94,7 +92,7 @@ func (s *Server) accountOfToken(token string) *account {
 
 func writeTooManyRequests(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-	writeCode(w, domain.CodeTropDeRequetes)
+	writeCode(w, codeTropDeRequetes)
 }
 
 // dropAfterCommit fails the answer of a call whose effect is already stored: half the time an

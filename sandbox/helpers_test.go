@@ -17,8 +17,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"livret/domain"
-
 	"livret/sandbox"
 )
 
@@ -40,6 +38,27 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// errorTable is the DSR's error table (docs/dsr.md, "Errors"), typed again from the document
+// rather than read from the sandbox's catalogue, so that a slip in the catalogue fails a test.
+var errorTable = map[string]struct {
+	status  int
+	message string
+}{
+	"CONTRAT_DEJA_CONNU":           {409, "Ce contrat de formation est déjà connu en base de données"},
+	"AUTO_ECOLE_FERMEE":            {403, "L'auto-école est fermée"},
+	"ELEVE_INTROUVABLE":            {404, "Le duo NOM NEPH de l'élève ne permet pas de le retrouver en base"},
+	"CATEGORIE_SANS_DEMANDE":       {422, "L'élève que vous recherchez n'a pas de demande pour cette catégorie de permis"},
+	"LECON_FUTURE":                 {422, "Il n'est pas possible de déclarer une leçon dans le futur"},
+	"DUREE_INVALIDE":               {422, "La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min."},
+	"CONTRAT_NON_AUTORISE":         {403, "Cette auto-école n'est pas autorisée à ajouter une leçon sur ce contrat"},
+	"LECON_EN_DOUBLON":             {409, "Cet élève a déjà une leçon renseignée à cette date et à cette heure"},
+	"FORMAT_AUTORISATION_INVALIDE": {422, "Le format du numéro d'autorisation du formateur n'est pas valide."},
+	"TOKEN_INVALIDE":               {401, "Jeton d'accès invalide ou expiré"},
+	// The document gives no wording for these two; they are the sandbox's own.
+	"TROP_DE_REQUETES":    {429, "Trop de requêtes"},
+	"CONTRAT_INTROUVABLE": {404, "Contrat de formation introuvable"},
 }
 
 // sandboxNow is the sandbox's "now" in most tests: lessons before it are in the past.
@@ -245,7 +264,17 @@ func lessonAt(day, hour int) map[string]string {
 	}
 }
 
-func paris() *time.Location { return domain.Paris }
+// parisZone is loaded by the test itself, not taken from the sandbox, so a wrong zone there
+// shows up as a wrong time here.
+var parisZone = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+func paris() *time.Location { return parisZone }
 
 // contract creates DUPONT's contract as the given token's school and returns its id.
 func (e *env) contract(token string) string {

@@ -10,15 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"livret/domain"
-)
-
-// CodeContratIntrouvable answers an unknown contract id (its message is in the domain
-// catalogue); CodeRequeteInvalide a malformed request, with a sentence naming the field.
-const (
-	CodeContratIntrouvable             = domain.CodeContratIntrouvable
-	CodeRequeteInvalide    domain.Code = "REQUETE_INVALIDE"
 )
 
 // maxBodyBytes bounds every request body: the largest legitimate one is a lesson, well under 1 KiB.
@@ -26,8 +17,8 @@ const maxBodyBytes = 64 << 10
 
 // errorBody is the DSR's error shape.
 type errorBody struct {
-	Code    domain.Code `json:"code"`
-	Message string      `json:"message"`
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -37,13 +28,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeCode answers a catalogued code with its status and exact French message.
-func writeCode(w http.ResponseWriter, code domain.Code) {
-	e, ok := domain.Lookup(code)
-	if !ok || e.HTTPStatus == 0 {
+func writeCode(w http.ResponseWriter, code Code) {
+	e, ok := catalogue[code]
+	if !ok {
 		// A programming error: every code the sandbox answers is catalogued.
-		panic("sandbox: code without an HTTP status: " + string(code))
+		panic("sandbox: code outside the catalogue: " + string(code))
 	}
-	writeJSON(w, e.HTTPStatus, errorBody{code, e.Message})
+	writeJSON(w, e.status, errorBody{code, e.message})
 }
 
 // badRequest is a malformed request: 400 REQUETE_INVALIDE with a French sentence naming the field.
