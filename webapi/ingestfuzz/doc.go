@@ -4,5 +4,7 @@
 // the server alone would add minutes to each build. Ingestion never calls Temporal; the API
 // gets a real SDK client that is never connected, so a call would fail the target.
 //
-//	go test -run '^$' -fuzz '^FuzzIngestLesson$' -fuzztime 5m ./webapi/ingestfuzz
+//	go test -run '^$' -fuzz '^FuzzIngestLesson$' -fuzztime 2000x -fuzzminimizetime 50x ./webapi/ingestfuzz
+//
+// Both budgets are counts, never durations (see .ci/fuzz and fuzz_test.go for why).
 package ingestfuzz

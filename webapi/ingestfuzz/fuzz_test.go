@@ -24,6 +24,24 @@ import (
 // Whatever comes in, the API never answers 5xx, a refusal is a complete problem document,
 // and a request it does not accept writes nothing. In a plain `go test` the seed corpus
 // below (and testdata/fuzz) runs.
+//
+// Run these targets with a count for both budgets, as .ci/fuzz does:
+//
+//	go test -run '^$' -fuzz '^FuzzIngestLesson$' -fuzztime 2000x -fuzzminimizetime 50x ./webapi/ingestfuzz
+//
+// Why the minimisation budget. One execution here is an HTTP request, a transaction and two
+// six-table snapshots, a few milliseconds (BenchmarkExecution, below), where a domain parser
+// takes microseconds. Go's fuzzer minimises every input that reaches new code before it counts
+// any of that work, for up to -fuzzminimizetime (60 s by default), and removing each substring
+// of a 200-byte body is thousands of executions, so seconds to a minute. The first seconds of a
+// run find new code often, both workers minimise at once, and the coordinator reports "0/sec"
+// until they finish: the "581 execs, then 0/sec for 8 s" of a CI run was that, cut off by the
+// 10 s -fuzztime, whose end the coordinator then misreported as a failure (its deadline race,
+// golang/go#75804). It was no lock, pool or database wait: during such a stall both workers'
+// goroutines were in internal/fuzz's minimizeInput, both kept using CPU, each had its own
+// database (pgtestdb, made once per process) with one session reading the next query, and
+// pg_locks showed no lock waiting. A count (-fuzzminimizetime 50x) bounds each minimisation to
+// 50 executions, which also come out of the -fuzztime count.
 
 const adminToken = "fuzz-operator-token"
 
@@ -109,7 +127,7 @@ func (e *fuzzEnv) do(t testing.TB, method, path, key, body string) (int, []byte)
 }
 
 // checkIngest sends one PUT and checks the invariants.
-func checkIngest(t *testing.T, e *fuzzEnv, collection, ref, body string) {
+func checkIngest(t testing.TB, e *fuzzEnv, collection, ref, body string) {
 	before := e.snapshot(t)
 	status, answer := e.do(t, "PUT", "/v1/"+collection+"/"+url.PathEscape(ref), e.key, body)
 	if status >= 500 {
@@ -191,5 +209,30 @@ func FuzzIngestStudent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, ref, body string) {
 		checkIngest(t, e, "students", ref, body)
+	})
+}
+
+// BenchmarkExecution is what one execution of FuzzIngestLesson costs, in parts: the refused
+// request, one snapshot, and the whole check (request and two snapshots). Its figures size
+// the budgets of .ci/fuzz:
+//
+//	go test -run '^$' -bench . -benchtime 500x ./webapi/ingestfuzz
+func BenchmarkExecution(b *testing.B) {
+	e := newFuzzEnv(b)
+	refused := `{"office_ref":"o","student_ref":"s","instructor_ref":"i","type":"nope","start":"2021-12-09T15:00:00+01:00","end":"2021-12-09T16:00:00+01:00"}`
+	b.Run("request", func(b *testing.B) {
+		for b.Loop() {
+			e.do(b, "PUT", "/v1/lessons/x", e.key, refused)
+		}
+	})
+	b.Run("snapshot", func(b *testing.B) {
+		for b.Loop() {
+			e.snapshot(b)
+		}
+	})
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			checkIngest(b, e, "lessons", "x", refused)
+		}
 	})
 }
