@@ -83,7 +83,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 		// An earlier attempt may have reached the DSR: look before posting again.
 		id, found, err := a.lookup(ctx, acct, contract, r)
 		if err != nil {
-			return err
+			return a.lookupFailed(ctx, q, r.ID, err)
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -100,7 +100,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 	case Reconcile:
 		id, found, lookErr := a.lookup(ctx, acct, contract, r)
 		if lookErr != nil {
-			return lookErr
+			return a.lookupFailed(ctx, q, r.ID, lookErr)
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -141,6 +141,16 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 		}
 	}
 	return "", false, nil
+}
+
+// lookupFailed handles a failed look-up. The DSR refusing to list the contract's lessons
+// (CONTRAT_NON_AUTORISE, CONTRAT_INTROUVABLE) refuses the lesson as its POST would: that is
+// recorded on the lesson, not retried as a fault for a day. Anything else is the caller's.
+func (a *Activities) lookupFailed(ctx context.Context, q *dbq.Queries, lessonID int64, err error) error {
+	if HandlingOf(err) == RecordLesson {
+		return a.markError(ctx, q, lessonID, err)
+	}
+	return err
 }
 
 func lessonRequest(r dbq.LessonSendListRow) dsr.LessonRequest {

@@ -384,6 +384,29 @@ func TestDeclareOnAnotherSchoolsContract(t *testing.T) {
 	e.wantDSRLessons(e.ledger(), 0)
 }
 
+// The same refusal met on the look-up of a lesson left sending: the DSR refuses to list the
+// contract's lessons as it would refuse the POST, so the lesson is in error too, rather than
+// the batch failing as if the DSR were down.
+func TestDeclareSendingLessonOnAnotherSchoolsContract(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lea := e.student("E-LEA", "Perrin", nephLea, "B")
+	l := e.lesson(lea, "L1", june10(8), time.Hour)
+	next := e.lesson(lea, "L2", june10(10), time.Hour)
+	other := e.outsider("contact@autre-ecole.fr", otherAgrement)
+	theirs, err := other.CreateContract(e.ctx, dsr.ContractRequest{NEPH: nephLea, LastName: "PERRIN", FirstName: "Léa", Category: "B"})
+	e.must(err, "the other school's contract")
+	e.saveContract(lea, theirs.ID)
+	e.markSending(l)
+
+	res, err := e.declare(e.batch(l, next))
+	if err != nil || res != (activities.DeclareResult{Errors: 2}) {
+		t.Fatalf("%+v %v: want both lessons refused, the batch completed", res, err)
+	}
+	e.wantRefusal(l, domain.CodeContratNonAutorise)
+	e.wantRefusal(next, domain.CodeContratNonAutorise)
+}
+
 // CONTRAT_INTROUVABLE (the DSR does not know the contract Livret holds) is recorded on the
 // lesson like the table's last row.
 func TestDeclareOnAnUnknownContract(t *testing.T) {
