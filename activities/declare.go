@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -135,8 +136,11 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 	if err != nil {
 		return "", false, err
 	}
+	// The DSR got the start to the second (dsr.LessonRequest), and holds it so: a start
+	// Livret keeps with a fraction of a second would never match at full precision.
+	start := r.StartsAt.Truncate(time.Second)
 	for _, l := range lessons {
-		if l.Start.Equal(r.StartsAt) {
+		if l.Start.Equal(start) {
 			return l.ID, true, nil
 		}
 	}

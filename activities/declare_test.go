@@ -497,6 +497,29 @@ func TestDeclareSendingLessonIsLookedUpFirst(t *testing.T) {
 	})
 }
 
+// A start with a fraction of a second (the API keeps microseconds) reaches the DSR to the
+// second; the look-up after a lost answer must still recognise the lesson as ours.
+func TestDeclareLostAnswerOfALessonStartingMidSecond(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lea := e.student("E-LEA", "Perrin", nephLea, "B")
+	l := e.lesson(lea, "L1", june10(8).Add(500*time.Millisecond), time.Hour)
+	e.mustContracts(e.batch(l))
+	e.faults(sandbox.Faults{DropAfterCommitRate: 1})
+
+	res, err := e.declare(e.batch(l))
+	if err != nil || res != (activities.DeclareResult{Transmitted: 1}) {
+		t.Fatalf("%+v %v: the DSR holds the lesson, Livret must say transmitted", res, err)
+	}
+	ledger := e.ledger()
+	if len(ledger.Lessons) != 1 {
+		t.Fatalf("the DSR holds %d lessons", len(ledger.Lessons))
+	}
+	if tr := e.wantStatus(l, domain.StatusTransmitted, ""); tr.DsrLessonID == nil || *tr.DsrLessonID != ledger.Lessons[0].IDLecon {
+		t.Fatalf("transmitted as %v, the DSR holds %s", tr.DsrLessonID, ledger.Lessons[0].IDLecon)
+	}
+}
+
 // Two lessons of one student at the same start in Livret (the management software sent the
 // same lesson twice under two refs): the DSR takes the first and refuses the second as
 // LECON_EN_DOUBLON. The second is not at the DSR and must not be shown as transmitted under
