@@ -139,8 +139,9 @@ func TestHistoryAccountKeeper(t *testing.T) {
 		}
 	}})
 	ctx := context.Background()
-	// Refresh tokens live 4 s: the keeper refreshes every 2 s.
-	s.Must(s.Sandbox.SetFaults(ctx, sandbox.Faults{RefreshTTLS: 4}), "faults")
+	// Refresh tokens live 6 s: the keeper refreshes every 3 s, which leaves a loaded machine
+	// 3 s to run each refresh before the token lapses.
+	s.Must(s.Sandbox.SetFaults(ctx, sandbox.Faults{RefreshTTLS: 6}), "faults")
 	o := newSmallOffice(t, s)
 	<-issued // the pair of the link
 	s.StartWorker()
