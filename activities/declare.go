@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -78,7 +79,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 		// An earlier attempt may have reached the DSR: look before posting again.
 		id, found, err := a.lookup(ctx, acct, contract, r)
 		if err != nil {
-			return err
+			return a.lookupFailed(ctx, q, r.ID, err)
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -95,7 +96,7 @@ func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.Lesso
 	case Reconcile:
 		id, found, lookErr := a.lookup(ctx, acct, contract, r)
 		if lookErr != nil {
-			return lookErr
+			return a.lookupFailed(ctx, q, r.ID, lookErr)
 		}
 		if found {
 			a.Metrics.reconciled()
@@ -130,12 +131,25 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 	if err != nil {
 		return "", false, err
 	}
+	// The DSR got the start to the second (dsr.LessonRequest), and holds it so: a start
+	// Livret keeps with a fraction of a second would never match at full precision.
+	start := r.LessonFact.StartsAt.Truncate(time.Second)
 	for _, l := range lessons {
-		if l.Start.Equal(r.LessonFact.StartsAt) {
+		if l.Start.Equal(start) {
 			return l.ID, true, nil
 		}
 	}
 	return "", false, nil
+}
+
+// lookupFailed handles a failed look-up. The DSR refusing to list the contract's lessons
+// (CONTRAT_NON_AUTORISE, CONTRAT_INTROUVABLE) refuses the lesson as its POST would: that is
+// recorded on the lesson, not retried as a fault for a day. Anything else is the caller's.
+func (a *Activities) lookupFailed(ctx context.Context, q *dbq.Queries, lessonID int64, err error) error {
+	if HandlingOf(err) == RecordLesson {
+		return a.markError(ctx, q, lessonID, err)
+	}
+	return err
 }
 
 func lessonRequest(r dbq.LessonSendListRow) dsr.LessonRequest {
