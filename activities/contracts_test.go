@@ -13,7 +13,7 @@ import (
 	"livret/sandbox"
 )
 
-// EnsureTrainingContracts, row by row of the retry table (architecture.md). The rows that
+// EnsureTrainingContracts, row by row of the retry table (docs/architecture.md, "Retry table"). The rows that
 // the DSR only answers to a lesson (LECON_*, CONTRAT_NON_AUTORISE) are DeclareLessons'.
 
 const (

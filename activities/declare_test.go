@@ -12,7 +12,7 @@ import (
 	"livret/sandbox"
 )
 
-// DeclareLessons, row by row of the retry table (architecture.md), and the exactly-once
+// DeclareLessons, row by row of the retry table (docs/architecture.md, "Retry table"), and the exactly-once
 // paths: the sending mark, the look-up of a lesson left sending, LECON_EN_DOUBLON.
 
 // declarable is one student with a contract at the DSR and the given lessons of 10 June.

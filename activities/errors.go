@@ -10,7 +10,7 @@ import (
 )
 
 // Handling is what Livret does with one kind of DSR answer: the retry table of
-// architecture.md, kept here as one table (retryTable) with one test per row.
+// docs/architecture.md ("Retry table"), kept here as one table (retryTable) with one test per row.
 type Handling int
 
 const (
@@ -70,7 +70,7 @@ func codeIn(codes ...domain.Code) func(*dsr.Error) bool {
 	}
 }
 
-// retryTable is architecture.md's table, first match wins.
+// retryTable is the table of docs/architecture.md ("Retry table"), first match wins.
 var retryTable = []retryRow{
 	{"network error, timeout, 5xx", kindIs(dsr.KindTransient), Retry},
 	{"429", kindIs(dsr.KindRateLimited), RetryAfter},

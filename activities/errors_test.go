@@ -12,7 +12,7 @@ import (
 	"livret/dsr"
 )
 
-// One row per line of architecture.md's retry table: the handling, and the error the
+// One row per line of the retry table of docs/architecture.md: the handling, and the error the
 // activity fails with when the handling ends it.
 func TestRetryTable(t *testing.T) {
 	cases := []struct {

@@ -37,13 +37,13 @@ func verdict(c Code) Verdict {
 	return Verdict{Status: e.Status, Code: c, Message: e.Message, Hint: e.Hint}
 }
 
-// rule is one eligibility rule of product.md: it returns the code that stops the lesson, or "".
+// rule is one eligibility rule of docs/rules.md ("What is sent"): it returns the code that stops the lesson, or "".
 type rule struct {
 	name  string
 	check func(f LessonFacts) Code
 }
 
-// rules are product.md's eligibility rules, in the order they are checked. The "not
+// rules are the eligibility rules of docs/rules.md ("What is sent", "Not concerned, or in error"), in the order they are checked. The "not
 // concerned" rules come first: a lesson that will never be sent (a code lesson, an unlinked
 // office) is not reported as an error to fix. Rule 8 (ended before today) is not here: it
 // says *when* a pending lesson goes, see DueBy.
@@ -96,7 +96,7 @@ var rules = []rule{
 			return CodeFormatAutorisationInvalide
 		}
 		// The generic number stands for "no instructor": only an unsupervised simulator
-		// lesson may carry it (seed §10).
+		// lesson may carry it (docs/rules.md, "What is sent", rule 4).
 		if n == GenericSimulatorAuthorization && !(f.InstructorSimulator && f.Type.Simulator()) {
 			return CodeNumeroGeneriqueInterdit
 		}

@@ -50,7 +50,7 @@ func TestEvaluateRules(t *testing.T) {
 		{"NEPH too short", func(f *LessonFacts) { f.NEPH = "12345" }, StatusError, CodeNEPHInvalide},
 		{"NEPH with letters", func(f *LessonFacts) { f.NEPH = "12345678901X" }, StatusError, CodeNEPHInvalide},
 		{"evaluation not accepted", func(f *LessonFacts) { f.InitialEvaluationAccepted = false }, StatusError, CodeEvaluationNonAcceptee},
-		// Rule 4: authorisation number (Lou Michel's instructor, seed §7).
+		// Rule 4: authorisation number (Lou Michel's instructor, docs/rules.md "Messages and hints").
 		{"authorisation missing", func(f *LessonFacts) { f.AuthorizationNumber = "" }, StatusError, CodeAutorisationManquante},
 		{"authorisation malformed (Lou Michel)", func(f *LessonFacts) { f.AuthorizationNumber = "12345" }, StatusError, CodeFormatAutorisationInvalide},
 		{"authorisation with dots and spaces", func(f *LessonFacts) { f.AuthorizationNumber = "A 12.345.678.90" }, StatusPending, ""},
@@ -66,7 +66,7 @@ func TestEvaluateRules(t *testing.T) {
 		{"generic number on a real instructor", func(f *LessonFacts) {
 			f.AuthorizationNumber, f.Type = GenericSimulatorAuthorization, TypeSimulateur
 		}, StatusError, CodeNumeroGeneriqueInterdit},
-		// Rule 5: 30 to 240 minutes (Mélanie Perrin's 13:00–13:25 simulator lesson, seed §7).
+		// Rule 5: 30 to 240 minutes (Mélanie Perrin's 13:00–13:25 simulator lesson, docs/rules.md "What is sent").
 		{"25 min simulator (Mélanie Perrin)", func(f *LessonFacts) {
 			f.Type, f.Start, f.End = TypeSimulateur, paris("2021-12-09 13:00"), paris("2021-12-09 13:25")
 		}, StatusError, CodeDureeInvalide},
@@ -119,6 +119,6 @@ func TestSeedMessagesAreTheDSRWording(t *testing.T) {
 
 func TestRulesCoverProductOrder(t *testing.T) {
 	if got := len(RuleNames()); got != 8 {
-		t.Fatalf("%d rules, want the 7 checks of product.md with rule 3 in two parts", got)
+		t.Fatalf("%d rules, want the 7 checks of docs/rules.md with rule 3 in two parts", got)
 	}
 }

@@ -4,7 +4,7 @@ package domain
 // others are Livret's, for what it can tell before any call.
 type Code string
 
-// The DSR's business refusals and protocol errors (dsr-api.md).
+// The DSR's business refusals and protocol errors (docs/dsr.md, "Error catalogue").
 const (
 	CodeContratDejaConnu           Code = "CONTRAT_DEJA_CONNU"
 	CodeAutoEcoleFermee            Code = "AUTO_ECOLE_FERMEE"
@@ -45,7 +45,7 @@ type Entry struct {
 	HTTPStatus int
 	// Message is the DSR's exact French wording, or Livret's own French sentence.
 	Message string
-	// Hint tells the admin, in French, which field to fix (seed §8–9).
+	// Hint tells the admin, in French, which field to fix (docs/rules.md, "Messages and hints").
 	Hint string
 	// Status is what a lesson refused with this code becomes.
 	Status Status
@@ -135,7 +135,7 @@ func Lookup(c Code) (Entry, bool) {
 	return e, ok
 }
 
-// DSRCodes lists the codes the DSR itself answers with, in the order of dsr-api.md.
+// DSRCodes lists the codes the DSR itself answers with, in the order of docs/dsr.md ("Error catalogue").
 func DSRCodes() []Code {
 	return []Code{CodeContratDejaConnu, CodeAutoEcoleFermee, CodeEleveIntrouvable,
 		CodeCategorieSansDemande, CodeLeconFuture, CodeDureeInvalide, CodeContratNonAutorise,

@@ -5,7 +5,7 @@ import (
 )
 
 // GenericSimulatorAuthorization is the number the DSR accepts for a simulator lesson taken
-// without an instructor (seed §10): an instructor record named "Simulateur" carries it.
+// without an instructor (docs/rules.md, "What is sent", rule 4): an instructor record named "Simulateur" carries it.
 const GenericSimulatorAuthorization = "A0000000000"
 
 // NormalizeNEPH returns the NEPH (numéro d'enregistrement préfectoral harmonisé) as the DSR

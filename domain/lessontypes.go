@@ -1,6 +1,6 @@
 package domain
 
-// LessonType is the kind of event as the management software sends it (seed §6).
+// LessonType is the kind of event as the management software sends it (docs/rules.md, "What is sent", rule 6).
 type LessonType string
 
 const (
@@ -23,7 +23,7 @@ const (
 )
 
 type lessonTypeInfo struct {
-	label string // the seed's French label, as the report shows it
+	label string // the vendor guide's French label, as the report shows it
 	// dsrType is the DSR's lesson type; empty means the type is stored but never sent.
 	dsrType   string
 	simulator bool
@@ -48,7 +48,7 @@ var lessonTypeTable = map[LessonType]lessonTypeInfo{
 	TypeAutre:                    {label: "Autres"},
 }
 
-// LessonTypes lists every known type in the seed's order, sent types first.
+// LessonTypes lists every known type in the vendor guide's order, sent types first.
 func LessonTypes() []LessonType {
 	return []LessonType{TypeConduite, TypeConduiteBoiteAuto, TypeSimulateur, TypeSimulateurBoiteAuto,
 		TypeCode, TypeEvaluationDepart, TypeEvaluationDepartLogiciel, TypeEvaluationSynthese,
@@ -63,7 +63,7 @@ func ParseLessonType(s string) (LessonType, bool) {
 	return t, ok
 }
 
-// Label is the seed's French label for the type.
+// Label is the vendor guide's French label for the type.
 func (t LessonType) Label() string {
 	if info, ok := lessonTypeTable[t]; ok {
 		return info.label

@@ -1,6 +1,6 @@
 package dsr
 
-// This file is the whole wire mapping of the DSR contract (docs/dsr-api.md): Keycloak paths,
+// This file is the whole wire mapping of the DSR contract (docs/dsr.md, "Login: OAuth 2 on a Keycloak realm", "Endpoints"): Keycloak paths,
 // API paths, JSON field names, and the conversions to and from the Go types callers use.
 // Adapting Livret to the official contract should touch this file only.
 

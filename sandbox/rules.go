@@ -45,7 +45,7 @@ type dsrError struct {
 }
 
 // catalogue holds every code writeCode may answer. The messages are the DSR's wording,
-// character for character, because Livret shows them to the school as they come (the seed's
+// character for character, because Livret shows them to the school as they come (the vendor guide's
 // §7 screenshot quotes the duration and authorisation ones; its §9 list paraphrases them).
 var catalogue = map[Code]dsrError{
 	codeContratDejaConnu:           {409, "Ce contrat de formation est déjà connu en base de données"},
@@ -83,9 +83,10 @@ func validDuration(debut, fin time.Time) bool {
 }
 
 // validAuthorization checks an instructor's teaching authorisation number ("N° d'autorisation
-// d'enseigner"): "A" then 10 digits, the shape of the seed's generic number A0000000000 (seed
-// §10). The DSR does not tidy what it is sent: spaces, dots or a lower-case "a" are a
-// FORMAT_AUTORISATION_INVALIDE, so a client that forgets to normalise is caught here.
+// d'enseigner"): "A" then 10 digits, the shape of the vendor guide's generic number A0000000000
+// (docs/rules.md, "What is sent", rule 4). The DSR does not tidy what it is sent: spaces, dots
+// or a lower-case "a" are a FORMAT_AUTORISATION_INVALIDE, so a client that forgets to normalise
+// is caught here.
 func validAuthorization(s string) bool {
 	return len(s) == 11 && s[0] == 'A' && allDigits(s[1:])
 }

@@ -19,7 +19,7 @@ import (
 	"livret/domain"
 )
 
-// Linking an office to a RdvPermis account (docs/rules.md, "Linking an office"): an OAuth authorization-code flow with
+// Linking an office to a RdvPermis account (docs/rules.md, "Linking offices"): an OAuth authorization-code flow with
 // PKCE. The state is random, single use, short-lived and stored server-side (hashed) with the
 // school, the office and the PKCE verifier (encrypted): the callback's authority comes from
 // it alone, not from any API key (the browser comes back from RdvPermis without one).

@@ -14,7 +14,7 @@ import (
 	"livret/domain"
 )
 
-// The transmission report (seed §7): office cards, lessons filtered by office, status and
+// The transmission report (docs/rules.md, "The report"; docs/api.md, "The report (school)"): office cards, lessons filtered by office, status and
 // period, the search by student, and each office's runs.
 
 const (

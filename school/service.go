@@ -46,7 +46,7 @@ type Service struct {
 	// OAuth builds the RdvPermis authorization URL.
 	OAuth *oauth2.Config
 	// RdvPermisLogoutURL is shown with the linking warning: logging out there is how an admin
-	// links an office to another account (docs/rules.md, "Linking an office").
+	// links an office to another account (docs/rules.md, "Linking offices").
 	RdvPermisLogoutURL string
 	Orchestrator       Orchestrator
 	Logger             *slog.Logger

@@ -9,7 +9,7 @@ import (
 )
 
 // Livret checks what it can itself when data comes in, so the school learns the same day
-// that a lesson will not be sent, and why (docs/rules.md, "Checks at entry"). After any
+// that a lesson will not be sent, and why (docs/rules.md, "When the rules run"). After any
 // write, the verdicts of the lessons it affects are recomputed in the same transaction.
 
 // Facts is the one place a lesson's facts are built, from the lesson_facts row that every

@@ -98,7 +98,7 @@ type OfficeDSR struct {
 	NeedsReconnect bool    `json:"needs_reconnect"`
 }
 
-// Office is an office's card in the report (seed §7).
+// Office is an office's card in the report (docs/rules.md, "The report").
 type Office struct {
 	Ref        string    `json:"ref"`
 	Name       string    `json:"name"`

@@ -8,7 +8,7 @@ import (
 	"livret/db/dbq"
 )
 
-// The seed's example (§7): the office AE LAURIANE, Mélanie Perrin and Lou Michel.
+// The vendor guide's example (docs/rules.md, "The report"): the office AE LAURIANE, Mélanie Perrin and Lou Michel.
 const (
 	officeLauriane = "lauriane"
 	emailA1        = "gerant@lauriane.fr"
@@ -38,12 +38,12 @@ func seedPeople(e *env, key, office string) {
 	// The seed's instructor whose number the DSR refuses.
 	e.put(key, "/v1/instructors/paul", map[string]any{"first_name": "Paul", "last_name": "Martin",
 		"authorization_number": "A12345"})
-	// An unsupervised simulator (seed §10).
+	// An unsupervised simulator (docs/rules.md, "What is sent", rule 4).
 	e.put(key, "/v1/instructors/simu", map[string]any{"first_name": "", "last_name": "Simulateur",
 		"authorization_number": "A0000000000", "simulator": true})
 }
 
-// seedLessons pushes the seed's lessons of 09/12/2021 (report screenshots of §7).
+// seedLessons pushes the seed's lessons of 09/12/2021 (docs/rules.md, "The report").
 func seedLessons(e *env, key, office string) {
 	e.t.Helper()
 	// In this order, so that the two 13:00 lessons list as the seed shows them (newest id first).

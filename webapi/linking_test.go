@@ -16,7 +16,7 @@ import (
 	"livret/workflows"
 )
 
-// seedWarning is the seed's text (§3), word for word.
+// seedWarning is the vendor guide's text (docs/rules.md, "Linking offices"), word for word.
 const seedWarning = `Si vous avez déjà connecté un autre bureau à la DSR et souhaitez connecter celui-ci à un compte RDV Permis différent, déconnectez-vous d'abord sur le site de RDV Permis. Sinon, cliquez sur "Connexion".`
 
 // scheduleExists asks Temporal whether the office's daily Schedule exists. Describing a
@@ -61,7 +61,7 @@ func (e *env) officeCards(key string) map[string]officeCard {
 	return out
 }
 
-// TestLinkingCentralised: every office on the same RdvPermis account (seed §3). The second
+// TestLinkingCentralised: every office on the same RdvPermis account (docs/rules.md, "Linking offices"). The second
 // office gets the warning, then links with no password.
 func TestLinkingCentralised(t *testing.T) {
 	t.Parallel()
@@ -134,7 +134,7 @@ func TestLinkingCentralised(t *testing.T) {
 	e.do("POST", "/v1/offices/inconnu/dsr/disconnect", a.Key, nil).wantProblem(t, http.StatusNotFound)
 }
 
-// TestLinkingDecentralised: offices on different accounts of the same school (seed §4): log
+// TestLinkingDecentralised: offices on different accounts of the same school (docs/rules.md, "Linking offices"): log
 // out at RdvPermis, then link the next office with the other account.
 func TestLinkingDecentralised(t *testing.T) {
 	t.Parallel()

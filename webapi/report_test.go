@@ -12,7 +12,7 @@ import (
 	"livret/domain"
 )
 
-// TestSeedExample ingests the seed's example (§7) and reads it back through every filter of
+// TestSeedExample ingests the vendor guide's example (docs/rules.md, "The report") and reads it back through every filter of
 // the report, with the DSR's exact wording on the two lessons in error.
 func TestSeedExample(t *testing.T) {
 	t.Parallel()

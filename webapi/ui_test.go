@@ -117,7 +117,7 @@ func (a *uiAgent) signIn(key string) {
 	a.get(webapi.OfficesPage).want(a.t, http.StatusOK)
 }
 
-// TestUIPages: sign-in, sessions, CSRF, the French screens of seed §3 and §7, isolation.
+// TestUIPages: sign-in, sessions, CSRF, the French screens of docs/rules.md ("Linking offices", "The report"), isolation.
 func TestUIPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -162,7 +162,7 @@ func (s *Pages) uiProblem(c *gin.Context, err error) {
 	s.renderPage(c, p.Status, "error", pageData{Title: p.Title, Message: p.Message()})
 }
 
-// errorBadge is the office card's badge (seed §7).
+// errorBadge is the office card's badge (docs/rules.md, "The report").
 func errorBadge(n int64) string {
 	switch n {
 	case 0:
