@@ -1,0 +1,54 @@
+// The layout's arrows, checked: docs/architecture.md ("Layout") says which folder may import
+// which, and this test holds the code to it, so an arrow pointing back fails CI instead of
+// waiting for a reviewer.
+package layers_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// imports lists the direct imports of a package (not its tests').
+func imports(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestLayersImportOnlyDownward(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to list imports")
+	}
+	cases := []struct {
+		pkg string
+		// allowed are the only packages of Livret's it may import directly.
+		allowed []string
+		// forbidden are other packages it must not import (html/template: pages belong to webui).
+		forbidden []string
+	}{
+		{"livret/domain", nil, nil},
+		{"livret/db", []string{"livret/db/dbq"}, nil},
+		{"livret/school", []string{"livret/db", "livret/db/dbq", "livret/domain"}, []string{"html/template", "github.com/gin-gonic/gin", "net/http/httptest"}},
+		{"livret/dsr", []string{"livret/domain"}, nil},
+		{"livret/sandbox", nil, nil},
+		{"livret/workflows", []string{"livret/activities", "livret/domain"}, nil},
+		{"livret/webapi", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/dsr", "livret/school"}, []string{"html/template", "net/http/httptest"}},
+		{"livret/webui", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/school"}, []string{"net/http/httptest"}},
+	}
+	for _, c := range cases {
+		for _, imp := range imports(t, c.pkg) {
+			ours := imp == "livret" || strings.HasPrefix(imp, "livret/")
+			if ours && !slices.Contains(c.allowed, imp) {
+				t.Errorf("%s imports %s: docs/architecture.md allows only %v", c.pkg, imp, c.allowed)
+			}
+			if slices.Contains(c.forbidden, imp) {
+				t.Errorf("%s imports %s", c.pkg, imp)
+			}
+		}
+	}
+}
