@@ -299,7 +299,7 @@ func TestReportFilters(t *testing.T) {
 			t.Errorf("%s: total %d rows %d, want %d", tc.name, total, len(rows), tc.want)
 		}
 		for i := 1; i < len(rows); i++ {
-			if rows[i].StartsAt.After(rows[i-1].StartsAt) {
+			if rows[i].ReportLine.StartsAt.After(rows[i-1].ReportLine.StartsAt) {
 				t.Errorf("%s: not newest first", tc.name)
 			}
 		}

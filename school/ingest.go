@@ -269,7 +269,7 @@ func lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (
 	if err != nil {
 		return Lesson{}, err
 	}
-	return newLesson(row), nil
+	return newLesson(row.ReportLine), nil
 }
 
 // The lookups of referenced rows lock them FOR SHARE until the write commits: a concurrent

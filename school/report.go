@@ -184,11 +184,7 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 	}
 	items := make([]Lesson, 0, len(rows))
 	for _, r := range rows {
-		items = append(items, newLesson(dbq.LessonViewGetRow{ID: r.ID, Ref: r.Ref, Type: r.Type, StartsAt: r.StartsAt,
-			EndsAt: r.EndsAt, PlannedAt: r.PlannedAt, CancelledAt: r.CancelledAt, OfficeRef: r.OfficeRef,
-			OfficeName: r.OfficeName, StudentRef: r.StudentRef, StudentFirstName: r.StudentFirstName,
-			StudentLastName: r.StudentLastName, InstructorRef: r.InstructorRef, Status: r.Status, Code: r.Code,
-			Message: r.Message, Attempts: r.Attempts, DsrLessonID: r.DsrLessonID, TransmittedAt: r.TransmittedAt}))
+		items = append(items, newLesson(r.ReportLine))
 	}
 	return LessonPage{Items: items, Page: page, PerPage: perPage, Total: total}, nil
 }

@@ -74,7 +74,7 @@ type Lesson struct {
 }
 
 // newLesson renders a report row.
-func newLesson(r dbq.LessonViewGetRow) Lesson {
+func newLesson(r dbq.ReportLine) Lesson {
 	return Lesson{
 		Ref:           r.Ref,
 		OfficeRef:     r.OfficeRef,

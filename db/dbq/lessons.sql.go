@@ -230,18 +230,9 @@ WITH page AS (
     ORDER BY t.starts_at DESC, t.lesson_id DESC
     LIMIT $8 OFFSET $7
 )
-SELECT p.total::bigint AS total,
-       l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
-       o.ref AS office_ref, o.name AS office_name,
-       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
-       i.ref AS instructor_ref,
-       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+SELECT p.total::bigint AS total, v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at
 FROM page p
-JOIN transmissions t ON t.lesson_id = p.lesson_id
-JOIN lessons l ON l.id = p.lesson_id
-JOIN offices o ON o.id = t.office_id
-JOIN students s ON s.id = t.student_id
-JOIN instructors i ON i.id = l.instructor_id
+JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC
 `
 
@@ -257,30 +248,12 @@ type LessonReportPageParams struct {
 }
 
 type LessonReportPageRow struct {
-	Total            int64
-	ID               int64
-	Ref              string
-	Type             string
-	StartsAt         time.Time
-	EndsAt           time.Time
-	PlannedAt        time.Time
-	CancelledAt      *time.Time
-	OfficeRef        string
-	OfficeName       string
-	StudentRef       string
-	StudentFirstName string
-	StudentLastName  string
-	InstructorRef    string
-	Status           string
-	Code             string
-	Message          string
-	Attempts         int32
-	DsrLessonID      *string
-	TransmittedAt    *time.Time
+	Total      int64
+	ReportLine ReportLine
 }
 
-// The report (docs/api.md, GET /v1/lessons): lessons with their transmission, newest first,
-// every filter optional. The filter is written here once: the page is cut from
+// The report (docs/api.md, "The report (school)"): lessons with their transmission, newest
+// first, every filter optional. The filter is written here once: the page is cut from
 // transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
 // lessons) skips narrow index entries instead of joining every skipped lesson; total is the
 // count of every matching row (the window runs before LIMIT). A page past the end has no
@@ -305,25 +278,26 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 		var i LessonReportPageRow
 		if err := rows.Scan(
 			&i.Total,
-			&i.ID,
-			&i.Ref,
-			&i.Type,
-			&i.StartsAt,
-			&i.EndsAt,
-			&i.PlannedAt,
-			&i.CancelledAt,
-			&i.OfficeRef,
-			&i.OfficeName,
-			&i.StudentRef,
-			&i.StudentFirstName,
-			&i.StudentLastName,
-			&i.InstructorRef,
-			&i.Status,
-			&i.Code,
-			&i.Message,
-			&i.Attempts,
-			&i.DsrLessonID,
-			&i.TransmittedAt,
+			&i.ReportLine.ID,
+			&i.ReportLine.SchoolID,
+			&i.ReportLine.Ref,
+			&i.ReportLine.Type,
+			&i.ReportLine.StartsAt,
+			&i.ReportLine.EndsAt,
+			&i.ReportLine.PlannedAt,
+			&i.ReportLine.CancelledAt,
+			&i.ReportLine.OfficeRef,
+			&i.ReportLine.OfficeName,
+			&i.ReportLine.StudentRef,
+			&i.ReportLine.StudentFirstName,
+			&i.ReportLine.StudentLastName,
+			&i.ReportLine.InstructorRef,
+			&i.ReportLine.Status,
+			&i.ReportLine.Code,
+			&i.ReportLine.Message,
+			&i.ReportLine.Attempts,
+			&i.ReportLine.DsrLessonID,
+			&i.ReportLine.TransmittedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -483,17 +457,8 @@ func (q *Queries) LessonUpsert(ctx context.Context, arg LessonUpsertParams) (Les
 }
 
 const lessonViewGet = `-- name: LessonViewGet :one
-SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
-       o.ref AS office_ref, o.name AS office_name,
-       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
-       i.ref AS instructor_ref,
-       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
-FROM lessons l
-JOIN transmissions t ON t.lesson_id = l.id
-JOIN offices o ON o.id = l.office_id
-JOIN students s ON s.id = l.student_id
-JOIN instructors i ON i.id = l.instructor_id
-WHERE l.school_id = $1 AND l.id = $2
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at FROM report_lines v
+WHERE v.school_id = $1 AND v.id = $2
 `
 
 type LessonViewGetParams struct {
@@ -502,25 +467,7 @@ type LessonViewGetParams struct {
 }
 
 type LessonViewGetRow struct {
-	ID               int64
-	Ref              string
-	Type             string
-	StartsAt         time.Time
-	EndsAt           time.Time
-	PlannedAt        time.Time
-	CancelledAt      *time.Time
-	OfficeRef        string
-	OfficeName       string
-	StudentRef       string
-	StudentFirstName string
-	StudentLastName  string
-	InstructorRef    string
-	Status           string
-	Code             string
-	Message          string
-	Attempts         int32
-	DsrLessonID      *string
-	TransmittedAt    *time.Time
+	ReportLine ReportLine
 }
 
 // One lesson as the report shows it (the answer to a PUT, a cancel or a resend).
@@ -528,25 +475,26 @@ func (q *Queries) LessonViewGet(ctx context.Context, arg LessonViewGetParams) (L
 	row := q.db.QueryRow(ctx, lessonViewGet, arg.SchoolID, arg.LessonID)
 	var i LessonViewGetRow
 	err := row.Scan(
-		&i.ID,
-		&i.Ref,
-		&i.Type,
-		&i.StartsAt,
-		&i.EndsAt,
-		&i.PlannedAt,
-		&i.CancelledAt,
-		&i.OfficeRef,
-		&i.OfficeName,
-		&i.StudentRef,
-		&i.StudentFirstName,
-		&i.StudentLastName,
-		&i.InstructorRef,
-		&i.Status,
-		&i.Code,
-		&i.Message,
-		&i.Attempts,
-		&i.DsrLessonID,
-		&i.TransmittedAt,
+		&i.ReportLine.ID,
+		&i.ReportLine.SchoolID,
+		&i.ReportLine.Ref,
+		&i.ReportLine.Type,
+		&i.ReportLine.StartsAt,
+		&i.ReportLine.EndsAt,
+		&i.ReportLine.PlannedAt,
+		&i.ReportLine.CancelledAt,
+		&i.ReportLine.OfficeRef,
+		&i.ReportLine.OfficeName,
+		&i.ReportLine.StudentRef,
+		&i.ReportLine.StudentFirstName,
+		&i.ReportLine.StudentLastName,
+		&i.ReportLine.InstructorRef,
+		&i.ReportLine.Status,
+		&i.ReportLine.Code,
+		&i.ReportLine.Message,
+		&i.ReportLine.Attempts,
+		&i.ReportLine.DsrLessonID,
+		&i.ReportLine.TransmittedAt,
 	)
 	return i, err
 }

@@ -20,3 +20,18 @@ FROM lessons l
 JOIN students s ON s.id = l.student_id
 JOIN instructors i ON i.id = l.instructor_id
 JOIN offices o ON o.id = l.office_id;
+
+-- A lesson as the report shows it (the answer to a PUT, a cancel, a resend, and every report
+-- line): one column list, embedded by the queries that show lessons (LessonViewGet,
+-- LessonReportPage).
+CREATE VIEW report_lines AS
+SELECT l.id, l.school_id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
+       o.ref AS office_ref, o.name AS office_name,
+       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
+       i.ref AS instructor_ref,
+       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+FROM lessons l
+JOIN transmissions t ON t.lesson_id = l.id
+JOIN offices o ON o.id = l.office_id
+JOIN students s ON s.id = l.student_id
+JOIN instructors i ON i.id = l.instructor_id;

@@ -58,21 +58,12 @@ ORDER BY l.id;
 
 -- name: LessonViewGet :one
 -- One lesson as the report shows it (the answer to a PUT, a cancel or a resend).
-SELECT l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
-       o.ref AS office_ref, o.name AS office_name,
-       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
-       i.ref AS instructor_ref,
-       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
-FROM lessons l
-JOIN transmissions t ON t.lesson_id = l.id
-JOIN offices o ON o.id = l.office_id
-JOIN students s ON s.id = l.student_id
-JOIN instructors i ON i.id = l.instructor_id
-WHERE l.school_id = @school_id AND l.id = @lesson_id;
+SELECT sqlc.embed(v) FROM report_lines v
+WHERE v.school_id = @school_id AND v.id = @lesson_id;
 
 -- name: LessonReportPage :many
--- The report (docs/api.md, GET /v1/lessons): lessons with their transmission, newest first,
--- every filter optional. The filter is written here once: the page is cut from
+-- The report (docs/api.md, "The report (school)"): lessons with their transmission, newest
+-- first, every filter optional. The filter is written here once: the page is cut from
 -- transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
 -- lessons) skips narrow index entries instead of joining every skipped lesson; total is the
 -- count of every matching row (the window runs before LIMIT). A page past the end has no
@@ -89,18 +80,9 @@ WITH page AS (
     ORDER BY t.starts_at DESC, t.lesson_id DESC
     LIMIT @lim OFFSET @off
 )
-SELECT p.total::bigint AS total,
-       l.id, l.ref, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at,
-       o.ref AS office_ref, o.name AS office_name,
-       s.ref AS student_ref, s.first_name AS student_first_name, s.last_name AS student_last_name,
-       i.ref AS instructor_ref,
-       t.status, t.code, t.message, t.attempts, t.dsr_lesson_id, t.transmitted_at
+SELECT p.total::bigint AS total, sqlc.embed(v)
 FROM page p
-JOIN transmissions t ON t.lesson_id = p.lesson_id
-JOIN lessons l ON l.id = p.lesson_id
-JOIN offices o ON o.id = t.office_id
-JOIN students s ON s.id = t.student_id
-JOIN instructors i ON i.id = l.instructor_id
+JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC;
 
 -- name: LessonInsertMany :many
