@@ -291,9 +291,10 @@ func TestReportFilters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var total int64
-		if len(rows) > 0 {
-			total = rows[0].Total
+		total, err := f.q.LessonReportCount(ctx, dbq.LessonReportCountParams{SchoolID: p.SchoolID, OfficeID: p.OfficeID,
+			StudentID: p.StudentID, Statuses: p.Statuses, FromAt: p.FromAt, ToAt: p.ToAt})
+		if err != nil {
+			t.Fatal(err)
 		}
 		if total != tc.want || int64(len(rows)) != min(tc.want, 10) {
 			t.Errorf("%s: total %d rows %d, want %d", tc.name, total, len(rows), tc.want)
@@ -306,7 +307,7 @@ func TestReportFilters(t *testing.T) {
 	}
 	// Paging: the third page of 10 holds the last 6.
 	rows, err := f.q.LessonReportPage(ctx, dbq.LessonReportPageParams{SchoolID: f.school.ID, Lim: 10, Off: 20})
-	if err != nil || len(rows) != 6 || rows[0].Total != 26 {
+	if err != nil || len(rows) != 6 {
 		t.Fatalf("page 3: %d rows %v", len(rows), err)
 	}
 }

@@ -167,20 +167,10 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 	if err != nil {
 		return LessonPage{}, err
 	}
-	var total int64
-	if len(rows) > 0 {
-		total = rows[0].Total
-	} else if params.Off > 0 {
-		// Past the last page: the same filter's first row carries the total.
-		first := params
-		first.Off, first.Lim = 0, 1
-		head, err := q.LessonReportPage(ctx, first)
-		if err != nil {
-			return LessonPage{}, err
-		}
-		if len(head) > 0 {
-			total = head[0].Total
-		}
+	total, err := q.LessonReportCount(ctx, dbq.LessonReportCountParams{SchoolID: params.SchoolID, OfficeID: params.OfficeID,
+		StudentID: params.StudentID, Statuses: params.Statuses, FromAt: params.FromAt, ToAt: params.ToAt})
+	if err != nil {
+		return LessonPage{}, err
 	}
 	items := make([]Lesson, 0, len(rows))
 	for _, r := range rows {

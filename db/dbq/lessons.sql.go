@@ -217,20 +217,44 @@ func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyPara
 	return items, nil
 }
 
+const lessonReportCount = `-- name: LessonReportCount :one
+SELECT count(*) FROM report_matches($1, $2::bigint, $3::bigint,
+                                    $4::text[], $5::timestamptz, $6::timestamptz)
+`
+
+type LessonReportCountParams struct {
+	SchoolID  int64
+	OfficeID  *int64
+	StudentID *int64
+	Statuses  []string
+	FromAt    *time.Time
+	ToAt      *time.Time
+}
+
+// How many lessons the report's filter matches (the same report_matches).
+func (q *Queries) LessonReportCount(ctx context.Context, arg LessonReportCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, lessonReportCount,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.StudentID,
+		arg.Statuses,
+		arg.FromAt,
+		arg.ToAt,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const lessonReportPage = `-- name: LessonReportPage :many
 WITH page AS (
-    SELECT t.lesson_id, t.starts_at, count(*) OVER () AS total
-    FROM transmissions t
-    WHERE t.school_id = $1
-      AND ($2::bigint IS NULL OR t.office_id = $2)
-      AND ($3::bigint IS NULL OR t.student_id = $3)
-      AND ($4::text[] IS NULL OR t.status = ANY($4::text[]))
-      AND ($5::timestamptz IS NULL OR t.starts_at >= $5)
-      AND ($6::timestamptz IS NULL OR t.starts_at < $6)
-    ORDER BY t.starts_at DESC, t.lesson_id DESC
+    SELECT m.lesson_id, m.starts_at
+    FROM report_matches($1, $2::bigint, $3::bigint,
+                        $4::text[], $5::timestamptz, $6::timestamptz) m
+    ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT $8 OFFSET $7
 )
-SELECT p.total::bigint AS total, v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at
 FROM page p
 JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC
@@ -248,16 +272,13 @@ type LessonReportPageParams struct {
 }
 
 type LessonReportPageRow struct {
-	Total      int64
 	ReportLine ReportLine
 }
 
-// The report (docs/api.md, "The report (school)"): lessons with their transmission, newest
-// first, every filter optional. The filter is written here once: the page is cut from
-// transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
-// lessons) skips narrow index entries instead of joining every skipped lesson; total is the
-// count of every matching row (the window runs before LIMIT). A page past the end has no
-// row, hence no total: the caller then asks for the first row.
+// The report (docs/api.md, "The report (school)"): a page of lessons with their transmission,
+// newest first, every filter optional (report_matches). The page is cut from transmissions
+// alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000 lessons) skips
+// narrow index entries instead of joining every skipped lesson.
 func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPageParams) ([]LessonReportPageRow, error) {
 	rows, err := q.db.Query(ctx, lessonReportPage,
 		arg.SchoolID,
@@ -277,7 +298,6 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 	for rows.Next() {
 		var i LessonReportPageRow
 		if err := rows.Scan(
-			&i.Total,
 			&i.ReportLine.ID,
 			&i.ReportLine.SchoolID,
 			&i.ReportLine.Ref,

@@ -62,28 +62,26 @@ SELECT sqlc.embed(v) FROM report_lines v
 WHERE v.school_id = @school_id AND v.id = @lesson_id;
 
 -- name: LessonReportPage :many
--- The report (docs/api.md, "The report (school)"): lessons with their transmission, newest
--- first, every filter optional. The filter is written here once: the page is cut from
--- transmissions alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000
--- lessons) skips narrow index entries instead of joining every skipped lesson; total is the
--- count of every matching row (the window runs before LIMIT). A page past the end has no
--- row, hence no total: the caller then asks for the first row.
+-- The report (docs/api.md, "The report (school)"): a page of lessons with their transmission,
+-- newest first, every filter optional (report_matches). The page is cut from transmissions
+-- alone, before any join, so a deep page (OFFSET 50,000 of an office's 100,000 lessons) skips
+-- narrow index entries instead of joining every skipped lesson.
 WITH page AS (
-    SELECT t.lesson_id, t.starts_at, count(*) OVER () AS total
-    FROM transmissions t
-    WHERE t.school_id = @school_id
-      AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
-      AND (sqlc.narg(student_id)::bigint IS NULL OR t.student_id = sqlc.narg(student_id))
-      AND (sqlc.narg(statuses)::text[] IS NULL OR t.status = ANY(sqlc.narg(statuses)::text[]))
-      AND (sqlc.narg(from_at)::timestamptz IS NULL OR t.starts_at >= sqlc.narg(from_at))
-      AND (sqlc.narg(to_at)::timestamptz IS NULL OR t.starts_at < sqlc.narg(to_at))
-    ORDER BY t.starts_at DESC, t.lesson_id DESC
+    SELECT m.lesson_id, m.starts_at
+    FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
+                        sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+    ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT @lim OFFSET @off
 )
-SELECT p.total::bigint AS total, sqlc.embed(v)
+SELECT sqlc.embed(v)
 FROM page p
 JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC;
+
+-- name: LessonReportCount :one
+-- How many lessons the report's filter matches (the same report_matches).
+SELECT count(*) FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
+                                    sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz);
 
 -- name: LessonInsertMany :many
 -- Bulk load for benchmarks and drills: many lessons of one office in one statement, arrays
