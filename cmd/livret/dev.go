@@ -22,13 +22,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 
-	"livret/activities"
 	"livret/db"
-	"livret/db/dbq"
 	"livret/devstack"
 	"livret/dsr"
 	"livret/sandbox"
@@ -269,12 +265,8 @@ func startDev(ctx context.Context, cfg devConfig, st *stack, started time.Time, 
 	}
 	st.onStop("temporal server", tsrv.Stop)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts, closeMetrics, err := temporalOptions(reg)
-	if err != nil {
-		return err
-	}
+	reg := worker.NewRegistry()
+	opts, closeMetrics := temporalOptions(reg)
 	st.onStop("sdk metrics", func() error { closeMetrics(); return nil })
 	opts.HostPort, opts.Namespace = tsrv.Addr(), cfg.Namespace
 	tc, err := dialTemporal(ctx, opts)
@@ -330,25 +322,17 @@ func startDev(ctx context.Context, cfg devConfig, st *stack, started time.Time, 
 	sandboxURL := "http://" + browsable(sbLn.Addr().String())
 	dsrCfg := dsr.Config{BaseURL: sandboxURL, ClientID: devClientID, ClientSecret: clientSecret, RedirectURL: callback, Logger: slog.Default()}
 
-	// The worker, in this process.
-	limiter := &activities.RateLimiter{Pool: pool, PerMinute: cfg.RateLimit, Headroom: 0.98}
-	tokens := &db.TokenStore{Pool: pool, Sealer: sealer}
-	acts := &activities.Activities{
-		Pool:    pool,
-		DSR:     dsr.New(dsrCfg, tokens, limiter),
-		Metrics: activities.NewMetrics(reg),
-	}
-	w := worker.New(tc, acts, worker.Options{StopTimeout: devStopTimeout})
-	if err := w.Start(); err != nil {
+	// The worker, in this process; every linked office gets its Schedule, every linked
+	// account its keeper (idempotent).
+	w, err := worker.Start(ctx, tc, worker.Config{
+		Pool: pool, Sealer: sealer, DSR: dsrCfg, RateLimitPerMin: cfg.RateLimit, Metrics: reg, Logger: slog.Default(),
+		Options: worker.Options{StopTimeout: devStopTimeout}, Reconcile: true,
+	})
+	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	st.onStop("worker", func() error { w.Stop(); return nil })
 	orch := worker.NewOrchestrator(tc)
-
-	// Every linked office has its Schedule, every linked account its keeper (idempotent).
-	if err := worker.Reconcile(ctx, dbq.New(pool), orch, slog.Default()); err != nil {
-		slog.Error("reconcile schedules and keepers", "error", err)
-	}
 
 	// The web API, serving the worker's metrics too. Last: its /readyz answering 200 means
 	// everything above is up.
