@@ -407,14 +407,11 @@ func tail(s string, n int) string {
 func (d *devProcess) waitReady(api string) {
 	d.t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
+	client := livretclient.New(api, "")
 	for {
-		resp, err := http.Get(api + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				d.t.Logf("ready (/readyz 200) %s after the start", time.Since(d.started).Round(10*time.Millisecond))
-				return
-			}
+		if client.Ready(context.Background()) == nil {
+			d.t.Logf("ready (/readyz 200) %s after the start", time.Since(d.started).Round(10*time.Millisecond))
+			return
 		}
 		select {
 		case err := <-d.done:
