@@ -38,8 +38,12 @@ type Stack struct {
 	SandboxURL string
 	Sandbox    *sandbox.Control
 	DSRConfig  dsr.Config
-	DSR        *dsr.Client
-	Limiter    *activities.RateLimiter
+	// DSR is a DSR client built as a worker's is (worker.NewDSRClient), for the test's own
+	// calls; each worker started builds its own, as separate processes do.
+	DSR *dsr.Client
+	// Limiter is a limiter like the workers' (worker.NewLimiter at Options.RateLimitPerMin).
+	// Limiters share nothing in memory: they agree through Postgres.
+	Limiter *activities.RateLimiter
 	// Temporal is the in-memory server the stack started; nil when Options.TemporalAddr
 	// named a server of the caller's.
 	Temporal     *temporaltest.TestServer
