@@ -8,10 +8,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"livret/activities"
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/dsr"
+	"livret/worker"
 )
 
 // baseline does the same DSR calls and SQL writes as a run, in a plain loop with no
@@ -19,8 +19,8 @@ import (
 // contract; per lesson, mark sending, POST, mark transmitted. It is the floor Livret's
 // orchestration is measured against.
 func baseline(ctx context.Context, s *stack, sd *seeded, limitPerMin, concurrency int, before time.Time) error {
-	limiter := &activities.RateLimiter{Pool: s.pool, PerMinute: limitPerMin, Headroom: 0.98}
-	client := dsr.New(s.dsrCfg, s.tokens, limiter)
+	// The same DSR client, token store and limiter as the worker's: only the orchestration differs.
+	client := worker.NewDSRClient(s.workerConfig(limitPerMin))
 	q := dbq.New(s.pool)
 	g, ctx := errgroup.WithContext(ctx)
 	for _, o := range sd.offices {

@@ -209,7 +209,7 @@ func scenarioLimit(ctx context.Context, c config) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.startWorker(c.limitPerMin); err != nil {
+	if err := s.startWorker(ctx, c.limitPerMin); err != nil {
 		return nil, err
 	}
 	resetPeakRSS()
@@ -246,7 +246,7 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.startWorker(0); err != nil {
+	if err := s.startWorker(ctx, 0); err != nil {
 		return nil, err
 	}
 	// Livret first, then the baseline, on identical data in the same process.
@@ -298,7 +298,7 @@ func scenarioScale(ctx context.Context, c config) ([]result, error) {
 			s.close()
 			return nil, err
 		}
-		if err := s.startWorker(0); err != nil {
+		if err := s.startWorker(ctx, 0); err != nil {
 			s.close()
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"livret/domain"
 	"livret/dsr"
 	"livret/sandbox"
+	"livret/worker"
 )
 
 // shape is what to seed: accounts, each with its offices, students and lessons per office.
@@ -50,7 +51,7 @@ type seeded struct {
 func seed(ctx context.Context, s *stack, sh shape, prefix string) (*seeded, error) {
 	q := dbq.New(s.pool)
 	out := &seeded{compte: map[string]bool{}}
-	dsrClient := dsr.New(s.dsrCfg, s.tokens, nil)
+	dsrClient := worker.NewDSRClient(s.workerConfig(0)) // linking only: no limit
 	// NEPHs are unique per seed: the DSR refuses a second contract for the same NEPH.
 	nephSeq, _ := strconv.Atoi(prefix)
 	nephSeq *= 1e9

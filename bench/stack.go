@@ -15,7 +15,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
-	"livret/activities"
 	"livret/db"
 	"livret/dsr"
 	"livret/sandbox"
@@ -95,11 +94,19 @@ func newStack(ctx context.Context, adminURL string) (*stack, error) {
 }
 
 // startWorker starts a Livret worker whose per-account limit is limitPerMin (0: none).
-func (s *stack) startWorker(limitPerMin int) error {
-	limiter := &activities.RateLimiter{Pool: s.pool, PerMinute: limitPerMin, Headroom: 0.98}
-	acts := &activities.Activities{Pool: s.pool, DSR: dsr.New(s.dsrCfg, s.tokens, limiter)}
-	s.worker = worker.New(s.client, acts, worker.Options{})
-	return s.worker.Start()
+func (s *stack) startWorker(ctx context.Context, limitPerMin int) error {
+	w, err := worker.Start(ctx, s.client, s.workerConfig(limitPerMin))
+	if err != nil {
+		return err
+	}
+	s.worker = w
+	return nil
+}
+
+// workerConfig is the configuration of the stack's worker, and of the baseline's DSR client.
+func (s *stack) workerConfig(limitPerMin int) worker.Config {
+	return worker.Config{Pool: s.pool, Sealer: s.tokens.Sealer, DSR: s.dsrCfg, RateLimitPerMin: limitPerMin,
+		Logger: slog.New(slog.DiscardHandler)}
 }
 
 func (s *stack) close() {
@@ -118,10 +125,7 @@ func (s *stack) close() {
 	// Drop the benchmark's database.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if conn, err := pgx.Connect(ctx, replaceDB(s.adminURL, "postgres")); err == nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.dbName}.Sanitize()+" WITH (FORCE)")
-		_ = conn.Close(ctx)
-	}
+	_ = db.DropDatabase(ctx, replaceDB(s.adminURL, s.dbName))
 }
 
 func replaceDB(dsn, name string) string {

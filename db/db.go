@@ -118,3 +118,28 @@ func EnsureDatabase(ctx context.Context, dsn string) error {
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
 }
+
+// DropDatabase drops the database named in dsn, closing its sessions (the benchmark's own
+// throwaway database). Like EnsureDatabase, it connects to the server's "postgres" database.
+func DropDatabase(ctx context.Context, dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+// Analyze refreshes the planner's statistics of every table, as autovacuum would in time: a
+// benchmark that bulk-loads rows measures the plans production would run.
+func Analyze(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, "ANALYZE")
+	return err
+}

@@ -5,9 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"livret/db/dbtest"
+	"livret/livretclient"
 	"livret/sandbox"
 	"livret/worker/workertest"
 )
@@ -54,13 +53,14 @@ func TestSecretsAfterARun(t *testing.T) {
 
 	// The API, as a school's software and admin read it.
 	key := workertest.SchoolAPIKey(d.school.Agrement)
+	school := api.WithToken(key)
 	var answers []string
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/v1/offices"}, {"GET", "/v1/lessons?per_page=100"}, {"GET", "/v1/lessons?status=transmitted&per_page=100"},
 		{"GET", "/v1/offices/B0/runs"}, {"POST", "/v1/offices/B1/runs"}, {"GET", "/v1/offices/B2/dsr/connect?confirm=1"},
 		{"POST", "/v1/offices/B3/dsr/disconnect"}, {"GET", "/v1/students/S0/lessons"}, {"GET", "/v1/students?q=eleve"}, {"GET", "/readyz"}, {"GET", "/metrics"},
 	} {
-		answers = append(answers, call(t, api, req.method, req.path, key))
+		answers = append(answers, call(t, school, req.method, req.path))
 	}
 	if !strings.Contains(answers[1], `"transmitted"`) {
 		t.Fatalf("the API did not show the run's lessons: %.300s", answers[1])
@@ -105,9 +105,9 @@ func TestSecretsAfterARun(t *testing.T) {
 
 const webapiAdminToken = "operator-token-for-the-secrets-test"
 
-// startWebapi starts a `livret webapi` process on the drill's stack; it returns its base URL
-// and log file.
-func startWebapi(t *testing.T, d *drill) (string, string) {
+// startWebapi starts a `livret webapi` process on the drill's stack; it returns a client of
+// it (without a key) and its log file.
+func startWebapi(t *testing.T, d *drill) (*livretclient.Client, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -131,15 +131,12 @@ func startWebapi(t *testing.T, d *drill) (string, string) {
 		_ = cmd.Wait()
 		logf.Close()
 	})
-	base := "http://" + addr
+	api := livretclient.New("http://"+addr, "")
 	deadline := time.Now().Add(time.Minute)
 	for {
-		resp, err := http.Get(base + "/healthz")
+		err := api.Healthy(context.Background())
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, logName
-			}
+			return api, logName
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("livret webapi did not answer: %v\n%s", err, readFile(t, logName))
@@ -148,29 +145,20 @@ func startWebapi(t *testing.T, d *drill) (string, string) {
 	}
 }
 
-// call makes one request with the school's key and returns the answer, headers included.
-func call(t *testing.T, base, method, path, key string) string {
-	req, err := http.NewRequest(method, base+path, nil)
+// call makes one request and returns the whole answer, headers included: a secret could
+// travel in either.
+func call(t *testing.T, api *livretclient.Client, method, path string) string {
+	a, err := api.Raw(context.Background(), method, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 500 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, body)
+	if a.Status >= 500 {
+		t.Fatalf("%s %s: %d %s", method, path, a.Status, a.Body)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", method, path)
-	_ = resp.Header.Write(&b)
-	b.Write(body)
+	_ = a.Header.Write(&b)
+	b.Write(a.Body)
 	return b.String()
 }
 

@@ -4,16 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/uber-go/tally/v4"
-	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
-	sdktally "go.temporal.io/sdk/contrib/tally"
-	tlog "go.temporal.io/sdk/log"
 
 	"livret/dsr"
+	"livret/worker"
 )
 
 // dsrConfigFromEnv is how every role reaches the DSR (or the sandbox standing in for it).
@@ -27,25 +23,10 @@ func dsrConfigFromEnv(publicURL string) dsr.Config {
 	}
 }
 
-// temporalOptions are the client options of every role: the address, the namespace, the
-// slog logger shared with the SDK, and (when reg is set) the SDK's metrics in Prometheus.
-func temporalOptions(reg prometheus.Registerer) (client.Options, func(), error) {
-	opts := client.Options{
-		HostPort:  env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		Namespace: env("TEMPORAL_NAMESPACE", "default"),
-		Logger:    tlog.NewStructuredLogger(slog.Default()),
-	}
-	if reg == nil {
-		return opts, func() {}, nil
-	}
-	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg})
-	scope, closer := tally.NewRootScope(tally.ScopeOptions{
-		CachedReporter:  reporter,
-		Separator:       tallyprom.DefaultSeparator,
-		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
-	}, time.Second)
-	opts.MetricsHandler = sdktally.NewMetricsHandler(scope)
-	return opts, func() { _ = closer.Close() }, nil
+// temporalOptions are the client options of every role, from the environment; with reg,
+// the SDK's metrics go to it.
+func temporalOptions(reg prometheus.Registerer) (client.Options, func()) {
+	return worker.ClientOptions(env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), env("TEMPORAL_NAMESPACE", "default"), slog.Default(), reg)
 }
 
 // envInt reads an integer variable.

@@ -21,6 +21,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"livret/db/dbtest"
+	"livret/devstack"
+	"livret/livretclient"
 	"livret/sandbox"
 )
 
@@ -60,17 +62,17 @@ func TestDevStack(t *testing.T) {
 	demo := d.waitDemo()
 	adminToken := d.readSecret("admin-token")
 	tokenKey := d.readSecret("token-key")
-	if !strings.Contains(d.stdout(), adminToken) || !strings.Contains(d.stdout(), devAccounts[0].Password) {
+	if !strings.Contains(d.stdout(), adminToken) || !strings.Contains(d.stdout(), devstack.Accounts[0].Password) {
 		t.Errorf("the banner does not print the operator token and the RdvPermis logins:\n%s", d.stdout())
 	}
-	checkDemo(t, api, demo)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	checkDemo(ctx, t, livretclient.New(api, demo.APIKey))
 
 	tc, err := client.Dial(client.Options{HostPort: addrs[2], Namespace: "default", Logger: quietSDKLogger{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	wantStatus(ctx, t, tc, demo.FailedWorkflow, demo.FailedRunID, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
 	// The UI lists the runs (its own HTTP API, which its pages call).
 	listed := getJSON[struct {
@@ -80,7 +82,7 @@ func TestDevStack(t *testing.T) {
 			} `json:"execution"`
 			Status string `json:"status"`
 		} `json:"executions"`
-	}](t, uiURL+"/api/v1/namespaces/default/workflows", "")
+	}](t, uiURL+"/api/v1/namespaces/default/workflows")
 	var failedListed bool
 	for _, e := range listed.Executions {
 		failedListed = failedListed || (e.Execution.WorkflowID == demo.FailedWorkflow && e.Status == "WORKFLOW_EXECUTION_STATUS_FAILED")
@@ -103,23 +105,32 @@ func TestDevStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var school struct {
-		APIKey string `json:"api_key"`
-	}
-	must(t, apiClient{Base: api, Key: adminToken}.call(ctx, "POST", "/v1/schools", map[string]string{"name": "Auto-école Lauriane", "agrement": agrement}, &school))
-	sc := apiClient{Base: api, Key: school.APIKey}
-	must(t, sc.call(ctx, "PUT", "/v1/offices/lauriane", map[string]string{"name": "AE LAURIANE"}, nil))
-	must(t, linkOffice(ctx, sc, newBrowser(), "lauriane", false, "gerant@lauriane.fr", "mot-de-passe"))
-	for ref, body := range map[string]map[string]any{
-		"/v1/instructors/jean": {"first_name": "Jean", "last_name": "Dupont", "authorization_number": "A 12.345.678.90"},
-		"/v1/instructors/paul": {"first_name": "Paul", "last_name": "Martin", "authorization_number": "A12345"},
-		"/v1/instructors/simu": {"first_name": "", "last_name": "Simulateur", "authorization_number": "A0000000000", "simulator": true},
-		"/v1/students/melanie": {"office_ref": "lauriane", "first_name": "Mélanie", "last_name": "Perrin", "neph": "1234 5678 9012",
-			"category": "B_AUTO", "initial_evaluation_accepted": true},
-		"/v1/students/lou": {"office_ref": "lauriane", "first_name": "Lou", "last_name": "Michel", "neph": "210987654321",
-			"category": "B", "initial_evaluation_accepted": true},
+	school, err := livretclient.New(api, adminToken).CreateSchool(ctx, livretclient.SchoolInput{Name: "Auto-école Lauriane", Agrement: agrement})
+	must(t, err)
+	sc := livretclient.New(api, school.APIKey)
+	_, err = sc.PutOffice(ctx, "lauriane", livretclient.OfficeInput{Name: "AE LAURIANE"})
+	must(t, err)
+	must(t, devstack.LinkOffice(ctx, sc, sandbox.NewBrowser(), "lauriane", false, "gerant@lauriane.fr", "mot-de-passe"))
+	for ref, in := range map[string]livretclient.InstructorInput{
+		"jean": {FirstName: "Jean", LastName: "Dupont", AuthorizationNumber: "A 12.345.678.90"},
+		"paul": {FirstName: "Paul", LastName: "Martin", AuthorizationNumber: "A12345"},
+		"simu": {FirstName: "", LastName: "Simulateur", AuthorizationNumber: "A0000000000", Simulator: true},
 	} {
-		must(t, sc.call(ctx, "PUT", ref, body, nil))
+		_, err := sc.PutInstructor(ctx, ref, in)
+		must(t, err)
+	}
+	for ref, in := range map[string]livretclient.StudentInput{
+		"melanie": {OfficeRef: "lauriane", FirstName: "Mélanie", LastName: "Perrin", NEPH: "1234 5678 9012", Category: "B_AUTO", InitialEvaluationAccepted: true},
+		"lou":     {OfficeRef: "lauriane", FirstName: "Lou", LastName: "Michel", NEPH: "210987654321", Category: "B", InitialEvaluationAccepted: true},
+	} {
+		_, err := sc.PutStudent(ctx, ref, in)
+		must(t, err)
+	}
+	paris := time.FixedZone("CET", 3600) // 9 December 2021, winter time in Paris
+	at := func(hm string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", "2021-12-09 "+hm, paris)
+		must(t, err)
+		return tm
 	}
 	for ref, l := range map[string][4]string{
 		"l-1000": {"melanie", "jean", "conduite", "10:00/11:00"},
@@ -128,16 +139,18 @@ func TestDevStack(t *testing.T) {
 		"l-lou":  {"lou", "paul", "conduite", "13:00/14:00"},
 	} {
 		start, end, _ := strings.Cut(l[3], "/")
-		must(t, sc.call(ctx, "PUT", "/v1/lessons/"+ref, map[string]any{"office_ref": "lauriane", "student_ref": l[0], "instructor_ref": l[1],
-			"type": l[2], "start": "2021-12-09T" + start + ":00+01:00", "end": "2021-12-09T" + end + ":00+01:00"}, nil))
+		_, err := sc.PutLesson(ctx, ref, livretclient.LessonInput{OfficeRef: "lauriane", StudentRef: l[0], InstructorRef: l[1],
+			Type: l[2], Start: at(start), End: at(end)})
+		must(t, err)
 	}
-	wid, rid, err := startRun(ctx, sc, "lauriane")
+	started, err := sc.StartRun(ctx, "lauriane")
 	must(t, err)
+	wid, rid := started.WorkflowID, started.RunID
 	run := waitRun(ctx, t, sc, "lauriane", rid)
 	if run.Transmitted != 2 || run.Outcome != "completed" {
 		t.Errorf("run: %+v, want 2 transmitted, completed", run)
 	}
-	checkSeedReport(t, api, school.APIKey)
+	checkSeedReport(ctx, t, sc)
 	ledger, err := ctl.Ledger(ctx)
 	must(t, err)
 	if n := lessonsOf(ledger, agrement); n != 2 {
@@ -154,10 +167,10 @@ func TestDevStack(t *testing.T) {
 	defer tc.Close()
 	wantStatus(ctx, t, tc, wid, rid, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	wantStatus(ctx, t, tc, demo.FailedWorkflow, demo.FailedRunID, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
-	if again := waitRun(ctx, t, sc, "lauriane", rid); again != run {
+	if again := waitRun(ctx, t, sc, "lauriane", rid); !sameRun(again, run) {
 		t.Errorf("the run's record changed across the restart: %+v, then %+v", run, again)
 	}
-	checkSeedReport(t, api, school.APIKey)
+	checkSeedReport(ctx, t, sc)
 	d.waitOutput("Demo school already seeded")
 	if again := d.readSecret("token-key"); again != tokenKey {
 		t.Error("the second start generated another token key")
@@ -166,9 +179,10 @@ func TestDevStack(t *testing.T) {
 }
 
 // checkSeedReport: the vendor guide's report of 9 December 2021 (seed §7).
-func checkSeedReport(t *testing.T, api, key string) {
+func checkSeedReport(ctx context.Context, t *testing.T, api *livretclient.Client) {
 	t.Helper()
-	page := getJSON[lessonsPage](t, api+"/v1/lessons?office=lauriane&per_page=100", key)
+	page, err := api.Lessons(ctx, livretclient.LessonQuery{Office: "lauriane", PerPage: 100})
+	must(t, err)
 	want := map[string]struct{ status, code, message string }{
 		"l-1000": {"transmitted", "", ""},
 		"l-1500": {"transmitted", "", ""},
@@ -180,8 +194,8 @@ func checkSeedReport(t *testing.T, api, key string) {
 	}
 	for _, l := range page.Items {
 		w, tr := want[l.Ref], l.Transmission
-		if tr.Status != w.status || deref(tr.Code) != w.code || (w.message != "" && deref(tr.Message) != w.message) {
-			t.Errorf("lesson %s: %s %s %q, want %s %s %q", l.Ref, tr.Status, deref(tr.Code), deref(tr.Message), w.status, w.code, w.message)
+		if tr.Status != w.status || tr.CodeOr() != w.code || (w.message != "" && tr.MessageOr() != w.message) {
+			t.Errorf("lesson %s: %s %s %q, want %s %s %q", l.Ref, tr.Status, tr.CodeOr(), tr.MessageOr(), w.status, w.code, w.message)
 		}
 		if w.status == "transmitted" && tr.DSRLessonID == nil {
 			t.Errorf("lesson %s transmitted without the DSR's id", l.Ref)
@@ -190,53 +204,38 @@ func checkSeedReport(t *testing.T, api, key string) {
 }
 
 // checkDemo: the demo's first screen is a populated report with every refusal.
-func checkDemo(t *testing.T, api string, demo demoState) {
+func checkDemo(ctx context.Context, t *testing.T, api *livretclient.Client) {
 	t.Helper()
-	page := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=100&status=error", demo.APIKey)
+	total := func(status string) int {
+		page, err := api.Lessons(ctx, livretclient.LessonQuery{Status: status, PerPage: 1})
+		must(t, err)
+		return page.Total
+	}
+	page, err := api.Lessons(ctx, livretclient.LessonQuery{Status: livretclient.StatusError, PerPage: 100})
+	must(t, err)
 	codes := map[string]int{}
 	for _, l := range page.Items {
-		codes[deref(l.Transmission.Code)]++
+		codes[l.Transmission.CodeOr()]++
 	}
 	for _, c := range []string{"DUREE_INVALIDE", "FORMAT_AUTORISATION_INVALIDE", "ELEVE_INTROUVABLE", "CATEGORIE_SANS_DEMANDE", "NEPH_MANQUANT"} {
 		if codes[c] == 0 {
 			t.Errorf("the demo has no lesson in error %s: %v", c, codes)
 		}
 	}
-	if n := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=1&status=transmitted", demo.APIKey).Total; n == 0 {
+	if total(livretclient.StatusTransmitted) == 0 {
 		t.Error("the demo transmitted nothing")
 	}
-	if n := getJSON[lessonsPage](t, api+"/v1/lessons?per_page=1&status=not_eligible", demo.APIKey).Total; n == 0 {
+	if total(livretclient.StatusNotEligible) == 0 {
 		t.Error("the demo has no lesson not concerned")
 	}
 }
 
-type lessonsPage struct {
-	Items []struct {
-		Ref          string `json:"ref"`
-		Transmission struct {
-			Status      string  `json:"status"`
-			Code        *string `json:"code"`
-			Message     *string `json:"message"`
-			DSRLessonID *string `json:"dsr_lesson_id"`
-		} `json:"transmission"`
-	} `json:"items"`
-	Total int `json:"total"`
-}
-
-type runRecord struct {
-	RunID       string `json:"run_id"`
-	Transmitted int    `json:"transmitted"`
-	Errors      int    `json:"errors"`
-	NotEligible int    `json:"not_eligible"`
-	Outcome     string `json:"outcome"`
-}
-
 // waitRun waits for the run to be recorded in GET /v1/offices/{ref}/runs.
-func waitRun(ctx context.Context, t *testing.T, api apiClient, office, runID string) runRecord {
+func waitRun(ctx context.Context, t *testing.T, api *livretclient.Client, office, runID string) livretclient.Run {
 	t.Helper()
 	for {
-		var runs []runRecord
-		must(t, api.call(ctx, "GET", "/v1/offices/"+office+"/runs", nil, &runs))
+		runs, err := api.Runs(ctx, office)
+		must(t, err)
 		for _, r := range runs {
 			if r.RunID == runID {
 				return r
@@ -248,6 +247,14 @@ func waitRun(ctx context.Context, t *testing.T, api apiClient, office, runID str
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// sameRun compares two records of a run (times as instants: each decoding has its own zone).
+func sameRun(a, b livretclient.Run) bool {
+	return a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt) &&
+		a.WorkflowID == b.WorkflowID && a.RunID == b.RunID && a.BusinessDate == b.BusinessDate &&
+		a.Transmitted == b.Transmitted && a.Errors == b.Errors && a.NotEligible == b.NotEligible &&
+		a.Deferred == b.Deferred && a.Outcome == b.Outcome
 }
 
 func wantStatus(ctx context.Context, t *testing.T, tc client.Client, wid, rid string, want enumspb.WorkflowExecutionStatus) {
@@ -275,14 +282,10 @@ func lessonsOf(l sandbox.Ledger, agrement string) int {
 	return n
 }
 
-func getJSON[T any](t *testing.T, url, key string) T {
+// getJSON reads one of the Temporal UI's own JSON answers.
+func getJSON[T any](t *testing.T, url string) T {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	must(t, err)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := apiHTTP.Do(req)
+	resp, err := http.Get(url)
 	must(t, err)
 	defer resp.Body.Close()
 	var v T
@@ -291,13 +294,6 @@ func getJSON[T any](t *testing.T, url, key string) T {
 	}
 	must(t, json.NewDecoder(resp.Body).Decode(&v))
 	return v
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func must(t *testing.T, err error) {
@@ -411,14 +407,11 @@ func tail(s string, n int) string {
 func (d *devProcess) waitReady(api string) {
 	d.t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
+	client := livretclient.New(api, "")
 	for {
-		resp, err := http.Get(api + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				d.t.Logf("ready (/readyz 200) %s after the start", time.Since(d.started).Round(10*time.Millisecond))
-				return
-			}
+		if client.Ready(context.Background()) == nil {
+			d.t.Logf("ready (/readyz 200) %s after the start", time.Since(d.started).Round(10*time.Millisecond))
+			return
 		}
 		select {
 		case err := <-d.done:
@@ -433,13 +426,13 @@ func (d *devProcess) waitReady(api string) {
 }
 
 // waitDemo waits for the demo to be seeded (it writes demo.json last).
-func (d *devProcess) waitDemo() demoState {
+func (d *devProcess) waitDemo() devstack.DemoState {
 	d.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		b, err := os.ReadFile(filepath.Join(d.data, "demo.json"))
+		b, err := os.ReadFile(filepath.Join(d.data, devstack.DemoStateFile))
 		if err == nil {
-			var s demoState
+			var s devstack.DemoState
 			must(d.t, json.Unmarshal(b, &s))
 			d.t.Logf("demo seeded %s after the start", time.Since(d.started).Round(10*time.Millisecond))
 			return s

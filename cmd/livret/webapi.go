@@ -8,7 +8,6 @@ import (
 	"net"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"livret/db"
 	"livret/dsr"
@@ -50,11 +49,8 @@ func runWebapi(ctx context.Context, args []string) error {
 	defer pool.Close()
 	cfg.Pool = pool
 
-	tc, err := client.Dial(client.Options{
-		HostPort:  env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		Namespace: env("TEMPORAL_NAMESPACE", "default"),
-		Logger:    tlog.NewStructuredLogger(slog.Default()),
-	})
+	opts, _ := temporalOptions(nil)
+	tc, err := client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("temporal: %w", err)
 	}

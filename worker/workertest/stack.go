@@ -39,8 +39,12 @@ type Stack struct {
 	SandboxURL string
 	Sandbox    *sandbox.Control
 	DSRConfig  dsr.Config
-	DSR        *dsr.Client
-	Limiter    *activities.RateLimiter
+	// DSR is a DSR client built as a worker's is (worker.NewDSRClient), for the test's own
+	// calls; each worker started builds its own, as separate processes do.
+	DSR *dsr.Client
+	// Limiter is a limiter like the workers' (worker.NewLimiter at Options.RateLimitPerMin).
+	// Limiters share nothing in memory: they agree through Postgres.
+	Limiter *activities.RateLimiter
 	// Temporal is the in-memory server the stack started; nil when Options.TemporalAddr
 	// named a server of the caller's.
 	Temporal     *temporaltest.TestServer
@@ -53,6 +57,8 @@ type Stack struct {
 	KeySpec string
 	// DatabaseURL is the test database, for worker processes.
 	DatabaseURL string
+
+	rateLimit int // Options.RateLimitPerMin, for the workers
 }
 
 // Environment is what a `livret worker` process needs to join this stack.
@@ -125,8 +131,9 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	}
 	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
-	s.Limiter = &activities.RateLimiter{Pool: s.Pool, PerMinute: opts.RateLimitPerMin, Headroom: 0.98}
-	s.DSR = dsr.New(s.DSRConfig, s.Tokens, s.Limiter)
+	s.rateLimit = opts.RateLimitPerMin
+	s.Limiter = worker.NewLimiter(s.Pool, opts.RateLimitPerMin)
+	s.DSR = worker.NewDSRClient(s.WorkerConfig(worker.Options{}))
 
 	if opts.TemporalAddr == "" {
 		s.Temporal = NewTemporal(t)
@@ -151,9 +158,15 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	return s
 }
 
-// Activities returns a fresh activity struct on the stack's database and DSR client.
+// WorkerConfig is the configuration a worker process of this stack is built from.
+func (s *Stack) WorkerConfig(opts worker.Options) worker.Config {
+	return worker.Config{Pool: s.Pool, Sealer: s.Tokens.Sealer, DSR: s.DSRConfig, RateLimitPerMin: s.rateLimit,
+		Logger: slog.New(slog.DiscardHandler), Options: opts}
+}
+
+// Activities returns a fresh activity struct, as a worker process of this stack builds it.
 func (s *Stack) Activities() *activities.Activities {
-	return &activities.Activities{Pool: s.Pool, DSR: s.DSR}
+	return worker.NewActivities(s.WorkerConfig(worker.Options{}))
 }
 
 // StartWorker starts a worker process's worth of workers: its own DSR client (its own
@@ -165,9 +178,8 @@ func (s *Stack) StartWorker() sdkworker.Worker {
 // StartWorkerWith starts a worker with the given options.
 func (s *Stack) StartWorkerWith(opts worker.Options) sdkworker.Worker {
 	s.T.Helper()
-	acts := &activities.Activities{Pool: s.Pool, DSR: dsr.New(s.DSRConfig, s.Tokens, s.Limiter)}
-	w := worker.New(s.Client, acts, opts)
-	if err := w.Start(); err != nil {
+	w, err := worker.Start(context.Background(), s.Client, s.WorkerConfig(opts))
+	if err != nil {
 		s.T.Fatal(err)
 	}
 	s.T.Cleanup(w.Stop)

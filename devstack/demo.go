@@ -1,21 +1,14 @@
-//go:build !nodev
-
-package main
+package devstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,14 +16,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"livret/domain"
+	"livret/livretclient"
 	"livret/sandbox"
 	"livret/workflows"
 )
-
-// runDemo is `livret demo`: `livret dev --demo`.
-func runDemo(ctx context.Context, args []string) error {
-	return runDev(ctx, append([]string{"--demo"}, args...))
-}
 
 // demoSeeder fills a running dev stack with a demo school, through the HTTP API as a
 // management software and a school admin would: two offices linked at the sandbox, people,
@@ -51,9 +40,9 @@ type demoSeeder struct {
 	Now func() time.Time
 }
 
-// demoState is what the demo leaves in the data folder (0600): a second start finds it and
-// seeds nothing again.
-type demoState struct {
+// DemoState is what the demo leaves in the data folder (DemoStateFile, 0600): a second start
+// finds it and seeds nothing again.
+type DemoState struct {
 	SchoolID       int64  `json:"school_id"`
 	APIKey         string `json:"api_key"`
 	Agrement       string `json:"agrement"`
@@ -68,12 +57,15 @@ const (
 	demoOfficeSud    = "sud"
 )
 
-func (d *demoSeeder) statePath() string { return filepath.Join(d.DataDir, "demo.json") }
+// DemoStateFile is the demo's state in the data folder, written last.
+const DemoStateFile = "demo.json"
+
+func (d *demoSeeder) statePath() string { return filepath.Join(d.DataDir, DemoStateFile) }
 
 // Seed seeds the demo once; a data folder that has it already only gets it printed again.
 func (d *demoSeeder) Seed(ctx context.Context) error {
 	if b, err := os.ReadFile(d.statePath()); err == nil {
-		var s demoState
+		var s DemoState
 		if err := json.Unmarshal(b, &s); err == nil && s.APIKey != "" {
 			fmt.Fprintf(d.Out, "\nDemo school already seeded (%s).\n", d.statePath())
 			d.printSummary(ctx, s)
@@ -84,24 +76,19 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 		d.Now = time.Now
 	}
 	fmt.Fprintf(d.Out, "\nSeeding the demo school…\n")
-	admin := apiClient{Base: d.API, Key: d.AdminToken}
-	var school struct {
-		ID     int64  `json:"id"`
-		APIKey string `json:"api_key"`
+	admin := livretclient.New(d.API, d.AdminToken)
+	school, err := admin.CreateSchool(ctx, livretclient.SchoolInput{Name: devSchoolName, Agrement: devAgrement})
+	if livretclient.IsStatus(err, http.StatusConflict) {
+		return fmt.Errorf("a school with the agrément %s exists already (created by hand?): start from an empty data folder (LIVRET_DATA_DIR) to seed the demo", devAgrement)
 	}
-	err := admin.call(ctx, http.MethodPost, "/v1/schools", map[string]string{"name": devSchoolName, "agrement": devAgrement}, &school)
 	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
-			return fmt.Errorf("a school with the agrément %s exists already (created by hand?): start from an empty data folder (LIVRET_DATA_DIR) to seed the demo", devAgrement)
-		}
 		return fmt.Errorf("creating the demo school: %w", err)
 	}
-	s := demoState{SchoolID: school.ID, APIKey: school.APIKey, Agrement: devAgrement}
-	api := apiClient{Base: d.API, Key: school.APIKey}
+	s := DemoState{SchoolID: school.ID, APIKey: school.APIKey, Agrement: devAgrement}
+	api := admin.WithToken(school.APIKey)
 
 	for _, o := range []struct{ ref, name string }{{demoOfficeCentre, "Agence du Centre"}, {demoOfficeSud, "Agence Sud"}} {
-		if err := api.call(ctx, http.MethodPut, "/v1/offices/"+o.ref, map[string]string{"name": o.name}, nil); err != nil {
+		if _, err := api.PutOffice(ctx, o.ref, livretclient.OfficeInput{Name: o.name}); err != nil {
 			return err
 		}
 	}
@@ -118,7 +105,7 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 
 	// The admin links both offices (decentralised: one RdvPermis account each). Lessons are
 	// pushed afterwards: only lessons planned after the link are sent.
-	if err := linkOffice(ctx, api, newBrowser(), demoOfficeCentre, false, devAccounts[0].Email, devAccounts[0].Password); err != nil {
+	if err := LinkOffice(ctx, api, sandbox.NewBrowser(), demoOfficeCentre, false, Accounts[0].Email, Accounts[0].Password); err != nil {
 		return fmt.Errorf("linking %s: %w", demoOfficeCentre, err)
 	}
 	// The second office's access token is issued to live one second, so that its run has to
@@ -126,7 +113,7 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 	if err := d.Sandbox.SetFaults(ctx, sandbox.Faults{AccessTTLS: 1}); err != nil {
 		return err
 	}
-	err = linkOffice(ctx, api, newBrowser(), demoOfficeSud, true, devAccounts[1].Email, devAccounts[1].Password)
+	err = LinkOffice(ctx, api, sandbox.NewBrowser(), demoOfficeSud, true, Accounts[1].Email, Accounts[1].Password)
 	if clearErr := d.Sandbox.SetFaults(ctx, sandbox.Faults{}); err == nil {
 		err = clearErr
 	}
@@ -135,22 +122,22 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 	}
 
 	for _, in := range demoInstructors {
-		if err := api.call(ctx, http.MethodPut, "/v1/instructors/"+in.ref, in.body(), nil); err != nil {
+		if _, err := api.PutInstructor(ctx, in.ref, in.input()); err != nil {
 			return err
 		}
 	}
 	for _, st := range demoStudents {
-		if err := api.call(ctx, http.MethodPut, "/v1/students/"+st.ref, st.body(), nil); err != nil {
+		if _, err := api.PutStudent(ctx, st.ref, st.input()); err != nil {
 			return err
 		}
 	}
 	lessons := demoLessons(d.Now())
 	for _, l := range lessons {
-		if err := api.call(ctx, http.MethodPut, "/v1/lessons/"+l.ref, l.body(), nil); err != nil {
+		if _, err := api.PutLesson(ctx, l.ref, l.input()); err != nil {
 			return fmt.Errorf("lesson %s: %w", l.ref, err)
 		}
 	}
-	if err := api.call(ctx, http.MethodPost, "/v1/lessons/"+demoCancelledRef(d.Now())+"/cancel", nil, nil); err != nil {
+	if _, err := api.CancelLesson(ctx, demoCancelledRef(d.Now())); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.Out, "  %d lessons pushed over two weeks.\n", len(lessons))
@@ -185,7 +172,7 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 // refresh answers invalid_client, a "malformed request" no retry can cure, so the activity
 // fails at once and the workflow fails. The client is put back right after: an operator who
 // resets the run in the Temporal UI sees it complete.
-func (d *demoSeeder) failRun(ctx context.Context, api apiClient) (wid, rid string, err error) {
+func (d *demoSeeder) failRun(ctx context.Context, api *livretclient.Client) (wid, rid string, err error) {
 	revoked := d.Client
 	revoked.ClientSecret = randomToken()
 	if err := d.Sandbox.AddClient(ctx, revoked); err != nil {
@@ -218,13 +205,11 @@ func (d *demoSeeder) failRun(ctx context.Context, api apiClient) (wid, rid strin
 	return wid, rid, nil
 }
 
-func (d *demoSeeder) printSummary(ctx context.Context, s demoState) {
-	api := apiClient{Base: d.API, Key: s.APIKey}
-	count := func(q string) string {
-		var page struct {
-			Total int `json:"total"`
-		}
-		if err := api.call(ctx, http.MethodGet, "/v1/lessons?per_page=1&"+q, nil, &page); err != nil {
+func (d *demoSeeder) printSummary(ctx context.Context, s DemoState) {
+	api := livretclient.New(d.API, s.APIKey)
+	count := func(status string) string {
+		page, err := api.Lessons(ctx, livretclient.LessonQuery{Status: status, PerPage: 1})
+		if err != nil {
 			return "?"
 		}
 		return fmt.Sprint(page.Total)
@@ -239,7 +224,7 @@ Demo school %q (agrément %s), API key (the admin pages' login too):
                The DSR refused Livret's OAuth client when the run refreshed the office's token
                (invalid_client); the client is fixed now: "Reset" the run in the UI to finish it.
 `, devSchoolName, s.Agrement, s.APIKey, d.API, s.APIKey, d.API, demoOfficeCentre,
-		count("status=transmitted"), count("status=error"), count("status=not_eligible"), count("status=pending"),
+		count(livretclient.StatusTransmitted), count(livretclient.StatusError), count(livretclient.StatusNotEligible), count(livretclient.StatusPending),
 		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID))
 }
 
@@ -250,8 +235,8 @@ type demoInstructor struct {
 	simulator                bool
 }
 
-func (i demoInstructor) body() map[string]any {
-	return map[string]any{"first_name": i.first, "last_name": i.last, "authorization_number": i.number, "simulator": i.simulator}
+func (i demoInstructor) input() livretclient.InstructorInput {
+	return livretclient.InstructorInput{FirstName: i.first, LastName: i.last, AuthorizationNumber: i.number, Simulator: i.simulator}
 }
 
 var demoInstructors = []demoInstructor{
@@ -269,9 +254,9 @@ type demoStudent struct {
 	ants                                     []string // the ANTS's licence requests; nil: unknown to the ANTS
 }
 
-func (s demoStudent) body() map[string]any {
-	return map[string]any{"office_ref": s.office, "first_name": s.first, "last_name": s.last, "neph": s.neph,
-		"category": s.category, "initial_evaluation_accepted": s.evaluation}
+func (s demoStudent) input() livretclient.StudentInput {
+	return livretclient.StudentInput{OfficeRef: s.office, FirstName: s.first, LastName: s.last, NEPH: s.neph,
+		Category: s.category, InitialEvaluationAccepted: s.evaluation}
 }
 
 var demoStudents = []demoStudent{
@@ -298,9 +283,9 @@ type demoLesson struct {
 	start, end                       time.Time
 }
 
-func (l demoLesson) body() map[string]any {
-	return map[string]any{"office_ref": l.office, "student_ref": l.student, "instructor_ref": l.instructor,
-		"type": string(l.typ), "start": l.start.Format(time.RFC3339), "end": l.end.Format(time.RFC3339)}
+func (l demoLesson) input() livretclient.LessonInput {
+	return livretclient.LessonInput{OfficeRef: l.office, StudentRef: l.student, InstructorRef: l.instructor,
+		Type: string(l.typ), Start: l.start, End: l.end}
 }
 
 // demoLessons is two weeks of an ordinary agenda up to tomorrow (no Sundays), with, on top
@@ -396,174 +381,10 @@ func demoCancelledRef(now time.Time) string {
 }
 
 // startRun is POST /v1/offices/{ref}/runs.
-func startRun(ctx context.Context, api apiClient, office string) (wid, rid string, err error) {
-	var run struct {
-		WorkflowID string `json:"workflow_id"`
-		RunID      string `json:"run_id"`
-	}
-	if err := api.call(ctx, http.MethodPost, "/v1/offices/"+office+"/runs", nil, &run); err != nil {
+func startRun(ctx context.Context, api *livretclient.Client, office string) (wid, rid string, err error) {
+	run, err := api.StartRun(ctx, office)
+	if err != nil {
 		return "", "", fmt.Errorf("starting the run of %s: %w", office, err)
 	}
 	return run.WorkflowID, run.RunID, nil
-}
-
-// apiClient calls Livret's API with a bearer key.
-type apiClient struct {
-	Base string
-	Key  string
-}
-
-type apiError struct {
-	Method, Path string
-	Status       int
-	Body         string
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
-}
-
-var apiHTTP = &http.Client{Timeout: 60 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func (c apiClient) request(ctx context.Context, method, path string, in any) (*http.Request, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
-	if err != nil {
-		return nil, err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.Key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Key)
-	}
-	return req, nil
-}
-
-// call sends in as JSON and decodes a 2xx answer into out; any other answer is an *apiError.
-func (c apiClient) call(ctx context.Context, method, path string, in, out any) error {
-	req, err := c.request(ctx, method, path, in)
-	if err != nil {
-		return err
-	}
-	resp, err := apiHTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: string(data)}
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
-
-// newBrowser is an admin's browser: it keeps RdvPermis's login cookie and lets the caller
-// follow each redirect.
-func newBrowser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-var loginFormAction = regexp.MustCompile(`<form[^>]*method="post"[^>]*action="([^"]+)"`)
-
-// linkOffice links an office as an admin does: "Se connecter" (with the confirmation when
-// another office is linked already), RdvPermis's login page, and back to Livret's callback.
-func linkOffice(ctx context.Context, api apiClient, browser *http.Client, office string, confirm bool, email, password string) error {
-	path := "/v1/offices/" + office + "/dsr/connect"
-	if confirm {
-		path += "?confirm=1"
-	}
-	req, err := api.request(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := browse(browser, req)
-	if err != nil {
-		return err
-	}
-	if resp.status != http.StatusFound {
-		return fmt.Errorf("connect: HTTP %d: %s", resp.status, resp.body)
-	}
-	authURL := resp.location
-	if resp, err = get(ctx, browser, authURL); err != nil {
-		return err
-	}
-	if resp.status == http.StatusOK { // the login form; a browser logged in already skips it
-		action := authURL
-		if m := loginFormAction.FindStringSubmatch(resp.body); m != nil {
-			base, _ := url.Parse(authURL)
-			ref, err := url.Parse(html.UnescapeString(m[1]))
-			if err == nil {
-				action = base.ResolveReference(ref).String()
-			}
-		}
-		form := url.Values{"email": {email}, "password": {password}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(form.Encode()))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if resp, err = browse(browser, req); err != nil {
-			return err
-		}
-	}
-	if resp.status != http.StatusFound || !strings.Contains(resp.location, "/v1/oauth/callback") {
-		return fmt.Errorf("login at RdvPermis: HTTP %d %s: %s", resp.status, resp.location, resp.body)
-	}
-	if resp, err = get(ctx, browser, resp.location); err != nil {
-		return err
-	}
-	if resp.status != http.StatusFound {
-		return fmt.Errorf("callback: HTTP %d: %s", resp.status, resp.body)
-	}
-	return nil
-}
-
-type page struct {
-	status   int
-	location string
-	body     string
-}
-
-func get(ctx context.Context, browser *http.Client, u string) (page, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return page{}, err
-	}
-	return browse(browser, req)
-}
-
-func browse(browser *http.Client, req *http.Request) (page, error) {
-	resp, err := browser.Do(req)
-	if err != nil {
-		return page{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return page{}, err
-	}
-	loc := resp.Header.Get("Location")
-	if loc != "" {
-		if u, err := req.URL.Parse(loc); err == nil {
-			loc = u.String()
-		}
-	}
-	return page{status: resp.StatusCode, location: loc, body: string(b)}, nil
 }

@@ -1,0 +1,198 @@
+package livretclient
+
+import "time"
+
+// The requests and answers of webapi/openapi.json, one struct per schema, named as there.
+// Nullable fields are pointers. A PUT replaces the whole record, so request fields are all
+// sent, their zero value included; only PlannedAt is left out when unset (Livret then takes
+// the time it first saw the lesson).
+
+// SchoolInput is POST /v1/schools's body.
+type SchoolInput struct {
+	Name     string `json:"name"`
+	Agrement string `json:"agrement"`
+}
+
+// SchoolCreated is a new school; APIKey is shown this once (only its hash is stored).
+type SchoolCreated struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Agrement string `json:"agrement"`
+	APIKey   string `json:"api_key"`
+}
+
+// OfficeInput is PUT /v1/offices/{ref}'s body.
+type OfficeInput struct {
+	Name string `json:"name"`
+}
+
+// Office is an office with its RdvPermis link and last run.
+type Office struct {
+	Ref        string    `json:"ref"`
+	Name       string    `json:"name"`
+	DSR        OfficeDSR `json:"dsr"`
+	ErrorCount int       `json:"error_count"`
+	LastRun    *Run      `json:"last_run"`
+}
+
+// OfficeDSR is an office's link to a RdvPermis account.
+type OfficeDSR struct {
+	Linked         bool       `json:"linked"`
+	AccountEmail   *string    `json:"account_email"`
+	LinkedAt       *time.Time `json:"linked_at"`
+	NeedsReconnect bool       `json:"needs_reconnect"`
+}
+
+// Run is the record of one office run.
+type Run struct {
+	WorkflowID   string    `json:"workflow_id"`
+	RunID        string    `json:"run_id"`
+	BusinessDate string    `json:"business_date"` // YYYY-MM-DD, Paris
+	StartedAt    time.Time `json:"started_at"`
+	FinishedAt   time.Time `json:"finished_at"`
+	Transmitted  int       `json:"transmitted"`
+	Errors       int       `json:"errors"`
+	NotEligible  int       `json:"not_eligible"`
+	Deferred     int       `json:"deferred"`
+	Outcome      string    `json:"outcome"`
+}
+
+// RunStarted names the workflow of a run started (or of the day's run already going).
+type RunStarted struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// InstructorInput is PUT /v1/instructors/{ref}'s body.
+type InstructorInput struct {
+	FirstName           string `json:"first_name"`
+	LastName            string `json:"last_name"`
+	AuthorizationNumber string `json:"authorization_number"`
+	Simulator           bool   `json:"simulator"`
+}
+
+// Instructor is an instructor as Livret keeps them.
+type Instructor struct {
+	Ref                      string `json:"ref"`
+	FirstName                string `json:"first_name"`
+	LastName                 string `json:"last_name"`
+	AuthorizationNumber      string `json:"authorization_number"`
+	AuthorizationNumberValid bool   `json:"authorization_number_valid"`
+	Simulator                bool   `json:"simulator"`
+}
+
+// StudentInput is PUT /v1/students/{ref}'s body.
+type StudentInput struct {
+	OfficeRef                 string `json:"office_ref"`
+	FirstName                 string `json:"first_name"`
+	LastName                  string `json:"last_name"`
+	NEPH                      string `json:"neph"`
+	Category                  string `json:"category"`
+	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
+}
+
+// Student is a student as Livret keeps them.
+type Student struct {
+	Ref                       string `json:"ref"`
+	OfficeRef                 string `json:"office_ref"`
+	FirstName                 string `json:"first_name"`
+	LastName                  string `json:"last_name"`
+	NEPH                      string `json:"neph"`
+	Category                  string `json:"category"`
+	CategoryLabel             string `json:"category_label"`
+	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
+}
+
+// LessonInput is PUT /v1/lessons/{ref}'s body. Type is one of the API's lesson types
+// (conduite, simulateur, code, …).
+type LessonInput struct {
+	OfficeRef     string     `json:"office_ref"`
+	StudentRef    string     `json:"student_ref"`
+	InstructorRef string     `json:"instructor_ref"`
+	Type          string     `json:"type"`
+	Start         time.Time  `json:"start"`
+	End           time.Time  `json:"end"`
+	PlannedAt     *time.Time `json:"planned_at,omitempty"`
+}
+
+// Lesson is a lesson with its transmission to the DSR.
+type Lesson struct {
+	Ref           string       `json:"ref"`
+	OfficeRef     string       `json:"office_ref"`
+	Student       StudentRef   `json:"student"`
+	InstructorRef string       `json:"instructor_ref"`
+	Type          string       `json:"type"`
+	TypeLabel     string       `json:"type_label"`
+	Start         time.Time    `json:"start"`
+	End           time.Time    `json:"end"`
+	PlannedAt     time.Time    `json:"planned_at"`
+	Slot          string       `json:"slot"`
+	Cancelled     bool         `json:"cancelled"`
+	Transmission  Transmission `json:"transmission"`
+}
+
+// StudentRef is the student a lesson is of.
+type StudentRef struct {
+	Ref       string `json:"ref"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// Transmission statuses.
+const (
+	StatusPending     = "pending"
+	StatusTransmitted = "transmitted"
+	StatusError       = "error"
+	StatusNotEligible = "not_eligible"
+	StatusCancelled   = "cancelled"
+)
+
+// Transmission is where a lesson stands with the DSR. Message and Hint are French.
+type Transmission struct {
+	Status        string     `json:"status"`
+	Code          *string    `json:"code"`
+	Message       *string    `json:"message"`
+	Hint          *string    `json:"hint"`
+	DSRLessonID   *string    `json:"dsr_lesson_id"`
+	TransmittedAt *time.Time `json:"transmitted_at"`
+	Attempts      int        `json:"attempts"`
+}
+
+// CodeOr is the transmission's code, or "" when it has none.
+func (t Transmission) CodeOr() string { return deref(t.Code) }
+
+// MessageOr is the transmission's message, or "" when it has none.
+func (t Transmission) MessageOr() string { return deref(t.Message) }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// LessonPage is one page of a lesson list, newest first.
+type LessonPage struct {
+	Items   []Lesson `json:"items"`
+	Page    int      `json:"page"`
+	PerPage int      `json:"per_page"`
+	Total   int      `json:"total"`
+}
+
+// ResendStarted is the answer of a resend that started.
+type ResendStarted struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Lesson     Lesson `json:"lesson"`
+}
+
+// LessonQuery filters a lesson list; zero fields are left out (the API's defaults).
+type LessonQuery struct {
+	Office  string // office ref
+	Status  string // pending, transmitted, error, not_eligible, cancelled; several comma-separated
+	From    string // first Paris day, inclusive (YYYY-MM-DD)
+	To      string // last Paris day, inclusive (YYYY-MM-DD)
+	Student string // student ref (GET /v1/lessons only)
+	Page    int
+	PerPage int
+}

@@ -1,0 +1,141 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	"go.temporal.io/sdk/client"
+	sdktally "go.temporal.io/sdk/contrib/tally"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"livret/activities"
+	"livret/db"
+	"livret/db/dbq"
+	"livret/dsr"
+)
+
+// Headroom is the share of the DSR's per-account limit that Livret's workers use: below 1 to
+// absorb the jitter between our clock and the DSR's (0.98 keeps a 1.2 s margin per minute at
+// 210 calls). Every limiter is built by NewLimiter, so the production worker, the dev stack,
+// the tests and the benchmark all pace accounts the same way.
+const Headroom = 0.98
+
+// NewLimiter is the per-account rate limiter of a worker process (perMinute 0: no limit).
+func NewLimiter(pool *pgxpool.Pool, perMinute int) *activities.RateLimiter {
+	return &activities.RateLimiter{Pool: pool, PerMinute: perMinute, Headroom: Headroom}
+}
+
+// Config is what a worker process is built from; every role that runs a worker (livret
+// worker, livret dev, the test stack, the benchmark) fills one and nothing more.
+type Config struct {
+	Pool *pgxpool.Pool
+	// Sealer opens and seals the accounts' tokens (LIVRET_TOKEN_KEY).
+	Sealer *db.Sealer
+	// DSR is how the worker reaches the DSR (or the sandbox); its Logger defaults to Logger.
+	DSR dsr.Config
+	// RateLimitPerMin is the DSR's limit per RdvPermis account, all workers together (0: none).
+	RateLimitPerMin int
+	// Metrics, when set, receives the activities' domain counters (lessons transmitted,
+	// refused by code, DSR latency, 429s).
+	Metrics prometheus.Registerer
+	// Logger is for the worker's own lines (default slog.Default()).
+	Logger  *slog.Logger
+	Options Options
+	// Reconcile makes Start create any missing Schedule and keeper (see Reconcile): the
+	// processes that serve users do, a test or benchmark that starts many workers need not.
+	Reconcile bool
+}
+
+func (cfg Config) logger() *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
+}
+
+// NewDSRClient is a worker process's DSR client: its own in-process state, the tokens in
+// Postgres, each call paced by the account's limiter.
+func NewDSRClient(cfg Config) *dsr.Client {
+	dc := cfg.DSR
+	if dc.Logger == nil {
+		dc.Logger = cfg.logger()
+	}
+	return dsr.New(dc, &db.TokenStore{Pool: cfg.Pool, Sealer: cfg.Sealer}, NewLimiter(cfg.Pool, cfg.RateLimitPerMin))
+}
+
+// NewActivities is the activity struct a worker process registers.
+func NewActivities(cfg Config) *activities.Activities {
+	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg)}
+	if cfg.Metrics != nil {
+		acts.Metrics = activities.NewMetrics(cfg.Metrics)
+	}
+	return acts
+}
+
+// Start builds a worker of Livret's task queue from cfg, starts it and, with cfg.Reconcile,
+// reconciles the Schedules and keepers, then keeps them in step with the offices' links every
+// ReconcileInterval until ctx ends (KeepSchedulesInStep). A failed reconcile is logged, not
+// returned: the worker is serving, and the next pass repairs what is missing.
+func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, error) {
+	w := New(c, NewActivities(cfg), cfg.Options)
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	if cfg.Reconcile {
+		orch := NewOrchestrator(c)
+		if err := Reconcile(ctx, dbq.New(cfg.Pool), orch, cfg.logger()); err != nil {
+			cfg.logger().Error("reconcile schedules and keepers", "error", err)
+		}
+		go KeepSchedulesInStep(ctx, dbq.New(cfg.Pool), orch, ReconcileInterval, cfg.logger())
+	}
+	return w, nil
+}
+
+// Run is Start, then polls until ctx is cancelled, then stops: the activities in flight get
+// Options.StopTimeout to finish their current call.
+func Run(ctx context.Context, c client.Client, cfg Config) error {
+	w, err := Start(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+// NewRegistry is a worker process's Prometheus registry, with the Go runtime's and the
+// process's collectors; the SDK's and the activities' metrics join it through ClientOptions
+// and Config.Metrics.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// ClientOptions are the Temporal client options of every role: the address, the namespace,
+// the slog logger shared with the SDK and, when reg is set, the SDK's metrics in Prometheus.
+// The returned func flushes and closes the metrics scope.
+func ClientOptions(hostPort, namespace string, logger *slog.Logger, reg prometheus.Registerer) (client.Options, func()) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts := client.Options{HostPort: hostPort, Namespace: namespace, Logger: tlog.NewStructuredLogger(logger)}
+	if reg == nil {
+		return opts, func() {}
+	}
+	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg})
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter:  reporter,
+		Separator:       tallyprom.DefaultSeparator,
+		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	opts.MetricsHandler = sdktally.NewMetricsHandler(scope)
+	return opts, func() { _ = closer.Close() }
+}
