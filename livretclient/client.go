@@ -125,6 +125,21 @@ func (c *Client) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreate
 	return out, err
 }
 
+// Schools is the operator's GET /v1/schools (page from 1).
+func (c *Client) Schools(ctx context.Context, page, perPage int) (SchoolPage, error) {
+	var out SchoolPage
+	path := "/v1/schools?page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
+	_, err := c.call(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// ReopenSchool is the operator's POST /v1/schools/{id}/reopen.
+func (c *Client) ReopenSchool(ctx context.Context, id int64) (Reopened, error) {
+	var out Reopened
+	_, err := c.call(ctx, http.MethodPost, "/v1/schools/"+strconv.FormatInt(id, 10)+"/reopen", nil, &out)
+	return out, err
+}
+
 // Offices is GET /v1/offices.
 func (c *Client) Offices(ctx context.Context) ([]Office, error) {
 	var out []Office

@@ -37,6 +37,7 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"OfficeDSR": OfficeDSR{}, "Run": Run{}, "Office": Office{}, "InstructorInput": InstructorInput{},
 		"Instructor": Instructor{}, "StudentInput": StudentInput{}, "Student": Student{}, "SchoolInput": SchoolInput{},
 		"SchoolCreated": SchoolCreated{}, "RunStarted": RunStarted{}, "ResendStarted": ResendStarted{},
+		"SchoolInfo": SchoolInfo{}, "SchoolPage": SchoolPage{}, "Reopened": Reopened{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

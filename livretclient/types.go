@@ -21,6 +21,29 @@ type SchoolCreated struct {
 	APIKey   string `json:"api_key"`
 }
 
+// SchoolInfo is a school as the operator's list shows it: never its key.
+type SchoolInfo struct {
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	Agrement string  `json:"agrement"`
+	ClosedAt *string `json:"closed_at"`
+	Created  string  `json:"created_at"`
+}
+
+// SchoolPage is a page of GET /v1/schools.
+type SchoolPage struct {
+	Items   []SchoolInfo `json:"items"`
+	Page    int          `json:"page"`
+	PerPage int          `json:"per_page"`
+	Total   int64        `json:"total"`
+}
+
+// Reopened answers POST /v1/schools/{id}/reopen.
+type Reopened struct {
+	School   SchoolInfo `json:"school"`
+	Requeued int        `json:"requeued"`
+}
+
 // OfficeInput is PUT /v1/offices/{ref}'s body.
 type OfficeInput struct {
 	Name string `json:"name"`
