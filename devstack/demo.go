@@ -244,7 +244,7 @@ var demoInstructors = []demoInstructor{
 	{ref: "claire", first: "Claire", last: "Moreau", number: "A9876543210"},
 	// The vendor guide's instructor whose number the DSR refuses (too short).
 	{ref: "paul", first: "Paul", last: "Martin", number: "A12345"},
-	// An unsupervised simulator: the generic number (seed §10).
+	// An unsupervised simulator: the generic number (docs/rules.md, "What is sent", rule 4).
 	{ref: "simu", first: "", last: "Simulateur", number: domain.GenericSimulatorAuthorization, simulator: true},
 }
 

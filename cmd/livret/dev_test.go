@@ -178,7 +178,7 @@ func TestDevStack(t *testing.T) {
 	d.interrupt()
 }
 
-// checkSeedReport: the vendor guide's report of 9 December 2021 (seed §7).
+// checkSeedReport: the vendor guide's report of 9 December 2021 (docs/rules.md, "The report").
 func checkSeedReport(ctx context.Context, t *testing.T, api *livretclient.Client) {
 	t.Helper()
 	page, err := api.Lessons(ctx, livretclient.LessonQuery{Office: "lauriane", PerPage: 100})

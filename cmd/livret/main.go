@@ -3,7 +3,7 @@
 //	livret migrate   apply the database migrations
 //	livret worker    the Temporal worker: daily runs, resends, account keepers
 //	livret webapi    the HTTP API and the admin pages
-//	livret sandbox   the DSR stand-in (dsr-api.md)
+//	livret sandbox   the DSR stand-in (docs/dsr.md)
 //	livret dev       all of the above on one machine, with an embedded Temporal and its UI
 //	livret demo      dev, with a demo school seeded
 //

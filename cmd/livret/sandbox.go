@@ -13,7 +13,7 @@ import (
 	"livret/sandbox"
 )
 
-// runSandbox serves the DSR stand-in (docs/dsr-api.md) on LIVRET_SANDBOX_ADDR until ctx is
+// runSandbox serves the DSR stand-in (docs/dsr.md, "The sandbox") on LIVRET_SANDBOX_ADDR until ctx is
 // cancelled. Its /sandbox/ controls answer loopback callers only, unless LIVRET_SANDBOX_TOKEN
 // is set, in which case they need that bearer token from anywhere.
 func runSandbox(ctx context.Context, args []string) error {
