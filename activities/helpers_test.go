@@ -35,26 +35,6 @@ import (
 	"livret/sandbox"
 )
 
-// clock is the sandbox's clock. It stands still unless a test moves it, so token lifetimes,
-// "lesson in the future" and the rate-limit window depend on the test alone, never on how
-// fast the machine runs it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // The sandbox's "now": noon in Paris on 15 June 2024. Lessons of 10 June are in its past.
 var sandboxNow = time.Date(2024, 6, 15, 12, 0, 0, 0, domain.Paris)
 
@@ -82,7 +62,7 @@ type env struct {
 	pool  *pgxpool.Pool
 	q     *dbq.Queries
 	store *db.TokenStore
-	clock *clock
+	clock *sandbox.ManualClock
 	ctl   *sandbox.Control
 	url   string
 	cfg   dsr.Config
@@ -113,7 +93,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	if o.dsrTimeout == 0 {
 		o.dsrTimeout = 5 * time.Second
 	}
-	e := &env{t: t, ctx: context.Background(), clock: &clock{t: sandboxNow}}
+	e := &env{t: t, ctx: context.Background(), clock: sandbox.NewManualClock(sandboxNow)}
 	e.pool = dbtest.New(t)
 	e.q = dbq.New(e.pool)
 	sealer, err := db.ParseSealer(db.NewKeySpec("test"))

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 	"livret/dsr"
 	"livret/sandbox"
 )
-
-// clock is the sandbox's injectable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // sandboxNow: lessons before it are in the past for the sandbox.
 var sandboxNow = time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC)
@@ -59,7 +40,7 @@ type harness struct {
 	t      *testing.T
 	sb     *sandbox.Server
 	ts     *httptest.Server
-	clock  *clock
+	clock  *sandbox.ManualClock
 	ctl    *sandbox.Control
 	cb     *httptest.Server
 	codes  chan url.Values
@@ -77,7 +58,7 @@ type options struct {
 
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{t: sandboxNow}, codes: make(chan url.Values, 16)}
+	h := &harness{t: t, clock: sandbox.NewManualClock(sandboxNow), codes: make(chan url.Values, 16)}
 	h.sb = sandbox.New(sandbox.Options{Now: h.clock.Now, Logger: slog.New(slog.DiscardHandler), RandSeed: 7})
 	var handler http.Handler = h.sb.Handler()
 	if o.wrap != nil {
