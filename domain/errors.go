@@ -152,3 +152,8 @@ func (c Code) Message() string {
 
 // Hint is the French "what to fix" of a code, empty when unknown.
 func (c Code) Hint() string { return catalogue[c].Hint }
+
+// FixInSoftware is what the admin reads under a lesson stopped by Livret's own checks
+// (OriginLivret): the fix is made where the data comes from, and the lesson is judged again
+// by itself, so resending it cannot help (docs/rules.md, "Resending").
+const FixInSoftware = "Corrigez-la dans votre logiciel de gestion : dès que la correction arrive dans Livret, la leçon repart d'elle-même, sans la renvoyer."

@@ -57,3 +57,27 @@ func FormatLessonSlot(start, end time.Time) string {
 	}
 	return s.Format("02/01/2006 15:04") + " - " + e.Format("02/01/2006 15:04")
 }
+
+// NextDailyRun is the first time strictly after now that the daily run, at hour:minute Paris
+// time, starts. Built from calendar dates, so it stays right across a daylight-saving change.
+func NextDailyRun(now time.Time, hour, minute int) time.Time {
+	p := now.In(Paris)
+	at := time.Date(p.Year(), p.Month(), p.Day(), hour, minute, 0, 0, Paris)
+	if !at.After(now) {
+		at = time.Date(p.Year(), p.Month(), p.Day()+1, hour, minute, 0, 0, Paris)
+	}
+	return at
+}
+
+// DueOn is the Paris date of the daily run that sends a pending lesson ending at end: the run
+// of the day after it ended (rule 8, lessons go from the next day on), or the next run when
+// that day's run is already past (a lesson pushed late, a run that failed, an office
+// reconnected): every run sends the due lessons of any earlier day.
+func DueOn(end, nextRun time.Time) string {
+	e := end.In(Paris)
+	dayAfter := time.Date(e.Year(), e.Month(), e.Day()+1, 0, 0, 0, 0, Paris)
+	if StartOfDay(nextRun).After(dayAfter) {
+		return BusinessDate(nextRun)
+	}
+	return BusinessDate(dayAfter)
+}

@@ -88,3 +88,28 @@ func TestFormatLessonSlot(t *testing.T) {
 		t.Errorf("FormatLessonSlot = %q", got)
 	}
 }
+
+func TestNextDailyRunAndDueOn(t *testing.T) {
+	cases := []struct {
+		name, now, end string
+		wantNext       string // the next run, Paris wall time
+		wantDue        string
+	}{
+		{"lesson of today, before tonight's run", "2026-12-01 15:00", "2026-12-01 11:00", "2026-12-02 01:30", "2026-12-02"},
+		{"lesson of yesterday, today's run still to come", "2026-12-01 00:40", "2026-11-30 17:00", "2026-12-01 01:30", "2026-12-01"},
+		{"lesson of yesterday, today's run past (a failed run, a late push)", "2026-12-01 09:00", "2026-11-30 17:00", "2026-12-02 01:30", "2026-12-02"},
+		{"run exactly now is past", "2026-12-01 01:30", "2026-11-30 17:00", "2026-12-02 01:30", "2026-12-02"},
+		{"old lesson of an office reconnected today", "2026-12-01 10:00", "2026-10-02 09:00", "2026-12-02 01:30", "2026-12-02"},
+		{"lesson ending late on the day before a DST change", "2024-03-30 23:30", "2024-03-30 23:00", "2024-03-31 01:30", "2024-03-31"},
+		{"lesson in the future", "2026-12-01 10:00", "2026-12-10 10:00", "2026-12-02 01:30", "2026-12-11"},
+	}
+	for _, tc := range cases {
+		next := NextDailyRun(paris(tc.now), 1, 30)
+		if got := next.In(Paris).Format("2006-01-02 15:04"); got != tc.wantNext {
+			t.Errorf("%s: next run %s, want %s", tc.name, got, tc.wantNext)
+		}
+		if got := DueOn(paris(tc.end), next); got != tc.wantDue {
+			t.Errorf("%s: due on %s, want %s", tc.name, got, tc.wantDue)
+		}
+	}
+}

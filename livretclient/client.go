@@ -147,6 +147,13 @@ func (c *Client) Offices(ctx context.Context) ([]Office, error) {
 	return out, err
 }
 
+// Office is GET /v1/offices/{ref}: one office's card.
+func (c *Client) Office(ctx context.Context, ref string) (Office, error) {
+	var out Office
+	_, err := c.call(ctx, http.MethodGet, "/v1/offices/"+url.PathEscape(ref), nil, &out)
+	return out, err
+}
+
 // PutOffice is PUT /v1/offices/{ref}: created or replaced.
 func (c *Client) PutOffice(ctx context.Context, ref string, in OfficeInput) (Office, error) {
 	var out Office
@@ -276,6 +283,20 @@ func (c *Client) PutLesson(ctx context.Context, ref string, in LessonInput) (Les
 func (c *Client) Lessons(ctx context.Context, q LessonQuery) (LessonPage, error) {
 	var out LessonPage
 	_, err := c.call(ctx, http.MethodGet, "/v1/lessons"+q.encode(), nil, &out)
+	return out, err
+}
+
+// Lesson is GET /v1/lessons/{ref}: one lesson with its transmission.
+func (c *Client) Lesson(ctx context.Context, ref string) (Lesson, error) {
+	var out Lesson
+	_, err := c.call(ctx, http.MethodGet, "/v1/lessons/"+url.PathEscape(ref), nil, &out)
+	return out, err
+}
+
+// ResendLessons is POST /v1/lessons/resend: every lesson of the filter the DSR refused.
+func (c *Client) ResendLessons(ctx context.Context, f ResendFilter) (BulkResent, error) {
+	var out BulkResent
+	_, err := c.call(ctx, http.MethodPost, "/v1/lessons/resend", f, &out)
 	return out, err
 }
 

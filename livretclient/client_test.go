@@ -38,6 +38,7 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"Instructor": Instructor{}, "StudentInput": StudentInput{}, "Student": Student{}, "SchoolInput": SchoolInput{},
 		"SchoolCreated": SchoolCreated{}, "RunStarted": RunStarted{}, "ResendStarted": ResendStarted{},
 		"SchoolInfo": SchoolInfo{}, "SchoolPage": SchoolPage{}, "Reopened": Reopened{},
+		"LessonCounts": LessonCounts{}, "ResendFilter": ResendFilter{}, "BulkResent": BulkResent{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

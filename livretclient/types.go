@@ -55,7 +55,19 @@ type Office struct {
 	Name       string    `json:"name"`
 	DSR        OfficeDSR `json:"dsr"`
 	ErrorCount int       `json:"error_count"`
-	LastRun    *Run      `json:"last_run"`
+	// Lessons are the office's lessons per status; NextRun is null when no run can send.
+	Lessons LessonCounts `json:"lessons"`
+	NextRun *time.Time   `json:"next_run"`
+	LastRun *Run         `json:"last_run"`
+}
+
+// LessonCounts are an office's lessons per status as the school sees them.
+type LessonCounts struct {
+	Transmitted int `json:"transmitted"`
+	Pending     int `json:"pending"`
+	Error       int `json:"error"`
+	NotEligible int `json:"not_eligible"`
+	Cancelled   int `json:"cancelled"`
 }
 
 // OfficeDSR is an office's link to a RdvPermis account.
@@ -176,6 +188,9 @@ type Transmission struct {
 	Code          *string    `json:"code"`
 	Message       *string    `json:"message"`
 	Hint          *string    `json:"hint"`
+	DueOn         *string    `json:"due_on"` // YYYY-MM-DD, Paris: when a pending lesson goes
+	Note          *string    `json:"note"`
+	Resendable    bool       `json:"resendable"`
 	DSRLessonID   *string    `json:"dsr_lesson_id"`
 	TransmittedAt *time.Time `json:"transmitted_at"`
 	Attempts      int        `json:"attempts"`
@@ -218,4 +233,21 @@ type LessonQuery struct {
 	Student string // student ref (GET /v1/lessons only)
 	Page    int
 	PerPage int
+}
+
+// ResendFilter picks the lessons of a bulk resend (refs, YYYY-MM-DD dates; empty: no filter).
+type ResendFilter struct {
+	Office  string `json:"office,omitempty"`
+	Student string `json:"student,omitempty"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+}
+
+// BulkResent is a bulk resend's outcome.
+type BulkResent struct {
+	Resent       int          `json:"resent"`
+	StillInError int          `json:"still_in_error"`
+	More         bool         `json:"more"`
+	Runs         []RunStarted `json:"runs"`
+	Deferred     bool         `json:"deferred"`
 }

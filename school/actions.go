@@ -2,6 +2,8 @@ package school
 
 import (
 	"context"
+	"net/url"
+	"slices"
 
 	"livret/db"
 	"livret/db/dbq"
@@ -71,7 +73,7 @@ func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref strin
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &lesson.ID}); err != nil {
 			return err
 		}
-		view, err = lessonByID(ctx, q, school.ID, lesson.ID)
+		view, err = s.lessonByID(ctx, q, school.ID, lesson.ID)
 		return err
 	})
 	if err != nil {
@@ -85,4 +87,105 @@ func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref strin
 		return Resent{}, s.orchestratorProblem(ctx, "La leçon est de nouveau en attente et partira lors du prochain envoi quotidien ; l'envoi immédiat n'a pas pu être lancé.", err)
 	}
 	return Resent{WorkflowID: workflowID, RunID: runID, Lesson: view, Started: true}, nil
+}
+
+// maxBulkResend bounds one "Renvoyer les N leçons": what one transaction puts back and one
+// answer reports; the admin clicks again for the rest.
+const maxBulkResend = 1000
+
+// ResendFilter picks the lessons of a bulk resend, as the report's filters do (refs and
+// YYYY-MM-DD dates, inclusive; empty: no filter).
+type ResendFilter struct {
+	Office  string `json:"office"`
+	Student string `json:"student"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// BulkResent is a bulk resend's outcome.
+type BulkResent struct {
+	// Resent lessons went back to pending and go with the office runs started now.
+	Resent int `json:"resent"`
+	// StillInError are those Livret's own checks refuse after all (their data changed
+	// meanwhile): nothing was sent for them.
+	StillInError int `json:"still_in_error"`
+	// More is true when more lessons matched than one call takes (1,000).
+	More bool         `json:"more"`
+	Runs []RunStarted `json:"runs"`
+	// Deferred is true when a run could not be started now: the lessons are pending and go
+	// with the next daily run.
+	Deferred bool `json:"deferred"`
+}
+
+// ResendLessons puts back to pending every lesson of the filter that the DSR refused
+// (POST /v1/lessons/resend), then starts their offices' runs: the same refusal often hits
+// a student's every lesson, fixed once at the DSR's end. Livret's own refusals are left
+// alone: they change when the data does, not by resending.
+func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f ResendFilter) (BulkResent, error) {
+	query := url.Values{}
+	for k, v := range map[string]string{"office": f.Office, "student": f.Student, "from": f.From, "to": f.To} {
+		if v != "" {
+			query.Set(k, v)
+		}
+	}
+	q := dbq.New(s.Pool)
+	filter, err := s.filterOf(ctx, q, school, nil, query)
+	if err != nil {
+		return BulkResent{}, err
+	}
+	var out BulkResent
+	offices := map[int64]bool{}
+	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
+		rows, err := q.TransmissionListResendable(ctx, dbq.TransmissionListResendableParams{
+			SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt,
+			Lim: maxBulkResend + 1})
+		if err != nil {
+			return err
+		}
+		if len(rows) > maxBulkResend {
+			rows, out.More = rows[:maxBulkResend], true
+		}
+		for _, r := range rows {
+			if _, err := q.TransmissionResend(ctx, dbq.TransmissionResendParams{SchoolID: school.ID, LessonID: r.LessonID}); err != nil {
+				if db.IsNotFound(err) { // no longer in error: a run or a resend took it meanwhile
+					continue
+				}
+				return err
+			}
+			if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &r.LessonID}); err != nil {
+				return err
+			}
+			t, err := q.TransmissionGet(ctx, dbq.TransmissionGetParams{SchoolID: school.ID, LessonID: r.LessonID})
+			if err != nil {
+				return err
+			}
+			if domain.Status(t.Status) == domain.StatusPending {
+				out.Resent++
+				offices[r.OfficeID] = true
+			} else {
+				out.StillInError++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return BulkResent{}, err
+	}
+	out.Runs = []RunStarted{}
+	ids := make([]int64, 0, len(offices))
+	for id := range offices {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		workflowID, runID, err := s.Orchestrator.StartRun(ctx, school.ID, id)
+		if err != nil {
+			// The lessons are pending: the daily run sends them anyway.
+			s.log().ErrorContext(ctx, "temporal call failed", "error", err.Error())
+			out.Deferred = true
+			continue
+		}
+		out.Runs = append(out.Runs, RunStarted{WorkflowID: workflowID, RunID: runID})
+	}
+	return out, nil
 }

@@ -71,7 +71,7 @@ func (s *Service) PutOffice(ctx context.Context, school dbq.School, ref string, 
 			return err
 		}
 		isNew = created(o.CreatedAt, o.UpdatedAt)
-		view, err = officeCard(ctx, q, school.ID, o.ID)
+		view, err = s.officeCard(ctx, q, school, o.ID)
 		return err
 	})
 	return view, isNew, err
@@ -208,7 +208,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 					return lockedLesson(existing.TransmissionStatus, "modifiée")
 				}
 				// A replay of what the DSR already has: answer it as it stands.
-				view, err = lessonByID(ctx, q, school.ID, existing.ID)
+				view, err = s.lessonByID(ctx, q, school.ID, existing.ID)
 				return err
 			}
 		}
@@ -222,7 +222,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &lesson.ID}); err != nil {
 			return err
 		}
-		view, err = lessonByID(ctx, q, school.ID, lesson.ID)
+		view, err = s.lessonByID(ctx, q, school.ID, lesson.ID)
 		return err
 	})
 	return view, isNew, err
@@ -250,7 +250,7 @@ func (s *Service) CancelLesson(ctx context.Context, school dbq.School, ref strin
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &existing.ID}); err != nil {
 			return err
 		}
-		view, err = lessonByID(ctx, q, school.ID, existing.ID)
+		view, err = s.lessonByID(ctx, q, school.ID, existing.ID)
 		return err
 	})
 	return view, err
@@ -264,12 +264,12 @@ func lockedLesson(status, verb string) *Problem {
 	return Conflict(TypeAlreadySent, "Cette leçon a déjà été transmise à la DSR : elle ne peut plus être "+verb+".")
 }
 
-func lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (Lesson, error) {
+func (s *Service) lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (Lesson, error) {
 	row, err := q.LessonViewGet(ctx, dbq.LessonViewGetParams{SchoolID: schoolID, LessonID: lessonID})
 	if err != nil {
 		return Lesson{}, err
 	}
-	return newLesson(row.ReportLine), nil
+	return newLesson(row.ReportLine, s.clock()), nil
 }
 
 // The lookups of referenced rows lock them FOR SHARE until the write commits: a concurrent

@@ -208,7 +208,7 @@ func (s *Service) Disconnect(ctx context.Context, school dbq.School, ref string)
 		if err := Reevaluate(ctx, q, school.ID, Scope{OfficeID: &office.ID}); err != nil {
 			return err
 		}
-		view, err = officeCard(ctx, q, school.ID, office.ID)
+		view, err = s.officeCard(ctx, q, school, office.ID)
 		return err
 	})
 	if err != nil {

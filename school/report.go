@@ -43,14 +43,42 @@ func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, err
 		last[runs[i].OfficeID] = &runs[i]
 	}
 	out := make([]Office, 0, len(offices))
+	c := s.clock()
 	for _, o := range offices {
-		out = append(out, newOffice(o, last[o.ID]))
+		out = append(out, newOffice(o, last[o.ID], school, c))
 	}
 	return out, nil
 }
 
+// Office is one office's card (GET /v1/offices/{ref}).
+func (s *Service) Office(ctx context.Context, school dbq.School, ref string) (Office, error) {
+	q := dbq.New(s.Pool)
+	o, err := officeByRef(ctx, q, school.ID, ref)
+	if err != nil {
+		return Office{}, err
+	}
+	return s.officeCard(ctx, q, school, o.ID)
+}
+
+// Lesson is one lesson with its transmission (GET /v1/lessons/{ref}): what an integrator
+// polls for one lesson's verdict.
+func (s *Service) Lesson(ctx context.Context, school dbq.School, ref string) (Lesson, error) {
+	if !ValidLookupRef(ref) {
+		return Lesson{}, ErrLessonNotFound
+	}
+	row, err := dbq.New(s.Pool).LessonViewGetByRef(ctx, dbq.LessonViewGetByRefParams{SchoolID: school.ID, Ref: ref})
+	if db.IsNotFound(err) {
+		return Lesson{}, ErrLessonNotFound
+	}
+	if err != nil {
+		return Lesson{}, err
+	}
+	return newLesson(row.ReportLine, s.clock()), nil
+}
+
 // officeCard is one office's card, as GET /v1/offices shows it.
-func officeCard(ctx context.Context, q *dbq.Queries, schoolID, officeID int64) (Office, error) {
+func (s *Service) officeCard(ctx context.Context, q *dbq.Queries, school dbq.School, officeID int64) (Office, error) {
+	schoolID := school.ID
 	offices, err := q.OfficeList(ctx, schoolID)
 	if err != nil {
 		return Office{}, err
@@ -62,11 +90,11 @@ func officeCard(ctx context.Context, q *dbq.Queries, schoolID, officeID int64) (
 		run, err := q.RunLastByOffice(ctx, dbq.RunLastByOfficeParams{SchoolID: schoolID, OfficeID: officeID})
 		switch {
 		case db.IsNotFound(err):
-			return newOffice(o, nil), nil
+			return newOffice(o, nil, school, s.clock()), nil
 		case err != nil:
 			return Office{}, err
 		}
-		return newOffice(o, &run), nil
+		return newOffice(o, &run, school, s.clock()), nil
 	}
 	return Office{}, ErrOfficeNotFound
 }
@@ -101,13 +129,18 @@ func (s *Service) StudentLessons(ctx context.Context, school dbq.School, ref str
 	return s.lessonReport(ctx, school, &st.ID, query)
 }
 
-// lessonReport reads a page of lessons with the query's filters. student, when set, is the
-// student of the path (it then wins over a "student" filter).
-func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *int64, query url.Values) (LessonPage, error) {
-	q := dbq.New(s.Pool)
-	params := dbq.LessonReportPageParams{SchoolID: school.ID, StudentID: student}
-	var errs fieldErrors
+// reportFilter is the report's filter, read from a query: nil is no filter.
+type reportFilter struct {
+	OfficeID, StudentID *int64
+	Statuses            []string
+	FromAt, ToAt        *time.Time
+}
 
+// parseFilter reads the report's filters (office, student, status, from, to), adding what is
+// wrong to errs. student, when set, is the student of the path (it then wins over a
+// "student" filter).
+func parseFilter(ctx context.Context, q *dbq.Queries, school dbq.School, student *int64, query url.Values, errs *fieldErrors) (reportFilter, error) {
+	f := reportFilter{StudentID: student}
 	if ref, ok := get(query, "office"); ok {
 		ref = errs.cleanText("office", ref, true, maxRefLen)
 		if ref != "" {
@@ -116,9 +149,9 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 			case db.IsNotFound(err):
 				errs.add("office", "Bureau inconnu.")
 			case err != nil:
-				return LessonPage{}, err
+				return f, err
 			default:
-				params.OfficeID = &o.ID
+				f.OfficeID = &o.ID
 			}
 		}
 	}
@@ -130,28 +163,55 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 			case db.IsNotFound(err):
 				errs.add("student", "Élève inconnu.")
 			case err != nil:
-				return LessonPage{}, err
+				return f, err
 			default:
-				params.StudentID = &st.ID
+				f.StudentID = &st.ID
 			}
 		}
 	}
 	if raw, ok := get(query, "status"); ok {
-		params.Statuses = parseStatuses(raw, &errs)
+		f.Statuses = parseStatuses(raw, errs)
 	}
-	from, fromOK := parseDay(query, "from", &errs)
-	to, toOK := parseDay(query, "to", &errs)
+	from, fromOK := parseDay(query, "from", errs)
+	to, toOK := parseDay(query, "to", errs)
 	if fromOK {
-		params.FromAt = &from
+		f.FromAt = &from
 	}
 	if toOK {
 		// Inclusive: up to the next Paris midnight (built from the date, right on DST days).
 		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, domain.Paris)
-		params.ToAt = &end
+		f.ToAt = &end
 		if fromOK && to.Before(from) {
 			errs.add("to", "La date de fin doit être le même jour que la date de début ou après.")
 		}
 	}
+	return f, nil
+}
+
+// filterOf reads the report's filters of a query, or the problem naming what is wrong.
+func (s *Service) filterOf(ctx context.Context, q *dbq.Queries, school dbq.School, student *int64, query url.Values) (reportFilter, error) {
+	var errs fieldErrors
+	f, err := parseFilter(ctx, q, school, student, query, &errs)
+	if err != nil {
+		return f, err
+	}
+	if err := errs.problem(); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// lessonReport reads a page of lessons with the query's filters. student, when set, is the
+// student of the path (it then wins over a "student" filter).
+func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *int64, query url.Values) (LessonPage, error) {
+	q := dbq.New(s.Pool)
+	var errs fieldErrors
+	f, err := parseFilter(ctx, q, school, student, query, &errs)
+	if err != nil {
+		return LessonPage{}, err
+	}
+	params := dbq.LessonReportPageParams{SchoolID: school.ID, OfficeID: f.OfficeID, StudentID: f.StudentID,
+		Statuses: f.Statuses, FromAt: f.FromAt, ToAt: f.ToAt}
 	page := parsePositive(query, "page", 1, math.MaxInt32, &errs)
 	perPage := parsePositive(query, "per_page", defaultPerPage, maxPerPage, &errs)
 	if offset := int64(page-1) * int64(perPage); offset > math.MaxInt32 {
@@ -173,8 +233,9 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	items := make([]Lesson, 0, len(rows))
+	c := s.clock()
 	for _, r := range rows {
-		items = append(items, newLesson(r.ReportLine))
+		items = append(items, newLesson(r.ReportLine, c))
 	}
 	return LessonPage{Items: items, Page: page, PerPage: perPage, Total: total}, nil
 }

@@ -20,6 +20,9 @@ type Orchestrator interface {
 	DeleteSchedule(ctx context.Context, officeID int64) error
 	EnsureKeeper(ctx context.Context, accountID int64) error
 	Ready(ctx context.Context) error
+	// DailyTime is the daily run's time of day, Paris time: what a pending lesson's due_on
+	// and an office's next run are computed from.
+	DailyTime() (hour, minute int)
 }
 
 // Identity is whose RdvPermis account a token opens.

@@ -32,24 +32,72 @@ func nonEmpty(s string) *string {
 type Transmission struct {
 	// Status is pending, transmitted, error, not_eligible or cancelled. The internal
 	// "sending" (a run is declaring it now) shows as pending: for the school it still waits.
-	Status        string  `json:"status"`
-	Code          *string `json:"code"`
-	Message       *string `json:"message"`
-	Hint          *string `json:"hint"`
+	Status  string  `json:"status"`
+	Code    *string `json:"code"`
+	Message *string `json:"message"`
+	Hint    *string `json:"hint"`
+	// DueOn is, for a pending lesson, the Paris date of the daily run that sends it; null
+	// when it waits for the office to be (re)connected.
+	DueOn *string `json:"due_on"`
+	// Note says in French when the lesson goes, or why it will not: the date of the run, the
+	// office's link date for a lesson planned before it, where to fix Livret's own refusals.
+	Note *string `json:"note"`
+	// Resendable: a refusal of the DSR's, which "Renvoyer" may clear once fixed. Livret's own
+	// refusals are judged again as soon as the data changes: resending cannot help them.
+	Resendable    bool    `json:"resendable"`
 	DSRLessonID   *string `json:"dsr_lesson_id"`
 	TransmittedAt *string `json:"transmitted_at"`
 	Attempts      int32   `json:"attempts"`
 }
 
-func newTransmission(status, code, message string, dsrLessonID *string, transmittedAt *time.Time, attempts int32) Transmission {
-	status = string(domain.Status(status).Shown())
-	hint := domain.Code(code).Hint()
-	if code == "" && status == string(domain.StatusCancelled) {
+// clock is what a view's dates are computed from: now, and when the daily run next starts.
+type clock struct{ now, nextRun time.Time }
+
+func (s *Service) clock() clock {
+	now := s.now()
+	h, m := 1, 30
+	if s.Orchestrator != nil {
+		h, m = s.Orchestrator.DailyTime()
+	}
+	return clock{now: now, nextRun: domain.NextDailyRun(now, h, m)}
+}
+
+// newTransmission renders a report line's transmission.
+func newTransmission(r dbq.ReportLine, c clock) Transmission {
+	status := domain.Status(r.Status).Shown()
+	code := domain.Code(r.Code)
+	hint := code.Hint()
+	if code == "" && status == domain.StatusCancelled {
 		hint = domain.Evaluate(domain.LessonFacts{Cancelled: true}).Hint
 	}
-	return Transmission{Status: status, Code: nonEmpty(code), Message: nonEmpty(message), Hint: nonEmpty(hint),
-		DSRLessonID: dsrLessonID, TransmittedAt: parisTimePtr(transmittedAt), Attempts: attempts}
+	t := Transmission{Status: string(status), Code: nonEmpty(r.Code), Message: nonEmpty(r.Message), Hint: nonEmpty(hint),
+		DSRLessonID: r.DsrLessonID, TransmittedAt: parisTimePtr(r.TransmittedAt), Attempts: r.Attempts}
+	switch {
+	case domain.Status(r.Status) == domain.StatusSending:
+		today := domain.BusinessDate(c.now)
+		t.DueOn = &today
+		t.Note = nonEmpty("Envoi à la DSR en cours.")
+	case status == domain.StatusPending && (!r.OfficeLinked || r.OfficeNeedsReconnect):
+		t.Note = nonEmpty("En attente de la reconnexion du bureau à RdvPermis : la leçon partira au premier envoi qui suivra.")
+	case status == domain.StatusPending:
+		due := domain.DueOn(r.EndsAt, c.nextRun)
+		t.DueOn = &due
+		day, _ := domain.ParseBusinessDate(due)
+		t.Note = nonEmpty("Sera envoyée à la DSR le " + day.Format("02/01/2006") + ", lors de l'envoi automatique de " +
+			c.nextRun.In(domain.Paris).Format("15:04") + " : une leçon part au plus tôt le lendemain de sa fin.")
+	case code == domain.CodePlanifieeAvantConnexion && r.OfficeLinkedAt != nil:
+		t.Note = nonEmpty("Bureau connecté à RdvPermis le " + parisSlot(*r.OfficeLinkedAt) + ", leçon planifiée le " +
+			parisSlot(r.PlannedAt) + " : seules les leçons planifiées après la connexion sont transmises.")
+	case status == domain.StatusError && domain.Origin(r.Origin) == domain.OriginDSR:
+		t.Resendable = true
+	case status == domain.StatusError:
+		t.Note = nonEmpty(domain.FixInSoftware)
+	}
+	return t
 }
+
+// parisSlot is a moment as the pages show it: "02/11/2026 à 10:00".
+func parisSlot(t time.Time) string { return t.In(domain.Paris).Format("02/01/2006 à 15:04") }
 
 type StudentRef struct {
 	Ref       string `json:"ref"`
@@ -74,7 +122,7 @@ type Lesson struct {
 }
 
 // newLesson renders a report row.
-func newLesson(r dbq.ReportLine) Lesson {
+func newLesson(r dbq.ReportLine, c clock) Lesson {
 	return Lesson{
 		Ref:           r.Ref,
 		OfficeRef:     r.OfficeRef,
@@ -87,7 +135,7 @@ func newLesson(r dbq.ReportLine) Lesson {
 		PlannedAt:     parisTime(r.PlannedAt),
 		Slot:          domain.FormatLessonSlot(r.StartsAt, r.EndsAt),
 		Cancelled:     r.CancelledAt != nil,
-		Transmission:  newTransmission(r.Status, r.Code, r.Message, r.DsrLessonID, r.TransmittedAt, r.Attempts),
+		Transmission:  newTransmission(r, c),
 	}
 }
 
@@ -98,22 +146,43 @@ type OfficeDSR struct {
 	NeedsReconnect bool    `json:"needs_reconnect"`
 }
 
-// Office is an office's card in the report (docs/rules.md, "The report").
+// Office is an office's card in the report (docs/rules.md, "The report"): its link, its
+// lessons per status, its last and next run.
 type Office struct {
-	Ref        string    `json:"ref"`
-	Name       string    `json:"name"`
-	DSR        OfficeDSR `json:"dsr"`
-	ErrorCount int64     `json:"error_count"`
-	LastRun    *Run      `json:"last_run"`
+	Ref  string    `json:"ref"`
+	Name string    `json:"name"`
+	DSR  OfficeDSR `json:"dsr"`
+	// ErrorCount is Lessons.Error: the office's lessons in error, whoever stopped them.
+	ErrorCount int64        `json:"error_count"`
+	Lessons    LessonCounts `json:"lessons"`
+	// NextRun is when the daily run next sends the office's lessons; null when it cannot
+	// (not linked, reconnection needed, school closed).
+	NextRun *string `json:"next_run"`
+	LastRun *Run    `json:"last_run"`
 }
 
-func newOffice(o dbq.OfficeListRow, last *dbq.Run) Office {
+// LessonCounts are an office's lessons per status as the school sees them: the same
+// statuses as GET /v1/lessons?status=… counts.
+type LessonCounts struct {
+	Transmitted int64 `json:"transmitted"`
+	Pending     int64 `json:"pending"`
+	Error       int64 `json:"error"`
+	NotEligible int64 `json:"not_eligible"`
+	Cancelled   int64 `json:"cancelled"`
+}
+
+func newOffice(o dbq.OfficeListRow, last *dbq.Run, school dbq.School, c clock) Office {
 	v := Office{
 		Ref:  o.Ref,
 		Name: o.Name,
 		DSR: OfficeDSR{Linked: o.AccountID != nil, AccountEmail: o.AccountEmail,
 			LinkedAt: parisTimePtr(o.LinkedAt), NeedsReconnect: o.NeedsReconnect},
 		ErrorCount: o.ErrorCount,
+		Lessons: LessonCounts{Transmitted: o.TransmittedCount, Pending: o.PendingCount, Error: o.ErrorCount,
+			NotEligible: o.NotEligibleCount, Cancelled: o.CancelledCount},
+	}
+	if o.AccountID != nil && !o.NeedsReconnect && school.ClosedAt == nil {
+		v.NextRun = parisTimePtr(&c.nextRun)
 	}
 	if last != nil {
 		r := newRun(*last)

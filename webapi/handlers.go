@@ -85,6 +85,27 @@ func (s *Server) resendLesson(c *gin.Context) {
 	}
 }
 
+// resendLessons is "Renvoyer les N leçons": every lesson of the filter the DSR refused.
+func (s *Server) resendLessons(c *gin.Context) {
+	var f school.ResendFilter
+	if err := decodeStrict(c, &f); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, err := s.School.ResendLessons(c.Request.Context(), schoolOf(c), f)
+	answer(c, http.StatusOK, out, err)
+}
+
+func (s *Server) getOffice(c *gin.Context) {
+	v, err := s.School.Office(c.Request.Context(), schoolOf(c), c.Param("ref"))
+	answer(c, http.StatusOK, v, err)
+}
+
+func (s *Server) getLesson(c *gin.Context) {
+	v, err := s.School.Lesson(c.Request.Context(), schoolOf(c), c.Param("ref"))
+	answer(c, http.StatusOK, v, err)
+}
+
 func (s *Server) startRun(c *gin.Context) {
 	r, err := s.School.StartRun(c.Request.Context(), schoolOf(c), c.Param("ref"))
 	answer(c, http.StatusAccepted, r, err)

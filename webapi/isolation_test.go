@@ -25,6 +25,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	_, err := dbq.New(e.pool).RunRecord(context.Background(), dbq.RunRecordParams{SchoolID: a.ID, OfficeID: office.ID,
 		WorkflowID: "w", RunID: "r", BusinessDate: time.Now(), StartedAt: time.Now(), Transmitted: 1, Outcome: "completed"})
 	must(t, err)
+	// A DSR refusal of A's, which B's "resend everything" must not reach.
+	e.markDSRError(t, e.lessonID(a.ID, "l-1000"), "ELEVE_INTROUVABLE", "refusée")
 	b := e.createSchool("Auto-école B", agrementB)
 	e.put(b.Key, "/v1/offices/b-office", map[string]any{"name": "Bureau de B"})
 
@@ -54,6 +56,7 @@ func TestSchoolsAreIsolated(t *testing.T) {
 				t.Fatalf("B's offices: %s", ans.body)
 			}
 		}},
+		{"GET /v1/offices/{ref}", "/v1/offices/" + officeLauriane, nil, 404, nil},
 		{"GET /v1/offices/{ref}/dsr/connect", "/v1/offices/" + officeLauriane + "/dsr/connect?confirm=1", nil, 404, nil},
 		{"POST /v1/offices/{ref}/dsr/disconnect", "/v1/offices/" + officeLauriane + "/dsr/disconnect", nil, 404, nil},
 		{"GET /v1/offices/{ref}/runs", "/v1/offices/" + officeLauriane + "/runs", nil, 404, nil},
@@ -73,6 +76,14 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		}},
 		{"GET /v1/lessons", "/v1/lessons?office=" + officeLauriane, nil, 422, fields("office")},
 		{"GET /v1/lessons", "/v1/lessons?student=melanie", nil, 422, fields("student")},
+		{"GET /v1/lessons/{ref}", "/v1/lessons/l-1000", nil, 404, nil},
+		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{"office": officeLauriane}, 422, fields("office")},
+		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{"student": "melanie"}, 422, fields("student")},
+		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{}, 200, func(t *testing.T, ans answer) {
+			if m := ans.object(t); m["resent"] != float64(0) {
+				t.Fatalf("B's resend of everything: %s", ans.body)
+			}
+		}},
 		{"POST /v1/lessons/{ref}/cancel", "/v1/lessons/l-1000/cancel", nil, 404, nil},
 		{"POST /v1/lessons/{ref}/resend", "/v1/lessons/l-1300/resend", nil, 404, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
@@ -137,8 +148,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 14 {
-		t.Fatalf("%d school routes covered, api.md has 14", n)
+	if n := len(covered); n != 17 {
+		t.Fatalf("%d school routes covered, api.md has 17", n)
 	}
 }
 
@@ -170,7 +181,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 17 {
-		t.Fatalf("%d routes with a key, want 17 (14 of a school, 3 of the operator)", checked)
+	if checked != 20 {
+		t.Fatalf("%d routes with a key, want 20 (17 of a school, 3 of the operator)", checked)
 	}
 }

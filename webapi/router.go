@@ -57,6 +57,7 @@ func (s *Server) router() *gin.Engine {
 	school := v1.Group("", s.requireSchool)
 	school.PUT("/offices/:ref", put(s.putOffice))
 	school.GET("/offices", s.listOffices)
+	school.GET("/offices/:ref", s.getOffice)
 	school.GET("/offices/:ref/dsr/connect", s.connectOffice)
 	school.POST("/offices/:ref/dsr/disconnect", s.disconnectOffice)
 	school.GET("/offices/:ref/runs", s.listRuns)
@@ -69,6 +70,8 @@ func (s *Server) router() *gin.Engine {
 
 	school.PUT("/lessons/:ref", put(s.putLesson))
 	school.GET("/lessons", s.listLessons)
+	school.GET("/lessons/:ref", s.getLesson)
+	school.POST("/lessons/resend", s.resendLessons)
 	school.POST("/lessons/:ref/cancel", s.cancelLesson)
 	school.POST("/lessons/:ref/resend", s.resendLesson)
 	return r

@@ -159,6 +159,9 @@ func (o *Orchestrator) EnsureKeeper(ctx context.Context, accountID int64) error 
 	return nil
 }
 
+// DailyTime is the office runs' time of day, Paris time.
+func (o *Orchestrator) DailyTime() (hour, minute int) { return o.DailyHour, o.DailyMinute }
+
 // Ready reports whether the Temporal frontend answers.
 func (o *Orchestrator) Ready(ctx context.Context) error {
 	_, err := o.Client.CheckHealth(ctx, &client.CheckHealthRequest{})

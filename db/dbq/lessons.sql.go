@@ -254,7 +254,7 @@ WITH page AS (
     ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT $8 OFFSET $7
 )
-SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect
 FROM page p
 JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC
@@ -318,6 +318,10 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 			&i.ReportLine.Attempts,
 			&i.ReportLine.DsrLessonID,
 			&i.ReportLine.TransmittedAt,
+			&i.ReportLine.Origin,
+			&i.ReportLine.OfficeLinkedAt,
+			&i.ReportLine.OfficeLinked,
+			&i.ReportLine.OfficeNeedsReconnect,
 		); err != nil {
 			return nil, err
 		}
@@ -477,7 +481,7 @@ func (q *Queries) LessonUpsert(ctx context.Context, arg LessonUpsertParams) (Les
 }
 
 const lessonViewGet = `-- name: LessonViewGet :one
-SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at FROM report_lines v
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect FROM report_lines v
 WHERE v.school_id = $1 AND v.id = $2
 `
 
@@ -515,6 +519,57 @@ func (q *Queries) LessonViewGet(ctx context.Context, arg LessonViewGetParams) (L
 		&i.ReportLine.Attempts,
 		&i.ReportLine.DsrLessonID,
 		&i.ReportLine.TransmittedAt,
+		&i.ReportLine.Origin,
+		&i.ReportLine.OfficeLinkedAt,
+		&i.ReportLine.OfficeLinked,
+		&i.ReportLine.OfficeNeedsReconnect,
+	)
+	return i, err
+}
+
+const lessonViewGetByRef = `-- name: LessonViewGetByRef :one
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect FROM report_lines v
+WHERE v.school_id = $1 AND v.ref = $2
+`
+
+type LessonViewGetByRefParams struct {
+	SchoolID int64
+	Ref      string
+}
+
+type LessonViewGetByRefRow struct {
+	ReportLine ReportLine
+}
+
+// One lesson by the school's ref (GET /v1/lessons/{ref}).
+func (q *Queries) LessonViewGetByRef(ctx context.Context, arg LessonViewGetByRefParams) (LessonViewGetByRefRow, error) {
+	row := q.db.QueryRow(ctx, lessonViewGetByRef, arg.SchoolID, arg.Ref)
+	var i LessonViewGetByRefRow
+	err := row.Scan(
+		&i.ReportLine.ID,
+		&i.ReportLine.SchoolID,
+		&i.ReportLine.Ref,
+		&i.ReportLine.Type,
+		&i.ReportLine.StartsAt,
+		&i.ReportLine.EndsAt,
+		&i.ReportLine.PlannedAt,
+		&i.ReportLine.CancelledAt,
+		&i.ReportLine.OfficeRef,
+		&i.ReportLine.OfficeName,
+		&i.ReportLine.StudentRef,
+		&i.ReportLine.StudentFirstName,
+		&i.ReportLine.StudentLastName,
+		&i.ReportLine.InstructorRef,
+		&i.ReportLine.Status,
+		&i.ReportLine.Code,
+		&i.ReportLine.Message,
+		&i.ReportLine.Attempts,
+		&i.ReportLine.DsrLessonID,
+		&i.ReportLine.TransmittedAt,
+		&i.ReportLine.Origin,
+		&i.ReportLine.OfficeLinkedAt,
+		&i.ReportLine.OfficeLinked,
+		&i.ReportLine.OfficeNeedsReconnect,
 	)
 	return i, err
 }

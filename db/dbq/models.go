@@ -96,26 +96,30 @@ type Office struct {
 }
 
 type ReportLine struct {
-	ID               int64
-	SchoolID         int64
-	Ref              string
-	Type             string
-	StartsAt         time.Time
-	EndsAt           time.Time
-	PlannedAt        time.Time
-	CancelledAt      *time.Time
-	OfficeRef        string
-	OfficeName       string
-	StudentRef       string
-	StudentFirstName string
-	StudentLastName  string
-	InstructorRef    string
-	Status           string
-	Code             string
-	Message          string
-	Attempts         int32
-	DsrLessonID      *string
-	TransmittedAt    *time.Time
+	ID                   int64
+	SchoolID             int64
+	Ref                  string
+	Type                 string
+	StartsAt             time.Time
+	EndsAt               time.Time
+	PlannedAt            time.Time
+	CancelledAt          *time.Time
+	OfficeRef            string
+	OfficeName           string
+	StudentRef           string
+	StudentFirstName     string
+	StudentLastName      string
+	InstructorRef        string
+	Status               string
+	Code                 string
+	Message              string
+	Attempts             int32
+	DsrLessonID          *string
+	TransmittedAt        *time.Time
+	Origin               string
+	OfficeLinkedAt       *time.Time
+	OfficeLinked         bool
+	OfficeNeedsReconnect bool
 }
 
 type Run struct {

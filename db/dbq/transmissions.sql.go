@@ -131,6 +131,58 @@ func (q *Queries) TransmissionListDue(ctx context.Context, arg TransmissionListD
 	return items, nil
 }
 
+const transmissionListResendable = `-- name: TransmissionListResendable :many
+SELECT m.lesson_id, m.office_id
+FROM report_matches($1, $2::bigint, $3::bigint,
+                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz) m
+WHERE m.origin = 'dsr'
+ORDER BY m.starts_at, m.lesson_id
+LIMIT $6
+`
+
+type TransmissionListResendableParams struct {
+	SchoolID  int64
+	OfficeID  *int64
+	StudentID *int64
+	FromAt    *time.Time
+	ToAt      *time.Time
+	Lim       int32
+}
+
+type TransmissionListResendableRow struct {
+	LessonID int64
+	OfficeID int64
+}
+
+// The lessons a "Renvoyer les N leçons" takes: in error by a DSR refusal (origin dsr),
+// matching the report's filter (report_matches), oldest first, at most lim.
+func (q *Queries) TransmissionListResendable(ctx context.Context, arg TransmissionListResendableParams) ([]TransmissionListResendableRow, error) {
+	rows, err := q.db.Query(ctx, transmissionListResendable,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.StudentID,
+		arg.FromAt,
+		arg.ToAt,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TransmissionListResendableRow{}
+	for rows.Next() {
+		var i TransmissionListResendableRow
+		if err := rows.Scan(&i.LessonID, &i.OfficeID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const transmissionListWithoutContract = `-- name: TransmissionListWithoutContract :many
 SELECT t.lesson_id FROM transmissions t
 WHERE t.lesson_id = ANY($1::bigint[])

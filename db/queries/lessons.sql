@@ -61,6 +61,11 @@ ORDER BY l.id;
 SELECT sqlc.embed(v) FROM report_lines v
 WHERE v.school_id = @school_id AND v.id = @lesson_id;
 
+-- name: LessonViewGetByRef :one
+-- One lesson by the school's ref (GET /v1/lessons/{ref}).
+SELECT sqlc.embed(v) FROM report_lines v
+WHERE v.school_id = @school_id AND v.ref = @ref;
+
 -- name: LessonReportPage :many
 -- The report (docs/api.md, "The report (school)"): a page of lessons with their transmission,
 -- newest first, every filter optional (report_matches). The page is cut from transmissions

@@ -88,3 +88,13 @@ RETURNING lesson_id;
 INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at, status)
 SELECT unnest(@lesson_ids::bigint[]), @school_id::bigint, @office_id::bigint, unnest(@student_ids::bigint[]),
        unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), 'pending';
+
+-- name: TransmissionListResendable :many
+-- The lessons a "Renvoyer les N leçons" takes: in error by a DSR refusal (origin dsr),
+-- matching the report's filter (report_matches), oldest first, at most lim.
+SELECT m.lesson_id, m.office_id
+FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
+                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+WHERE m.origin = 'dsr'
+ORDER BY m.starts_at, m.lesson_id
+LIMIT @lim;
