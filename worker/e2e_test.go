@@ -189,7 +189,7 @@ func TestSeedScenarioEndToEnd(t *testing.T) {
 	}
 	// Both runs of the day share the workflow id (no two side by side); each is recorded.
 	runs, err := s.Q.RunListByOffice(context.Background(), dbq.RunListByOfficeParams{SchoolID: sc.school.ID, OfficeID: sc.lauriane.ID, Limit: 10})
-	if err != nil || len(runs) != 2 || runs[1].Transmitted != 2 || runs[1].Errors != 2 || runs[0].Transmitted != 0 {
+	if err != nil || len(runs) != 2 || runs[1].Transmitted != 2 || runs[1].Refused != 2 || runs[0].Transmitted != 0 {
 		t.Fatalf("runs recorded: %+v %v", runs, err)
 	}
 }

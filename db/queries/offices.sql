@@ -15,7 +15,7 @@ SELECT * FROM offices WHERE school_id = $1 AND id = $2;
 SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        a.email AS account_email,
        coalesce(a.needs_reconnect, false)::boolean AS needs_reconnect,
-       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'error')::bigint AS error_count
+       office_error_count(o.school_id, o.id)::bigint AS error_count
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
 WHERE o.school_id = $1
