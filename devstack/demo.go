@@ -169,8 +169,8 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 
 // failRun produces a run that fails, as one does when the DSR refuses Livret's OAuth client
 // (its secret revoked or rotated at the DSR and not yet in Livret's configuration): the
-// refresh answers invalid_client, a "malformed request" no retry can cure, so the activity
-// fails at once and the workflow fails. The client is put back right after: an operator who
+// refresh answers invalid_client, a configuration error no retry can cure (DSRAccessRefused),
+// so the activity fails at once and the workflow fails. The client is put back right after: an operator who
 // resets the run in the Temporal UI sees it complete.
 func (d *demoSeeder) failRun(ctx context.Context, api *livretclient.Client) (wid, rid string, err error) {
 	revoked := d.Client
