@@ -114,7 +114,7 @@ func TestSeedScenarioEndToEnd(t *testing.T) {
 	if res.Outcome != workflows.OutcomeCompleted || res.Counts.Transmitted != 2 {
 		t.Fatalf("AE LAURIANE run: %+v", res)
 	}
-	recordHistory(t, s, "office_daily_run_seed_v1", wid, rid)
+	recordHistory(t, s, "office_daily_run_seed_v2", wid, rid)
 	assertFindableByOperator(t, s, sc.school.ID, sc.lauriane.ID, res.BusinessDate, wid)
 	for _, o := range []dbq.Office{sc.centre, sc.sables} {
 		if res, _, _ := runOffice(t, s, sc.school, o); res.Outcome != workflows.OutcomeCompleted {
