@@ -90,6 +90,11 @@ func TestDevStack(t *testing.T) {
 	if !failedListed {
 		t.Errorf("the Temporal UI does not list the demo's failed run: %+v", listed)
 	}
+	// The school sees the failed run too, and the summary says so.
+	failed := waitRun(ctx, t, livretclient.New(api, demo.APIKey), "sud", demo.FailedRunID)
+	if failed.Outcome != livretclient.OutcomeFailed || failed.Failure == nil || !strings.Contains(d.stdout(), *failed.Failure) {
+		t.Errorf("the demo's failed run shows as %+v in Livret; the summary:\n%s", failed, d.stdout())
+	}
 
 	// The vendor guide's scenario, through the API, on a school of its own.
 	const agrement = "E0203100010"
