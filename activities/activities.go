@@ -90,19 +90,29 @@ type DeclareResult struct {
 	Deferred int
 }
 
-// RecordInput is a run's summary, written to the runs table.
+// RecordInput is a run's summary, written to the runs table when the run starts, ends or
+// fails (RecordRun).
 type RecordInput struct {
-	SchoolID     int64
-	OfficeID     int64
-	WorkflowID   string
+	SchoolID   int64
+	OfficeID   int64
+	WorkflowID string
+	// RunID is the run's key with WorkflowID: the run id of its first execution (kept across
+	// continue-as-new), or, in runs recorded before that, of its last.
 	RunID        string
 	BusinessDate string
 	StartedAt    time.Time
 	Transmitted  int
-	Errors       int
-	NotEligible  int
-	Deferred     int
-	Outcome      string
+	// Errors counts the lessons this run's batches left in error, written to the column
+	// refused; the name stays so that inputs recorded before still decode. The column errors
+	// is the office's lessons in error, which RecordRun counts itself.
+	Errors      int
+	NotEligible int
+	Deferred    int
+	// Outcome: "running" (the run starts), "failed", or how it ended ("completed",
+	// "school_closed", "needs_reconnect", "not_linked").
+	Outcome string
+	// Failure is the French sentence the school reads when the run failed, else "".
+	Failure string
 }
 
 // KeepAliveInput names the account whose refresh token must not lapse.

@@ -34,6 +34,9 @@ const (
 	Reconcile
 	// Invalid: the DSR refused our request as malformed. A bug of ours: fail, no retry.
 	Invalid
+	// AccessRefused: the DSR refused Livret's own OAuth client (invalid_client): a
+	// configuration error of ours that an operator must fix. Fail, no retry.
+	AccessRefused
 )
 
 // Error types of the activities' ApplicationErrors. The workflows' retry policies name the
@@ -44,10 +47,11 @@ const (
 	ErrTypeNeedsReconnect = "DSRNeedsReconnect"
 	ErrTypeSchoolClosed   = "DSRSchoolClosed"
 	ErrTypeInvalidRequest = "DSRInvalidRequest"
+	ErrTypeAccessRefused  = "DSRAccessRefused"
 )
 
 // NonRetryableErrorTypes are the error types no retry can cure.
-var NonRetryableErrorTypes = []string{ErrTypeNeedsReconnect, ErrTypeSchoolClosed, ErrTypeInvalidRequest}
+var NonRetryableErrorTypes = []string{ErrTypeNeedsReconnect, ErrTypeSchoolClosed, ErrTypeInvalidRequest, ErrTypeAccessRefused}
 
 type retryRow struct {
 	name     string
@@ -83,6 +87,7 @@ var retryTable = []retryRow{
 		codeIn(domain.CodeLeconFuture, domain.CodeDureeInvalide, domain.CodeFormatAutorisationInvalide,
 			domain.CodeContratNonAutorise, domain.CodeContratIntrouvable), RecordLesson},
 	{"other business refusal", kindIs(dsr.KindBusiness), RecordLesson},
+	{"Livret's OAuth client refused (invalid_client)", func(e *dsr.Error) bool { return e.ClientRefused }, AccessRefused},
 	{"malformed request", kindIs(dsr.KindInvalidRequest), Invalid},
 }
 
@@ -122,6 +127,8 @@ func failure(err error) error {
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeSchoolClosed, nil)
 	case Invalid:
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeInvalidRequest, nil)
+	case AccessRefused:
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeAccessRefused, nil)
 	}
 	if isDSR {
 		return temporal.NewApplicationError(msg, ErrTypeTransient)

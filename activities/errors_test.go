@@ -37,6 +37,7 @@ func TestRetryTable(t *testing.T) {
 		{"FORMAT_AUTORISATION_INVALIDE", business(domain.CodeFormatAutorisationInvalide), RecordLesson, "", false, 0},
 		{"CONTRAT_NON_AUTORISE", business(domain.CodeContratNonAutorise), RecordLesson, "", false, 0},
 		{"LECON_EN_DOUBLON", business(domain.CodeLeconEnDoublon), Reconcile, "", false, 0},
+		{"Livret's OAuth client refused (invalid_client)", &dsr.Error{Kind: dsr.KindInvalidRequest, HTTPStatus: 401, Op: "refresh token", ClientRefused: true}, AccessRefused, ErrTypeAccessRefused, false, 0},
 		{"malformed request", &dsr.Error{Kind: dsr.KindInvalidRequest, HTTPStatus: 400}, Invalid, ErrTypeInvalidRequest, false, 0},
 		{"database error", errors.New("connection reset"), Retry, "", true, 0},
 	}

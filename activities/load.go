@@ -61,7 +61,9 @@ func (a *Activities) LoadDueLessons(ctx context.Context, in LoadInput) (LoadResu
 	return LoadResult{LessonIDs: ids, AccountID: accountID, NoContract: noContract}, nil
 }
 
-// RecordRun writes a run's counts for GET /v1/offices/{ref}/runs.
+// RecordRun writes a run's row for GET /v1/offices/{ref}/runs: when it starts, when it ends
+// and when it fails, one row per run (db/queries/runs.sql, RunRecord). The row's errors is
+// the office's lessons in error at this moment, counted as the office card counts them.
 func (a *Activities) RecordRun(ctx context.Context, in RecordInput) error {
 	date, err := domain.ParseBusinessDate(in.BusinessDate)
 	if err != nil {
@@ -70,8 +72,8 @@ func (a *Activities) RecordRun(ctx context.Context, in RecordInput) error {
 	_, err = dbq.New(a.Pool).RunRecord(ctx, dbq.RunRecordParams{
 		SchoolID: in.SchoolID, OfficeID: in.OfficeID, WorkflowID: in.WorkflowID, RunID: in.RunID,
 		BusinessDate: date, StartedAt: in.StartedAt,
-		Transmitted: int32(in.Transmitted), Errors: int32(in.Errors), NotEligible: int32(in.NotEligible),
-		Deferred: int32(in.Deferred), Outcome: in.Outcome,
+		Transmitted: int32(in.Transmitted), Refused: int32(in.Errors), NotEligible: int32(in.NotEligible),
+		Deferred: int32(in.Deferred), Outcome: in.Outcome, Failure: in.Failure,
 	})
 	return err
 }

@@ -123,22 +123,57 @@ func TestLoadSaysWhyAnOfficeIsBlocked(t *testing.T) {
 func TestRecordRunWritesTheCounts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// Two lessons of the office in error, set by Livret's checks at entry, not by a run.
+	lea := e.student("E-LEA", "Perrin", "")
+	for _, ref := range []string{"L1", "L2"} {
+		l := e.lesson(lea, ref, june10(8), time.Hour)
+		_, err := e.q.TransmissionSetVerdict(e.ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: e.school.ID,
+			OfficeID: l.OfficeID, StudentID: l.StudentID, StartsAt: l.StartsAt, EndsAt: l.EndsAt,
+			Status: string(domain.StatusError), Code: string(domain.CodeNEPHManquant)})
+		e.must(err, "verdict")
+	}
 	started := time.Date(2024, 6, 15, 1, 30, 0, 0, domain.Paris)
 	in := activities.RecordInput{SchoolID: e.school.ID, OfficeID: e.office.ID, WorkflowID: "livret-run-1-2024-06-15", RunID: "r1",
-		BusinessDate: "2024-06-15", StartedAt: started, Transmitted: 5, Errors: 2, NotEligible: 1, Deferred: 3, Outcome: "completed"}
-	e.must(e.run(activities.RecordRunName, in, nil), "record")
+		BusinessDate: "2024-06-15", StartedAt: started, Outcome: "running"}
+	e.must(e.run(activities.RecordRunName, in, nil), "record the start")
+	runs, err := e.q.RunListByOffice(e.ctx, dbq.RunListByOfficeParams{SchoolID: e.school.ID, OfficeID: e.office.ID, Limit: 10})
+	e.must(err, "runs")
+	if len(runs) != 1 || runs[0].Outcome != "running" || runs[0].FinishedAt != nil || runs[0].Errors != 2 {
+		t.Fatalf("recorded at the start %+v", runs)
+	}
+
+	in.Transmitted, in.Errors, in.NotEligible, in.Deferred, in.Outcome = 5, 1, 1, 3, "completed"
+	in.StartedAt = started.Add(time.Hour) // a later record never moves the start
+	e.must(e.run(activities.RecordRunName, in, nil), "record the end")
 	// A retry of the activity after a lost answer must not count the run twice.
 	e.must(e.run(activities.RecordRunName, in, nil), "record again")
 
-	runs, err := e.q.RunListByOffice(e.ctx, dbq.RunListByOfficeParams{SchoolID: e.school.ID, OfficeID: e.office.ID, Limit: 10})
+	runs, err = e.q.RunListByOffice(e.ctx, dbq.RunListByOfficeParams{SchoolID: e.school.ID, OfficeID: e.office.ID, Limit: 10})
 	e.must(err, "runs")
 	if len(runs) != 1 {
 		t.Fatalf("%d runs recorded, want 1", len(runs))
 	}
 	r := runs[0]
-	if r.Transmitted != 5 || r.Errors != 2 || r.NotEligible != 1 || r.Deferred != 3 || r.Outcome != "completed" ||
+	// errors is the office's lessons in error, as the office card counts them; refused, the
+	// lessons the run's batches left in error.
+	if r.Transmitted != 5 || r.Refused != 1 || r.Errors != 2 || r.NotEligible != 1 || r.Deferred != 3 || r.Outcome != "completed" ||
+		r.FinishedAt == nil || r.Failure != "" ||
 		!r.StartedAt.Equal(started) || r.BusinessDate.Format(time.DateOnly) != "2024-06-15" || r.WorkflowID != in.WorkflowID {
 		t.Fatalf("recorded %+v", r)
+	}
+	cards, err := e.q.OfficeList(e.ctx, e.school.ID)
+	e.must(err, "cards")
+	if len(cards) != 1 || cards[0].ErrorCount != int64(r.Errors) {
+		t.Fatalf("card %+v, run errors %d", cards, r.Errors)
+	}
+
+	// The same workflow id with another first run id: the day's second run, a second row.
+	in.RunID, in.Outcome, in.Failure = "r2", "failed", "L'envoi a échoué."
+	e.must(e.run(activities.RecordRunName, in, nil), "record a failure")
+	runs, err = e.q.RunListByOffice(e.ctx, dbq.RunListByOfficeParams{SchoolID: e.school.ID, OfficeID: e.office.ID, Limit: 10})
+	e.must(err, "runs")
+	if len(runs) != 2 || runs[0].RunID != "r2" || runs[0].Outcome != "failed" || runs[0].Failure != in.Failure || runs[0].FinishedAt == nil {
+		t.Fatalf("runs %+v", runs)
 	}
 
 	in.BusinessDate = "15/06/2024"

@@ -24,7 +24,8 @@ import (
 // demoSeeder fills a running dev stack with a demo school, through the HTTP API as a
 // management software and a school admin would: two offices linked at the sandbox, people,
 // two weeks of lessons with every refusal of the vendor guide, a completed run, and a run
-// that failed for the operator to inspect and reset in the Temporal UI.
+// that failed for the operator to inspect and reset in the Temporal UI, and that the school
+// sees as failed in Livret.
 type demoSeeder struct {
 	API        string
 	AdminToken string
@@ -159,6 +160,14 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The school sees it: the run recorded itself as failed before its workflow closed.
+	shown, err := failedRunShown(ctx, api, s.FailedRunID)
+	if err != nil {
+		return err
+	}
+	if shown.Outcome != livretclient.OutcomeFailed || shown.Failure == nil {
+		return fmt.Errorf("the failed run of %s shows in Livret as %q, want failed with its reason", demoOfficeSud, shown.Outcome)
+	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(d.statePath(), b, 0o600); err != nil {
 		return err
@@ -169,8 +178,8 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 
 // failRun produces a run that fails, as one does when the DSR refuses Livret's OAuth client
 // (its secret revoked or rotated at the DSR and not yet in Livret's configuration): the
-// refresh answers invalid_client, a "malformed request" no retry can cure, so the activity
-// fails at once and the workflow fails. The client is put back right after: an operator who
+// refresh answers invalid_client, a configuration error no retry can cure (DSRAccessRefused),
+// so the activity fails at once and the workflow fails. The client is put back right after: an operator who
 // resets the run in the Temporal UI sees it complete.
 func (d *demoSeeder) failRun(ctx context.Context, api *livretclient.Client) (wid, rid string, err error) {
 	revoked := d.Client
@@ -205,8 +214,31 @@ func (d *demoSeeder) failRun(ctx context.Context, api *livretclient.Client) (wid
 	return wid, rid, nil
 }
 
+// failedRunShown is the demo's failed run as GET /v1/offices/sud/runs lists it.
+func failedRunShown(ctx context.Context, api *livretclient.Client, runID string) (livretclient.Run, error) {
+	runs, err := api.Runs(ctx, demoOfficeSud)
+	if err != nil {
+		return livretclient.Run{}, fmt.Errorf("the runs of %s: %w", demoOfficeSud, err)
+	}
+	for _, r := range runs {
+		if r.RunID == runID {
+			return r, nil
+		}
+	}
+	return livretclient.Run{}, fmt.Errorf("the failed run %s of %s is not listed by Livret (GET /v1/offices/%s/runs)", runID, demoOfficeSud, demoOfficeSud)
+}
+
 func (d *demoSeeder) printSummary(ctx context.Context, s DemoState) {
 	api := livretclient.New(d.API, s.APIKey)
+	// What the school sees of the failed run (after a reset in the Temporal UI, its new outcome).
+	var shown string
+	if r, err := failedRunShown(ctx, api, s.FailedRunID); err != nil {
+		shown = err.Error()
+	} else if r.Failure != nil {
+		shown = fmt.Sprintf("%s: « %s »", r.Outcome, *r.Failure)
+	} else {
+		shown = r.Outcome
+	}
 	count := func(status string) string {
 		page, err := api.Lessons(ctx, livretclient.LessonQuery{Status: status, PerPage: 1})
 		if err != nil {
@@ -223,9 +255,12 @@ Demo school %q (agrément %s), API key (the admin pages' login too):
                %s/namespaces/%s/workflows/%s/%s/history
                The DSR refused Livret's OAuth client when the run refreshed the office's token
                (invalid_client); the client is fixed now: "Reset" the run in the UI to finish it.
+               The school sees it in GET /v1/offices/%s/runs and as the card's last_run:
+               %s
 `, devSchoolName, s.Agrement, s.APIKey, d.API, s.APIKey, d.API, demoOfficeCentre,
 		count(livretclient.StatusTransmitted), count(livretclient.StatusError), count(livretclient.StatusNotEligible), count(livretclient.StatusPending),
-		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID))
+		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID),
+		demoOfficeSud, shown)
 }
 
 // The demo's people. Refs are the management software's ids.

@@ -300,5 +300,6 @@ func tokenEndpointError(op string, err error, secrets ...string) *Error {
 	if code != "" && redact(code, secrets...) == code && len(code) < 64 {
 		msg += " (" + code + ")"
 	}
-	return &Error{Kind: kind, HTTPStatus: status, Op: op, Message: msg, RetryAfter: retryAfter(header, time.Now())}
+	return &Error{Kind: kind, HTTPStatus: status, Op: op, Message: msg, RetryAfter: retryAfter(header, time.Now()),
+		ClientRefused: code == oauthInvalidClient}
 }

@@ -59,6 +59,10 @@ type Error struct {
 	RetryAfter time.Duration
 	// Op names the call: "declare lesson", "refresh token"…
 	Op string
+	// ClientRefused: the token endpoint refused Livret's own OAuth client (invalid_client),
+	// its credentials at the DSR, not the account's login. Kind is KindInvalidRequest: an
+	// operator must fix the configuration.
+	ClientRefused bool
 
 	cause error // for errors.Is(err, context.DeadlineExceeded); never a token-bearing error
 }

@@ -201,6 +201,29 @@ func TestRefreshRefusedMeansReconnect(t *testing.T) {
 	wantKind(t, err, dsr.KindReconnect)
 }
 
+// Livret's own client refused at the refresh (its secret rotated at the DSR): a configuration
+// error of Livret's, not the account's lost login.
+func TestRefreshWithARefusedClient(t *testing.T) {
+	h := newHarness(t, options{})
+	h.link(accountA, "a1@ecole-a.fr", "pw-a1")
+	must(t, h.ctl.AddClient(context.Background(), sandbox.Client{ClientID: clientID, ClientSecret: "rotated",
+		RedirectURIs: []string{h.cfg.RedirectURL}}))
+	h.clock.Advance(sandbox.DefaultAccessTTL + time.Second) // the access token is dead: a refresh is due
+	_, err := h.client.Account(accountA).Me(context.Background())
+	e := wantKind(t, err, dsr.KindInvalidRequest)
+	if !e.ClientRefused || e.Op != "refresh token" || e.HTTPStatus != http.StatusUnauthorized || e.Retryable() {
+		t.Fatalf("error = %+v", e)
+	}
+	// A malformed request is not a refused client.
+	req := lesson(10, 10)
+	req.Type = "CODE"
+	h2 := newHarness(t, options{})
+	h2.link(accountA, "a1@ecole-a.fr", "pw-a1")
+	if e := wantKind(t, declare(h2, h2.client.Account(accountA), req), dsr.KindInvalidRequest); e.ClientRefused {
+		t.Fatalf("a malformed request reads as a refused client: %+v", e)
+	}
+}
+
 func TestSecond401MeansReconnect(t *testing.T) {
 	h := newHarness(t, options{wrap: func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

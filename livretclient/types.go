@@ -78,19 +78,34 @@ type OfficeDSR struct {
 	NeedsReconnect bool       `json:"needs_reconnect"`
 }
 
-// Run is the record of one office run.
+// Run is the record of one office run. Outcome is running (FinishedAt is nil), failed
+// (Failure says why, in French), or how it ended: completed, school_closed,
+// needs_reconnect, not_linked. Errors is the office's lessons in error when the run ended,
+// as the office card's ErrorCount counts them; Refused, the lessons the run left in error.
 type Run struct {
-	WorkflowID   string    `json:"workflow_id"`
-	RunID        string    `json:"run_id"`
-	BusinessDate string    `json:"business_date"` // YYYY-MM-DD, Paris
-	StartedAt    time.Time `json:"started_at"`
-	FinishedAt   time.Time `json:"finished_at"`
-	Transmitted  int       `json:"transmitted"`
-	Errors       int       `json:"errors"`
-	NotEligible  int       `json:"not_eligible"`
-	Deferred     int       `json:"deferred"`
-	Outcome      string    `json:"outcome"`
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
+	BusinessDate string     `json:"business_date"` // YYYY-MM-DD, Paris
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at"`
+	Transmitted  int        `json:"transmitted"`
+	Errors       int        `json:"errors"`
+	Refused      int        `json:"refused"`
+	NotEligible  int        `json:"not_eligible"`
+	Deferred     int        `json:"deferred"`
+	Outcome      string     `json:"outcome"`
+	Failure      *string    `json:"failure"`
 }
+
+// Run outcomes.
+const (
+	OutcomeRunning        = "running"
+	OutcomeCompleted      = "completed"
+	OutcomeFailed         = "failed"
+	OutcomeSchoolClosed   = "school_closed"
+	OutcomeNeedsReconnect = "needs_reconnect"
+	OutcomeNotLinked      = "not_linked"
+)
 
 // RunStarted names the workflow of a run started (or of the day's run already going).
 type RunStarted struct {

@@ -191,18 +191,25 @@ func newOffice(o dbq.OfficeListRow, last *dbq.Run, school dbq.School, c clock) O
 	return v
 }
 
-// Run is one run of an office with its counts.
+// Run is one run of an office (docs/api.md, "The report (school)"). Outcome is running (the
+// run goes on; FinishedAt is null), failed (Failure says why, in French, and what happens
+// next), or how it ended: completed, school_closed, needs_reconnect, not_linked. Errors is
+// the office's lessons in error when the run ended (while it runs, when it started), the
+// office card's error_count and the report's count of the office's lessons in error at that
+// moment; Refused counts the lessons this run's batches left in error.
 type Run struct {
-	WorkflowID   string `json:"workflow_id"`
-	RunID        string `json:"run_id"`
-	BusinessDate string `json:"business_date"`
-	StartedAt    string `json:"started_at"`
-	FinishedAt   string `json:"finished_at"`
-	Transmitted  int32  `json:"transmitted"`
-	Errors       int32  `json:"errors"`
-	NotEligible  int32  `json:"not_eligible"`
-	Deferred     int32  `json:"deferred"`
-	Outcome      string `json:"outcome"`
+	WorkflowID   string  `json:"workflow_id"`
+	RunID        string  `json:"run_id"`
+	BusinessDate string  `json:"business_date"`
+	StartedAt    string  `json:"started_at"`
+	FinishedAt   *string `json:"finished_at"`
+	Transmitted  int32   `json:"transmitted"`
+	Errors       int32   `json:"errors"`
+	Refused      int32   `json:"refused"`
+	NotEligible  int32   `json:"not_eligible"`
+	Deferred     int32   `json:"deferred"`
+	Outcome      string  `json:"outcome"`
+	Failure      *string `json:"failure"`
 }
 
 func newRun(r dbq.Run) Run {
@@ -210,9 +217,9 @@ func newRun(r dbq.Run) Run {
 		WorkflowID: r.WorkflowID, RunID: r.RunID,
 		// A date column: its calendar date is the Paris business date as stored.
 		BusinessDate: r.BusinessDate.Format(time.DateOnly),
-		StartedAt:    parisTime(r.StartedAt), FinishedAt: parisTime(r.FinishedAt),
-		Transmitted: r.Transmitted, Errors: r.Errors, NotEligible: r.NotEligible, Deferred: r.Deferred,
-		Outcome: r.Outcome,
+		StartedAt:    parisTime(r.StartedAt), FinishedAt: parisTimePtr(r.FinishedAt),
+		Transmitted: r.Transmitted, Errors: r.Errors, Refused: r.Refused, NotEligible: r.NotEligible,
+		Deferred: r.Deferred, Outcome: r.Outcome, Failure: nonEmpty(r.Failure),
 	}
 }
 

@@ -182,7 +182,7 @@ func TestReportPagingAndFilters(t *testing.T) {
 	for i, date := range []time.Time{started.Add(-24 * time.Hour), started} {
 		_, err := dbq.New(e.pool).RunRecord(context.Background(), dbq.RunRecordParams{SchoolID: a.ID, OfficeID: office.ID,
 			WorkflowID: "livret-run-x-" + date.Format(time.DateOnly), RunID: "r", BusinessDate: date, StartedAt: date,
-			Transmitted: int32(2 + i), Errors: 2, NotEligible: 1, Outcome: "completed"})
+			Transmitted: int32(2 + i), Refused: 2, NotEligible: 1, Outcome: "completed"})
 		must(t, err)
 	}
 	e.do("GET", "/v1/offices/"+officeLauriane+"/runs", a.Key, nil).want(t, http.StatusOK).json(t, &runs)

@@ -114,7 +114,7 @@ func TestSeedScenarioEndToEnd(t *testing.T) {
 	if res.Outcome != workflows.OutcomeCompleted || res.Counts.Transmitted != 2 {
 		t.Fatalf("AE LAURIANE run: %+v", res)
 	}
-	recordHistory(t, s, "office_daily_run_seed_v1", wid, rid)
+	recordHistory(t, s, "office_daily_run_seed_v2", wid, rid)
 	assertFindableByOperator(t, s, sc.school.ID, sc.lauriane.ID, res.BusinessDate, wid)
 	for _, o := range []dbq.Office{sc.centre, sc.sables} {
 		if res, _, _ := runOffice(t, s, sc.school, o); res.Outcome != workflows.OutcomeCompleted {
@@ -189,7 +189,7 @@ func TestSeedScenarioEndToEnd(t *testing.T) {
 	}
 	// Both runs of the day share the workflow id (no two side by side); each is recorded.
 	runs, err := s.Q.RunListByOffice(context.Background(), dbq.RunListByOfficeParams{SchoolID: sc.school.ID, OfficeID: sc.lauriane.ID, Limit: 10})
-	if err != nil || len(runs) != 2 || runs[1].Transmitted != 2 || runs[1].Errors != 2 || runs[0].Transmitted != 0 {
+	if err != nil || len(runs) != 2 || runs[1].Transmitted != 2 || runs[1].Refused != 2 || runs[0].Transmitted != 0 {
 		t.Fatalf("runs recorded: %+v %v", runs, err)
 	}
 }

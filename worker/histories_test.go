@@ -7,20 +7,31 @@ package worker_test
 //
 //	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory'
 //
-// office_daily_run_seed_v0.json is the exception: recorded by the code before the
-// "batch-shape" version, it cannot be recorded again and must be kept as it is.
+// OfficeDailyRun's histories carry the generation of its code that recorded them, and only
+// the current one is recorded again; the older ones cannot be, and are kept as they are so
+// that runs in flight across a deploy keep replaying (workflows/policies.go):
+//
+//	office_daily_run_*_v0.json  before the "batch-shape" version
+//	office_daily_run_*_v1.json  "batch-shape" 1, before "record-start-and-failure"
+//	office_daily_run_*_v2.json  both: today's code, what the tests record
+//
+// A change that adds a version renames what the tests record to the next suffix and keeps
+// the files recorded before.
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
+	"livret/activities"
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/dsr"
@@ -250,8 +261,15 @@ func TestHistoryOfficeRunContinuesAsNew(t *testing.T) {
 	if lastRun == firstRun {
 		t.Fatal("no second run")
 	}
-	recordHistory(t, s, "office_daily_run_continued_as_new", wid, firstRun)
-	recordHistory(t, s, "office_daily_run_after_continue_as_new", wid, lastRun)
+	// One row for the run across its continue-as-new, under its first run id, finished.
+	runs, err := s.Q.RunListByOffice(ctx, dbq.RunListByOfficeParams{SchoolID: b.school.ID, OfficeID: b.offices[0].ID, Limit: 10})
+	s.Must(err, "runs")
+	if len(runs) != 1 || runs[0].RunID != firstRun || runs[0].WorkflowID != wid || runs[0].Outcome != workflows.OutcomeCompleted ||
+		runs[0].FinishedAt == nil || int(runs[0].Transmitted) != len(b.lessons) {
+		t.Fatalf("runs recorded %+v, want one completed under the first run id %s", runs, firstRun)
+	}
+	recordHistory(t, s, "office_daily_run_continued_as_new_v2", wid, firstRun)
+	recordHistory(t, s, "office_daily_run_after_continue_as_new_v2", wid, lastRun)
 }
 
 // A run full of the DSR's refusals completes with counts: every refusal is recorded on its
@@ -314,7 +332,7 @@ func TestHistoryOfficeRunWithRefusals(t *testing.T) {
 	if ledger.DuplicatesRefused != 1 {
 		t.Errorf("%d duplicates refused, want Hugo's one", ledger.DuplicatesRefused)
 	}
-	recordHistory(t, s, "office_daily_run_with_refusals", wid, rid)
+	recordHistory(t, s, "office_daily_run_with_refusals_v2", wid, rid)
 }
 
 // AUTO_ECOLE_FERMEE stops the run: its batch fails non-retryable, the next load finds the
@@ -341,7 +359,7 @@ func TestHistoryOfficeRunSchoolClosed(t *testing.T) {
 	if school.ClosedAt == nil {
 		t.Fatal("the school is not flagged closed")
 	}
-	recordHistory(t, s, "office_daily_run_school_closed", wid, rid)
+	recordHistory(t, s, "office_daily_run_school_closed_v2", wid, rid)
 }
 
 // The DSR refuses the access token and then the refresh token (both lapsed by its clock):
@@ -369,5 +387,41 @@ func TestHistoryOfficeRunNeedsReconnect(t *testing.T) {
 	if l := s.Ledger(); len(l.Lessons) != 0 || len(l.Contracts) != 0 {
 		t.Fatalf("the DSR got %d lessons, %d contracts", len(l.Lessons), len(l.Contracts))
 	}
-	recordHistory(t, s, "office_daily_run_needs_reconnect", wid, rid)
+	recordHistory(t, s, "office_daily_run_needs_reconnect_v2", wid, rid)
+}
+
+// The DSR refuses Livret's own OAuth client when the run refreshes the office's token (its
+// secret rotated at the DSR, as devstack's demo does): the run fails without retry and is
+// recorded as failed, in French, the lessons left pending.
+func TestHistoryOfficeRunFails(t *testing.T) {
+	clock := &sandboxClock{}
+	s := workertest.NewStack(t, workertest.Options{SandboxNow: clock.Now})
+	ctx := context.Background()
+	o := newSmallOffice(t, s)
+	lea := o.student(s, "E-LEA", "Perrin", "120675000001", true)
+	l1 := o.lesson(s, lea, "L1", 9)
+	// The access token is dead by the sandbox's clock, the refresh token alive: the run
+	// refreshes, and the DSR no longer knows Livret's secret.
+	clock.Advance(sandbox.DefaultAccessTTL + time.Minute)
+	s.Must(s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: workertest.ClientID, ClientSecret: "rotated-at-the-dsr",
+		RedirectURIs: []string{"http://127.0.0.1:1/v1/oauth/callback"}}), "rotate the client's secret")
+	s.StartWorker()
+
+	wid, rid, err := s.Orchestrator.StartRun(ctx, o.school.ID, o.office.ID)
+	s.Must(err, "start")
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	runErr := s.Client.GetWorkflow(wctx, wid, rid).Get(wctx, nil)
+	var appErr *sdktemporal.ApplicationError
+	if !errors.As(runErr, &appErr) || appErr.Type() != activities.ErrTypeAccessRefused {
+		t.Fatalf("run ended with %v, want a DSRAccessRefused failure", runErr)
+	}
+	runs, err := s.Q.RunListByOffice(ctx, dbq.RunListByOfficeParams{SchoolID: o.school.ID, OfficeID: o.office.ID, Limit: 10})
+	s.Must(err, "runs")
+	if len(runs) != 1 || runs[0].RunID != rid || runs[0].Outcome != workflows.OutcomeFailed ||
+		runs[0].Failure != domain.RunFailureAccessRefused.Sentence() || runs[0].FinishedAt == nil {
+		t.Fatalf("runs recorded %+v", runs)
+	}
+	wantCode(t, s, o.school.ID, l1, domain.StatusPending, "")
+	recordHistory(t, s, "office_daily_run_failed_v2", wid, rid)
 }

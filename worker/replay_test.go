@@ -29,7 +29,7 @@ import (
 //
 //	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory'
 //
-// (see histories_test.go; office_daily_run_seed_v0.json comes from older code and is kept).
+// (see histories_test.go; OfficeDailyRun's histories of older code, *_v0.json and *_v1.json, are kept).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"livret/activities"
+	"livret/domain"
 	"livret/workflows"
 )
 
@@ -201,6 +203,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 
 func TestOurOwnBugFailsTheRunWithoutRetry(t *testing.T) {
 	env := newEnv(t)
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).
 		Return(activities.LoadResult{LessonIDs: ids(1, 3), AccountID: 7}, nil)
 	env.OnActivity(activities.EnsureTrainingContractsName, mock.Anything, mock.Anything).Return(activities.ContractsResult{}, nil)
@@ -231,5 +234,120 @@ func TestResendReportsTheNewState(t *testing.T) {
 	var res workflows.ResendResult
 	if err := env.GetWorkflowResult(&res); err != nil || res.Status != "transmitted" {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// records collects what the run writes to the runs table, in order.
+type records struct {
+	mu  sync.Mutex
+	all []activities.RecordInput
+}
+
+func (r *records) mock(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(activities.RecordRunName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordInput) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.all = append(r.all, in)
+			return nil
+		})
+}
+
+func (r *records) outcomes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, in := range r.all {
+		out = append(out, in.Outcome)
+	}
+	return out
+}
+
+func (r *records) last() activities.RecordInput {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.all[len(r.all)-1]
+}
+
+// A run is in the runs table from its start: running, then its outcome, under one key.
+func TestRunIsRecordedWhenItStartsAndWhenItEnds(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.MatchedBy(func(in activities.LoadInput) bool { return in.AfterLessonID == 0 })).
+		Return(activities.LoadResult{LessonIDs: ids(1, 3), AccountID: 7}, nil)
+	env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).Return(activities.LoadResult{}, nil)
+	env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(activities.DeclareResult{Transmitted: 2, Errors: 1}, nil)
+	var recs records
+	recs.mock(env)
+	env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got := recs.outcomes(); !slices.Equal(got, []string{workflows.OutcomeRunning, workflows.OutcomeCompleted}) {
+		t.Fatalf("recorded %v", got)
+	}
+	start, end := recs.all[0], recs.all[1]
+	if start.RunID == "" || start.RunID != end.RunID || start.WorkflowID != end.WorkflowID || !start.StartedAt.Equal(end.StartedAt) ||
+		start.Transmitted != 0 || end.Transmitted != 2 || end.Errors != 1 || end.Failure != "" || start.BusinessDate != "2021-12-10" {
+		t.Fatalf("start %+v, end %+v", start, end)
+	}
+}
+
+// A run that fails is recorded as failed, with the French sentence of its error class and
+// the counts of the batches that finished, then returns its error. One case per class.
+func TestAFailedRunIsRecordedAsFailed(t *testing.T) {
+	cases := []struct {
+		name    string
+		declare func(attempt int) error
+		cancel  bool
+		want    domain.RunFailure
+	}{
+		{"the DSR refuses Livret's OAuth client", func(int) error {
+			return temporal.NewNonRetryableApplicationError("invalid_client", activities.ErrTypeAccessRefused, nil)
+		}, false, domain.RunFailureAccessRefused},
+		{"a request the DSR calls malformed", func(int) error {
+			return temporal.NewNonRetryableApplicationError("400", activities.ErrTypeInvalidRequest, nil)
+		}, false, domain.RunFailureInternal},
+		{"the DSR down until the retries run out", func(int) error {
+			return temporal.NewApplicationError("503", activities.ErrTypeTransient)
+		}, false, domain.RunFailureDSRUnavailable},
+		{"cancelled while retrying", func(int) error {
+			return temporal.NewApplicationError("503", activities.ErrTypeTransient)
+		}, true, domain.RunFailureInterrupted},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			// Two batches of 50: the first declares, the second fails.
+			env.OnActivity(activities.LoadDueLessonsName, mock.Anything, mock.Anything).
+				Return(activities.LoadResult{LessonIDs: ids(1, 100), AccountID: 7}, nil)
+			attempts := 0
+			env.OnActivity(activities.DeclareLessonsName, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.BatchInput) (activities.DeclareResult, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if in.LessonIDs[0] == 1 {
+						return activities.DeclareResult{Transmitted: 49, Errors: 1}, nil
+					}
+					attempts++
+					return activities.DeclareResult{}, tc.declare(attempts)
+				})
+			var recs records
+			recs.mock(env)
+			if tc.cancel {
+				env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Minute)
+			}
+			env.ExecuteWorkflow(workflows.OfficeDailyRunName, input)
+			err := env.GetWorkflowError()
+			if err == nil {
+				t.Fatal("the run did not fail")
+			}
+			if got := recs.outcomes(); !slices.Equal(got, []string{workflows.OutcomeRunning, workflows.OutcomeFailed}) {
+				t.Fatalf("recorded %v", got)
+			}
+			r := recs.last()
+			if r.Failure != tc.want.Sentence() || r.Transmitted != 49 || r.Errors != 1 || r.RunID != recs.all[0].RunID {
+				t.Fatalf("recorded %+v, want the failure %q and the first batch's counts", r, tc.want.Sentence())
+			}
+		})
 	}
 }

@@ -77,3 +77,15 @@ func shapeOf(ctx workflow.Context) runShape {
 	}
 	return runShape{batchSize: BatchSize, concurrency: BatchConcurrency, skipKnownContracts: true}
 }
+
+// runRecordChange gates when a run writes its row, so that histories recorded before replay
+// with the path they were recorded with.
+//
+//	DefaultVersion: one RecordRun, when the run ends well, keyed by its last run id.
+//	1: a RecordRun when the run starts (outcome running; not again in a run continued as
+//	   new), one when it ends, and one when it fails or is cancelled (outcome failed, the
+//	   French failure), all keyed by the first run id of its chain.
+const (
+	runRecordChange = "record-start-and-failure"
+	runRecordLatest = workflow.Version(1)
+)

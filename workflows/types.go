@@ -64,6 +64,7 @@ type OfficeRunInput struct {
 // RunCounts are a run's outcomes.
 type RunCounts struct {
 	Transmitted int
+	// Errors: the lessons of the run's batches left in error (the runs table's refused).
 	Errors      int
 	NotEligible int
 	// Deferred lessons stay pending for a later run (account needs a new login, school closed).
@@ -76,11 +77,12 @@ func (c RunCounts) Add(o RunCounts) RunCounts {
 		NotEligible: c.NotEligible + o.NotEligible, Deferred: c.Deferred + o.Deferred}
 }
 
-// OfficeRunResult is what a run returns (and records in the runs table).
+// OfficeRunResult is what a run returns (and records in the runs table). A run that fails
+// returns its error instead, after recording the outcome "failed".
 type OfficeRunResult struct {
 	BusinessDate string
 	Counts       RunCounts
-	// Outcome: "completed", "school_closed", "needs_reconnect".
+	// Outcome: "completed", "school_closed", "needs_reconnect", "not_linked".
 	Outcome string
 }
 

@@ -90,6 +90,11 @@ func TestDevStack(t *testing.T) {
 	if !failedListed {
 		t.Errorf("the Temporal UI does not list the demo's failed run: %+v", listed)
 	}
+	// The school sees the failed run too, and the summary says so.
+	failed := waitRun(ctx, t, livretclient.New(api, demo.APIKey), "sud", demo.FailedRunID)
+	if failed.Outcome != livretclient.OutcomeFailed || failed.Failure == nil || !strings.Contains(d.stdout(), *failed.Failure) {
+		t.Errorf("the demo's failed run shows as %+v in Livret; the summary:\n%s", failed, d.stdout())
+	}
 
 	// The vendor guide's scenario, through the API, on a school of its own.
 	const agrement = "E0203100010"
@@ -230,14 +235,15 @@ func checkDemo(ctx context.Context, t *testing.T, api *livretclient.Client) {
 	}
 }
 
-// waitRun waits for the run to be recorded in GET /v1/offices/{ref}/runs.
+// waitRun waits for the run to be recorded as finished in GET /v1/offices/{ref}/runs (it is
+// listed as running from its start).
 func waitRun(ctx context.Context, t *testing.T, api *livretclient.Client, office, runID string) livretclient.Run {
 	t.Helper()
 	for {
 		runs, err := api.Runs(ctx, office)
 		must(t, err)
 		for _, r := range runs {
-			if r.RunID == runID {
+			if r.RunID == runID && r.FinishedAt != nil {
 				return r
 			}
 		}
@@ -251,10 +257,12 @@ func waitRun(ctx context.Context, t *testing.T, api *livretclient.Client, office
 
 // sameRun compares two records of a run (times as instants: each decoding has its own zone).
 func sameRun(a, b livretclient.Run) bool {
-	return a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt) &&
+	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.StartedAt.Equal(b.StartedAt) && sameTime(a.FinishedAt, b.FinishedAt) &&
 		a.WorkflowID == b.WorkflowID && a.RunID == b.RunID && a.BusinessDate == b.BusinessDate &&
-		a.Transmitted == b.Transmitted && a.Errors == b.Errors && a.NotEligible == b.NotEligible &&
-		a.Deferred == b.Deferred && a.Outcome == b.Outcome
+		a.Transmitted == b.Transmitted && a.Errors == b.Errors && a.Refused == b.Refused &&
+		a.NotEligible == b.NotEligible && a.Deferred == b.Deferred && a.Outcome == b.Outcome &&
+		(a.Failure == nil) == (b.Failure == nil) && (a.Failure == nil || *a.Failure == *b.Failure)
 }
 
 func wantStatus(ctx context.Context, t *testing.T, tc client.Client, wid, rid string, want enumspb.WorkflowExecutionStatus) {

@@ -130,12 +130,14 @@ type Run struct {
 	RunID        string
 	BusinessDate time.Time
 	StartedAt    time.Time
-	FinishedAt   time.Time
+	FinishedAt   *time.Time
 	Transmitted  int32
 	Errors       int32
 	NotEligible  int32
 	Deferred     int32
 	Outcome      string
+	Failure      string
+	Refused      int32
 }
 
 type School struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const runLastByOffice = `-- name: RunLastByOffice :one
-SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome FROM runs WHERE school_id = $1 AND office_id = $2
+SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome, failure, refused FROM runs WHERE school_id = $1 AND office_id = $2
 ORDER BY started_at DESC, id DESC
 LIMIT 1
 `
@@ -38,12 +38,14 @@ func (q *Queries) RunLastByOffice(ctx context.Context, arg RunLastByOfficeParams
 		&i.NotEligible,
 		&i.Deferred,
 		&i.Outcome,
+		&i.Failure,
+		&i.Refused,
 	)
 	return i, err
 }
 
 const runLatestBySchool = `-- name: RunLatestBySchool :many
-SELECT DISTINCT ON (r.office_id) r.id, r.school_id, r.office_id, r.workflow_id, r.run_id, r.business_date, r.started_at, r.finished_at, r.transmitted, r.errors, r.not_eligible, r.deferred, r.outcome
+SELECT DISTINCT ON (r.office_id) r.id, r.school_id, r.office_id, r.workflow_id, r.run_id, r.business_date, r.started_at, r.finished_at, r.transmitted, r.errors, r.not_eligible, r.deferred, r.outcome, r.failure, r.refused
 FROM runs r
 WHERE r.school_id = $1
 ORDER BY r.office_id, r.started_at DESC, r.id DESC
@@ -73,6 +75,8 @@ func (q *Queries) RunLatestBySchool(ctx context.Context, schoolID int64) ([]Run,
 			&i.NotEligible,
 			&i.Deferred,
 			&i.Outcome,
+			&i.Failure,
+			&i.Refused,
 		); err != nil {
 			return nil, err
 		}
@@ -85,7 +89,7 @@ func (q *Queries) RunLatestBySchool(ctx context.Context, schoolID int64) ([]Run,
 }
 
 const runListByOffice = `-- name: RunListByOffice :many
-SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome FROM runs WHERE school_id = $1 AND office_id = $2
+SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome, failure, refused FROM runs WHERE school_id = $1 AND office_id = $2
 ORDER BY started_at DESC, id DESC
 LIMIT $3
 `
@@ -119,6 +123,8 @@ func (q *Queries) RunListByOffice(ctx context.Context, arg RunListByOfficeParams
 			&i.NotEligible,
 			&i.Deferred,
 			&i.Outcome,
+			&i.Failure,
+			&i.Refused,
 		); err != nil {
 			return nil, err
 		}
@@ -130,15 +136,91 @@ func (q *Queries) RunListByOffice(ctx context.Context, arg RunListByOfficeParams
 	return items, nil
 }
 
+const runListRunning = `-- name: RunListRunning :many
+SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome, failure, refused FROM runs
+WHERE outcome = 'running' AND started_at < $1
+ORDER BY started_at, id
+LIMIT $2
+`
+
+type RunListRunningParams struct {
+	StartedBefore time.Time
+	Lim           int32
+}
+
+// Runs of every school still 'running' that started before @started_before: the workers'
+// sweep asks Temporal whether their workflow is still open (worker.SweepAbandonedRuns).
+func (q *Queries) RunListRunning(ctx context.Context, arg RunListRunningParams) ([]Run, error) {
+	rows, err := q.db.Query(ctx, runListRunning, arg.StartedBefore, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.SchoolID,
+			&i.OfficeID,
+			&i.WorkflowID,
+			&i.RunID,
+			&i.BusinessDate,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.Transmitted,
+			&i.Errors,
+			&i.NotEligible,
+			&i.Deferred,
+			&i.Outcome,
+			&i.Failure,
+			&i.Refused,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runMarkAbandoned = `-- name: RunMarkAbandoned :execrows
+UPDATE runs
+SET outcome = 'failed', failure = $1, finished_at = $2::timestamptz,
+    errors = office_error_count(school_id, office_id)
+WHERE id = $3 AND outcome = 'running'
+`
+
+type RunMarkAbandonedParams struct {
+	Failure    string
+	FinishedAt time.Time
+	ID         int64
+}
+
+// A run whose workflow closed without recording its end (terminated, timed out, lost): it
+// failed. Only while still 'running', so a failure the run recorded itself is kept.
+func (q *Queries) RunMarkAbandoned(ctx context.Context, arg RunMarkAbandonedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, runMarkAbandoned, arg.Failure, arg.FinishedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const runRecord = `-- name: RunRecord :one
-INSERT INTO runs (school_id, office_id, workflow_id, run_id, business_date, started_at,
-                  transmitted, errors, not_eligible, deferred, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO runs (school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at,
+                  transmitted, errors, refused, not_eligible, deferred, outcome, failure)
+VALUES ($1, $2, $3, $4, $5, $6,
+        CASE WHEN $7::text = 'running' THEN NULL ELSE now() END,
+        $8, office_error_count($1, $2), $9, $10, $11,
+        $7::text, $12)
 ON CONFLICT (workflow_id, run_id) DO UPDATE
-SET transmitted = excluded.transmitted, errors = excluded.errors,
+SET transmitted = excluded.transmitted, errors = excluded.errors, refused = excluded.refused,
     not_eligible = excluded.not_eligible, deferred = excluded.deferred,
-    outcome = excluded.outcome, finished_at = now()
-RETURNING id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome
+    outcome = excluded.outcome, failure = excluded.failure, finished_at = excluded.finished_at
+RETURNING id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome, failure, refused
 `
 
 type RunRecordParams struct {
@@ -148,13 +230,20 @@ type RunRecordParams struct {
 	RunID        string
 	BusinessDate time.Time
 	StartedAt    time.Time
+	Outcome      string
 	Transmitted  int32
-	Errors       int32
+	Refused      int32
 	NotEligible  int32
 	Deferred     int32
-	Outcome      string
+	Failure      string
 }
 
+// A run's row, written when it starts (outcome 'running', no finished_at), when it ends and
+// when it fails. One row per run: the key is the workflow id and the run id of the run's
+// first execution, which continue-as-new and a reset keep, so the day's second run (same
+// workflow id, a new first run id) is a second row. errors is the office's lessons in error
+// now (office_error_count, as the office card counts them); refused, the lessons this run's
+// batches left in error. started_at and business_date stay as first written.
 func (q *Queries) RunRecord(ctx context.Context, arg RunRecordParams) (Run, error) {
 	row := q.db.QueryRow(ctx, runRecord,
 		arg.SchoolID,
@@ -163,11 +252,12 @@ func (q *Queries) RunRecord(ctx context.Context, arg RunRecordParams) (Run, erro
 		arg.RunID,
 		arg.BusinessDate,
 		arg.StartedAt,
+		arg.Outcome,
 		arg.Transmitted,
-		arg.Errors,
+		arg.Refused,
 		arg.NotEligible,
 		arg.Deferred,
-		arg.Outcome,
+		arg.Failure,
 	)
 	var i Run
 	err := row.Scan(
@@ -184,6 +274,8 @@ func (q *Queries) RunRecord(ctx context.Context, arg RunRecordParams) (Run, erro
 		&i.NotEligible,
 		&i.Deferred,
 		&i.Outcome,
+		&i.Failure,
+		&i.Refused,
 	)
 	return i, err
 }

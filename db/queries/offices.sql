@@ -14,11 +14,11 @@ SELECT * FROM offices WHERE school_id = $1 AND id = $2;
 -- The office cards: link state, account, lessons per status as the school sees them
 -- ("sending" is still pending for it), newest run. "In error" is the one definition the card,
 -- the run and the report share: the office's lessons whose status is error, whoever stopped
--- them (Livret's checks at entry or the DSR).
+-- them (Livret's checks at entry or the DSR), counted by office_error_count as a run counts it.
 SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        a.email AS account_email,
        coalesce(a.needs_reconnect, false)::boolean AS needs_reconnect,
-       coalesce(c.error_count, 0)::bigint AS error_count,
+       office_error_count(o.school_id, o.id)::bigint AS error_count,
        coalesce(c.pending_count, 0)::bigint AS pending_count,
        coalesce(c.transmitted_count, 0)::bigint AS transmitted_count,
        coalesce(c.not_eligible_count, 0)::bigint AS not_eligible_count,
@@ -26,8 +26,7 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
 LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE t.status = 'error') AS error_count,
-           count(*) FILTER (WHERE t.status IN ('pending', 'sending')) AS pending_count,
+    SELECT count(*) FILTER (WHERE t.status IN ('pending', 'sending')) AS pending_count,
            count(*) FILTER (WHERE t.status = 'transmitted') AS transmitted_count,
            count(*) FILTER (WHERE t.status = 'not_eligible') AS not_eligible_count,
            count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled_count

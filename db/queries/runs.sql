@@ -1,11 +1,20 @@
 -- name: RunRecord :one
-INSERT INTO runs (school_id, office_id, workflow_id, run_id, business_date, started_at,
-                  transmitted, errors, not_eligible, deferred, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+-- A run's row, written when it starts (outcome 'running', no finished_at), when it ends and
+-- when it fails. One row per run: the key is the workflow id and the run id of the run's
+-- first execution, which continue-as-new and a reset keep, so the day's second run (same
+-- workflow id, a new first run id) is a second row. errors is the office's lessons in error
+-- now (office_error_count, as the office card counts them); refused, the lessons this run's
+-- batches left in error. started_at and business_date stay as first written.
+INSERT INTO runs (school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at,
+                  transmitted, errors, refused, not_eligible, deferred, outcome, failure)
+VALUES (@school_id, @office_id, @workflow_id, @run_id, @business_date, @started_at,
+        CASE WHEN @outcome::text = 'running' THEN NULL ELSE now() END,
+        @transmitted, office_error_count(@school_id, @office_id), @refused, @not_eligible, @deferred,
+        @outcome::text, @failure)
 ON CONFLICT (workflow_id, run_id) DO UPDATE
-SET transmitted = excluded.transmitted, errors = excluded.errors,
+SET transmitted = excluded.transmitted, errors = excluded.errors, refused = excluded.refused,
     not_eligible = excluded.not_eligible, deferred = excluded.deferred,
-    outcome = excluded.outcome, finished_at = now()
+    outcome = excluded.outcome, failure = excluded.failure, finished_at = excluded.finished_at
 RETURNING *;
 
 -- name: RunListByOffice :many
@@ -24,3 +33,19 @@ SELECT DISTINCT ON (r.office_id) r.*
 FROM runs r
 WHERE r.school_id = @school_id
 ORDER BY r.office_id, r.started_at DESC, r.id DESC;
+
+-- name: RunListRunning :many
+-- Runs of every school still 'running' that started before @started_before: the workers'
+-- sweep asks Temporal whether their workflow is still open (worker.SweepAbandonedRuns).
+SELECT * FROM runs
+WHERE outcome = 'running' AND started_at < @started_before
+ORDER BY started_at, id
+LIMIT @lim;
+
+-- name: RunMarkAbandoned :execrows
+-- A run whose workflow closed without recording its end (terminated, timed out, lost): it
+-- failed. Only while still 'running', so a failure the run recorded itself is kept.
+UPDATE runs
+SET outcome = 'failed', failure = @failure, finished_at = @finished_at::timestamptz,
+    errors = office_error_count(school_id, office_id)
+WHERE id = @id AND outcome = 'running';
