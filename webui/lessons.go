@@ -31,11 +31,16 @@ type lessonsPage struct {
 	Page      int
 	Pages     int
 	Total     int64
-	PrevURL   string
-	NextURL   string
-	Retour    string // this view's query, for the resend form
+	Pager     pager
+	Retour    string // this view's query, page included, for the resend form
 	ErrorsURL string
 	SearchURL string
+}
+
+// pager is the guide's "« < 1 / 1 > »": each link keeps the tab and every filter; an empty
+// URL is a link that would lead nowhere (shown disabled).
+type pager struct {
+	FirstURL, PrevURL, NextURL, LastURL string
 }
 
 type lessonRow struct {
@@ -59,21 +64,16 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		return
 	}
 
-	// The filters every view keeps.
+	// The filters every tab keeps, and this view: the tab, the filters, the search.
 	filters := url.Values{}
 	for k, v := range map[string]string{"office": p.Office, "from": p.From, "to": p.To} {
 		if v != "" {
 			filters.Set(k, v)
 		}
 	}
-	view := url.Values{}
-	for k, v := range filters {
-		view[k] = v
-	}
-	view.Set("tab", "erreurs")
-	p.ErrorsURL = "/ui/lessons?" + view.Encode()
-	view.Set("tab", "eleve")
-	p.SearchURL = "/ui/lessons?" + view.Encode()
+	p.ErrorsURL = lessonsURL(filters, "tab", "erreurs")
+	p.SearchURL = lessonsURL(filters, "tab", "eleve")
+	view := withParam(filters, "tab", p.Tab)
 
 	report := url.Values{}
 	for k, v := range filters {
@@ -109,7 +109,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	}
 	page := 1
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {
-		page = n
+		page = min(n, maxPage)
 	}
 	report.Set("page", strconv.Itoa(page))
 	report.Set("per_page", strconv.Itoa(school.DefaultPerPage))
@@ -128,16 +128,36 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	if p.Pages < 1 {
 		p.Pages = 1
 	}
+	pageURL := func(n int) string {
+		if n <= 1 {
+			return lessonsURL(view)
+		}
+		return lessonsURL(view, "page", strconv.Itoa(n))
+	}
+	if p.Page > p.Pages {
+		// Past the last page (the list got shorter, e.g. after a resend from the last page):
+		// the last page, with the notice the request asked for.
+		target := withParam(view, "page", strconv.Itoa(p.Pages))
+		if p.Pages == 1 {
+			target.Del("page")
+		}
+		if _, ok := uiNotices[c.Query("msg")]; ok {
+			target.Set("msg", c.Query("msg"))
+		}
+		c.Redirect(http.StatusSeeOther, lessonsURL(target))
+		return
+	}
 	if p.Page > 1 {
-		view.Set("page", strconv.Itoa(p.Page-1))
-		p.PrevURL = "/ui/lessons?" + view.Encode()
+		p.Pager.FirstURL, p.Pager.PrevURL = pageURL(1), pageURL(p.Page-1)
 	}
 	if p.Page < p.Pages {
-		view.Set("page", strconv.Itoa(p.Page+1))
-		p.NextURL = "/ui/lessons?" + view.Encode()
+		p.Pager.NextURL, p.Pager.LastURL = pageURL(p.Page+1), pageURL(p.Pages)
 	}
-	view.Set("page", strconv.Itoa(p.Page))
-	p.Retour = view.Encode()
+	retour := view
+	if p.Page > 1 {
+		retour = withParam(view, "page", strconv.Itoa(p.Page))
+	}
+	p.Retour = retour.Encode()
 	for _, l := range res.Items {
 		row := lessonRow{Ref: l.Ref, Slot: l.Slot, Type: l.TypeLabel, Student: l.Student.FirstName + " " + l.Student.LastName}
 		row.Status, row.StatusClass = statusCell(l.Transmission)
@@ -152,6 +172,27 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		p.Rows = append(p.Rows, row)
 	}
 	s.renderPage(c, http.StatusOK, "lessons", d)
+}
+
+// maxPage bounds the page asked for: far past any real report, well inside the use case's
+// limit (a larger page would be refused as a bad parameter instead of leading to the last page).
+const maxPage = 100_000
+
+// withParam is a copy of q with the pairs (key, value, key, value…) set.
+func withParam(q url.Values, kv ...string) url.Values {
+	out := make(url.Values, len(q)+len(kv)/2)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out.Set(kv[i], kv[i+1])
+	}
+	return out
+}
+
+// lessonsURL is the report's address with q and the pairs kv set.
+func lessonsURL(q url.Values, kv ...string) string {
+	return "/ui/lessons?" + withParam(q, kv...).Encode()
 }
 
 // asProblem puts a problem's French explanation in msg; false for any other error.
