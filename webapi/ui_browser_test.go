@@ -226,9 +226,10 @@ func TestBrowserAdmin(t *testing.T) {
 	)
 	var loc string
 	run(t, ctx, "location", chromedp.Location(&loc))
-	if loc != b.url+webapi.OfficesPage {
+	if loc != b.url+webapi.LinkedPage {
 		t.Fatalf("after linking the browser is at %s", loc)
 	}
+	wantText(t, ctx, "Le bureau est connecté à la DSR")
 
 	// The second office: the warning first, then "Fermer".
 	run(t, ctx, "warning",

@@ -1,6 +1,7 @@
 package webapi_test
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -166,6 +167,8 @@ func TestUIPages(t *testing.T) {
 	}
 
 	t.Run("offices page", func(t *testing.T) {
+		// Where the OAuth callback sends the browser: the offices, and the link confirmed.
+		admin.get(webapi.LinkedPage).want(t, http.StatusOK).has(t, `class="notice success"`, "Le bureau est connecté à la DSR")
 		p := admin.get("/ui/offices").want(t, http.StatusOK)
 		p.has(t, `<html lang="fr">`, "L'API Livret numérique", "AE LAURIANE", "Auto-école David - Agence de La Roche s/Yon",
 			"Se déconnecter", "Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées", "✔ Aucune erreur recensée")
@@ -262,17 +265,141 @@ func TestUIPages(t *testing.T) {
 		if loc := p.header.Get("Location"); !strings.Contains(loc, "msg=toujours-erreur") || strings.Contains(loc, "evil") {
 			t.Fatalf("after resend: %q", loc)
 		}
-		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "La leçon est toujours en erreur")
+		back := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
+		back.has(t, `<p class="notice warning" role="alert">`, "La leçon est toujours en erreur")
+		back.hasNot(t, `class="notice success"`)
 		p = admin.post("/ui/offices/lauriane/disconnect", nil, true)
 		p.redirect(t, webapi.OfficesPage)
 		if e.office(a.ID, officeLauriane).AccountID != nil {
 			t.Fatal("the office is still linked")
 		}
-		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "Le bureau est déconnecté")
+		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, `class="notice success"`, "Le bureau est déconnecté")
 	})
 	t.Run("sign out", func(t *testing.T) {
 		admin.get("/ui/offices")
-		admin.post("/ui/logout", nil, true).redirect(t, "/ui/login")
+		p := admin.post("/ui/logout", nil, true)
+		p.redirect(t, "/ui/login")
+		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, `class="notice success"`, "Vous êtes déconnecté de Livret.")
 		admin.get("/ui/offices").redirect(t, "/ui/login")
+		// A key the list does not hold says nothing, and nothing of the query is echoed.
+		admin.get("/ui/login?msg=%3Cb%3Epirate").want(t, http.StatusOK).hasNot(t, "pirate", `class="notice`)
 	})
+}
+
+// pagerLinks are the pager's four links of a page, "" where one is disabled.
+func pagerLinks(t *testing.T, p uiPage) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, label := range []string{"Première page", "Page précédente", "Page suivante", "Dernière page"} {
+		m := regexp.MustCompile(`href="([^"]+)" aria-label="` + label + `"`).FindStringSubmatch(p.body)
+		if m != nil {
+			out[label] = m[1]
+		}
+	}
+	return out
+}
+
+// wantQuery checks that a report link keeps the tab and the filters, and points at page.
+func wantQuery(t *testing.T, link string, want url.Values, page string) {
+	t.Helper()
+	u, err := url.Parse(link)
+	must(t, err)
+	if u.Path != "/ui/lessons" {
+		t.Fatalf("link %q leaves the report", link)
+	}
+	q := u.Query()
+	for k := range want {
+		if q.Get(k) != want.Get(k) {
+			t.Fatalf("link %q: %s=%q, want %q", link, k, q.Get(k), want.Get(k))
+		}
+	}
+	if q.Get("page") != page {
+		t.Fatalf("link %q: page %q, want %q", link, q.Get("page"), page)
+	}
+}
+
+// TestUIPager: "« < 1 / 3 > »" keeps the tab and every filter on every page, on both tabs,
+// and "Renvoyer" from page 2 comes back to page 2.
+func TestUIPager(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	seedPeople(e, a.Key, officeLauriane)
+	// 25 lessons of 20 minutes in November (Livret's own check refuses them at once), and one
+	// in December, outside the period filtered on.
+	for i := 1; i <= 26; i++ {
+		day := time.Date(2021, 11, i, 8, 0, 0, 0, time.UTC)
+		if i == 26 {
+			day = time.Date(2021, 12, 20, 8, 0, 0, 0, time.UTC)
+		}
+		e.put(a.Key, fmt.Sprintf("/v1/lessons/court-%02d", i), map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
+			"instructor_ref": "jean", "type": "conduite",
+			"start": day.Format(time.RFC3339), "end": day.Add(20 * time.Minute).Format(time.RFC3339)})
+	}
+	admin := e.uiAgent(t)
+	admin.signIn(a.Key)
+
+	for _, tc := range []struct {
+		name  string
+		start string
+		view  url.Values
+	}{
+		{"errors tab", "/ui/lessons?tab=erreurs&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"erreurs"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+		{"student tab", "/ui/lessons?tab=eleve&q=michel&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"eleve"}, "q": {"michel"}, "student": {"lou"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := admin.get(tc.start).want(t, http.StatusOK)
+			p.has(t, "1 / 3", "10 lignes")
+			links := pagerLinks(t, p)
+			if links["Première page"] != "" || links["Page précédente"] != "" {
+				t.Fatalf("page 1 links back: %v", links)
+			}
+			wantQuery(t, links["Page suivante"], tc.view, "2")
+			wantQuery(t, links["Dernière page"], tc.view, "3")
+
+			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
+			p.has(t, "2 / 3", "01/11/2021") // newest first: page 2 holds the 15th to the 6th
+			p.hasNot(t, "20/12/2021")
+			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 10 {
+				t.Fatalf("%d rows on page 2", n)
+			}
+			links = pagerLinks(t, p)
+			wantQuery(t, links["Première page"], tc.view, "")
+			wantQuery(t, links["Page précédente"], tc.view, "")
+			wantQuery(t, links["Page suivante"], tc.view, "3")
+			wantQuery(t, links["Dernière page"], tc.view, "3")
+
+			// "Renvoyer" from page 2: Livret's own check still refuses, back on page 2.
+			retour := regexp.MustCompile(`name="retour" value="([^"]+)"`).FindStringSubmatch(p.body)
+			if retour == nil {
+				t.Fatal("no retour in the resend form")
+			}
+			r := admin.post("/ui/lessons/court-10/resend", url.Values{"retour": {retour[1]}}, true)
+			r.redirect(t, "/ui/lessons?")
+			wantQuery(t, r.header.Get("Location"), tc.view, "2")
+			back := admin.get(r.header.Get("Location")).want(t, http.StatusOK)
+			back.has(t, "2 / 3", `class="notice warning"`, "La leçon est toujours en erreur")
+
+			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
+			p.has(t, "3 / 3")
+			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 5 {
+				t.Fatalf("%d rows on page 3", n)
+			}
+			links = pagerLinks(t, p)
+			if links["Page suivante"] != "" || links["Dernière page"] != "" {
+				t.Fatalf("the last page links further: %v", links)
+			}
+			wantQuery(t, links["Page précédente"], tc.view, "2")
+
+			// Past the last page: the last page.
+			u := mustParse(t, links["Page précédente"])
+			q := u.Query()
+			q.Set("page", "9")
+			over := admin.get(u.Path + "?" + q.Encode())
+			over.redirect(t, "/ui/lessons?")
+			wantQuery(t, over.header.Get("Location"), tc.view, "3")
+		})
+	}
 }

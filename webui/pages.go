@@ -119,7 +119,7 @@ type pageData struct {
 	School   string
 	CSRF     string
 	Message  string // an error to show
-	Notice   string // a confirmation to show
+	Notice   notice // a confirmation or a warning to show
 	SignedIn bool
 	Nav      string
 
@@ -175,12 +175,21 @@ func errorBadge(n int64) string {
 
 // --- "L'API Livret numérique": the offices ---
 
-// uiNotices are the confirmations a redirect may ask for (a fixed list: nothing echoed).
-var uiNotices = map[string]string{
-	"deconnecte":        "Vous êtes déconnecté de Livret.",
-	"bureau-deconnecte": "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté.",
-	"renvoyee":          "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants.",
-	"toujours-erreur":   "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la.",
+// notice is what a redirect asks a page to say: a confirmation, or a warning when what the
+// admin did has not had the hoped-for effect.
+type notice struct {
+	Text string
+	Kind string // "success" or "warning": the style, and the role a screen reader hears
+}
+
+// uiNotices are the notices a redirect may ask for with ?msg= (a fixed list: nothing of the
+// query is echoed).
+var uiNotices = map[string]notice{
+	"deconnecte":        {Kind: "success", Text: "Vous êtes déconnecté de Livret."},
+	"bureau-connecte":   {Kind: "success", Text: "Le bureau est connecté à la DSR : ses leçons seront transmises automatiquement chaque nuit, à partir du lendemain de la leçon."},
+	"bureau-deconnecte": {Kind: "success", Text: "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté."},
+	"renvoyee":          {Kind: "success", Text: "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants."},
+	"toujours-erreur":   {Kind: "warning", Text: "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la."},
 }
 
 func (s *Pages) uiOffices(c *gin.Context) {

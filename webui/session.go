@@ -171,7 +171,7 @@ func (s *Pages) uiLoginForm(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, OfficesPage)
 		return
 	}
-	s.renderPage(c, http.StatusOK, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c)})
+	s.renderPage(c, http.StatusOK, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c), Notice: uiNotices[c.Query("msg")]})
 }
 
 // uiLogin is POST /ui/login: the school's API key opens a session.
