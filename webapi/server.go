@@ -44,6 +44,10 @@ type Orchestrator = school.Orchestrator
 // the API does not know them, the composition root (livret webapi, livret dev) gives them.
 type Pages interface {
 	Mount(r *gin.Engine)
+	// Problem answers a browser with a French HTML page for p: the router's one error
+	// renderer calls it instead of writing problem+json when the request is a browser's
+	// (wantsPage), whatever route it reached or missed.
+	Problem(c *gin.Context, p *school.Problem)
 }
 
 // Server holds the API's dependencies. Build it with New; then serve Handler.

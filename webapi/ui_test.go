@@ -403,3 +403,90 @@ func TestUIPager(t *testing.T) {
 		})
 	}
 }
+
+// browserAccept is what Chromium sends when it navigates.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
+
+// acceptHTML makes an http.Client send a navigating browser's Accept header on every request.
+type acceptHTML struct{ next http.RoundTripper }
+
+func (a acceptHTML) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept", browserAccept)
+	return a.next.RoundTrip(r)
+}
+
+// wantFrenchPage checks that an answer is one of Livret's French pages, with the pages'
+// security headers, and not a problem document.
+func wantFrenchPage(t *testing.T, p uiPage, status int, wants ...string) {
+	t.Helper()
+	p.want(t, status)
+	if ct := p.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Fatalf("Content-Type %q, want a page:\n%s", ct, p.body)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+		if p.header.Get(h) == "" {
+			t.Fatalf("a page without %s", h)
+		}
+	}
+	if !strings.Contains(p.header.Get("Content-Security-Policy"), "default-src 'none'") || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("CSP %q, Cache-Control %q", p.header.Get("Content-Security-Policy"), p.header.Get("Cache-Control"))
+	}
+	p.has(t, `<html lang="fr">`, `href="/ui/offices"`)
+	p.has(t, wants...)
+	p.hasNot(t, `"type":`, "urn:livret:problem", "voir la liste des champs")
+}
+
+// TestUIBrowserAnswers: every answer a browser gets is a French page, whatever went wrong
+// and wherever (docs/api.md, "Errors"); an API client still gets problem+json.
+func TestUIBrowserAnswers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	e.addAccount("autre@ecole-b.fr", "pw-b", agrementB)
+	e.put(a.Key, "/v1/offices/roche", map[string]any{"name": "Agence de La Roche"})
+
+	anon := e.uiAgent(t)
+	t.Run("not found, wrong method, no file", func(t *testing.T) {
+		wantFrenchPage(t, anon.get("/ui/nothing"), http.StatusNotFound, "Page introuvable", "Cette page n'existe pas dans Livret")
+		wantFrenchPage(t, anon.get("/ui/logout"), http.StatusMethodNotAllowed, "Cette adresse ne s'ouvre pas de cette façon")
+		wantFrenchPage(t, anon.get("/ui/static/rien.css"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, anon.get("/ui/static/"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, anon.post("/ui/offices", nil, false), http.StatusMethodNotAllowed, "Page introuvable")
+	})
+	t.Run("a signed-in admin keeps the menu", func(t *testing.T) {
+		admin := e.uiAgent(t)
+		admin.signIn(a.Key)
+		p := admin.get("/ui/offices/lauriane/nothing")
+		wantFrenchPage(t, p, http.StatusNotFound, "Page introuvable", "Se déconnecter de Livret", "Auto-école Lauriane")
+		wantFrenchPage(t, admin.post("/ui/offices/lauriane/disconnect", url.Values{"csrf": {"faux"}}, true), http.StatusForbidden, "jeton de sécurité")
+		wantFrenchPage(t, admin.post("/ui/offices/inconnu/connect", nil, true), http.StatusNotFound, "Bureau introuvable.")
+		wantFrenchPage(t, admin.get("/ui/lessons?from=2021-13-45"), http.StatusBadRequest, "Période du", "Date invalide")
+	})
+	t.Run("a browser on the API's addresses", func(t *testing.T) {
+		nav := e.uiAgent(t)
+		nav.http.Transport = acceptHTML{http.DefaultTransport}
+		wantFrenchPage(t, nav.get("/v1/nothing"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, nav.get("/v1/offices"), http.StatusUnauthorized, "réservée à votre logiciel de gestion")
+		wantFrenchPage(t, nav.get(webapi.CallbackPath+"?state=forged&code=abc"), http.StatusBadRequest,
+			"Ce lien de connexion est invalide, expiré ou déjà utilisé")
+		// An API client, the same addresses: problems.
+		e.do("GET", "/v1/nothing", "", nil).wantProblem(t, http.StatusNotFound)
+		e.do("GET", "/v1/offices", "", nil).wantProblem(t, http.StatusUnauthorized)
+		e.do("GET", webapi.CallbackPath+"?state=forged&code=abc", "", nil).wantProblem(t, http.StatusBadRequest)
+		e.do("DELETE", "/v1/lessons", a.Key, nil).wantProblem(t, http.StatusMethodNotAllowed)
+	})
+	t.Run("linking with another school's account", func(t *testing.T) {
+		b := e.browser()
+		b.Transport = acceptHTML{http.DefaultTransport}
+		f := e.link(a.Key, "roche", true, b, &login{"autre@ecole-b.fr", "pw-b"})
+		p := uiPage{status: f.final.status, header: f.final.header, body: html.UnescapeString(string(f.final.body)), raw: string(f.final.body)}
+		wantFrenchPage(t, p, http.StatusConflict, "Compte RdvPermis d'une autre auto-école",
+			"Ce compte RdvPermis appartient à une autre auto-école (agrément "+agrementB+")",
+			`<a class="button" href="`+e.srv.School.RdvPermisLogoutURL+`" target="_blank"`, ">Se déconnecter de RdvPermis</a>",
+			"Retour à l'API Livret numérique")
+		if e.office(a.ID, "roche").AccountID != nil {
+			t.Fatal("an account of another school was linked")
+		}
+	})
+}

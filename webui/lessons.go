@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,7 +83,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 			view.Set("q", p.Query)
 			p.Searched = true
 			if p.Students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
-				if !asProblem(err, &d.Message) {
+				if !asProblem(err, &d) {
 					s.uiProblem(c, err)
 					return
 				}
@@ -116,7 +115,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 
 	res, err := s.School.Lessons(ctx, schoolOf(c), report)
 	if err != nil {
-		if !asProblem(err, &d.Message) {
+		if !asProblem(err, &d) {
 			s.uiProblem(c, err)
 			return
 		}
@@ -193,14 +192,4 @@ func withParam(q url.Values, kv ...string) url.Values {
 // lessonsURL is the report's address with q and the pairs kv set.
 func lessonsURL(q url.Values, kv ...string) string {
 	return "/ui/lessons?" + withParam(q, kv...).Encode()
-}
-
-// asProblem puts a problem's French explanation in msg; false for any other error.
-func asProblem(err error, msg *string) bool {
-	var p *school.Problem
-	if !errors.As(err, &p) {
-		return false
-	}
-	*msg = p.Message()
-	return true
 }

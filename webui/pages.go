@@ -80,6 +80,10 @@ func (s *Pages) Mount(r *gin.Engine) {
 	static, _ := fs.Sub(uiStaticFS, "static")
 	staticFiles := http.StripPrefix("/ui/static/", http.FileServer(http.FS(static)))
 	serveStatic := func(c *gin.Context) {
+		if !staticExists(static, c.Param("file")) {
+			s.notFound(c)
+			return
+		}
 		c.Header("Cache-Control", "public, max-age=3600")
 		staticFiles.ServeHTTP(c.Writer, c.Request)
 	}
@@ -103,10 +107,15 @@ func (s *Pages) Mount(r *gin.Engine) {
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
 func uiHeaders(c *gin.Context) {
+	pageHeaders(c)
+	c.Next()
+}
+
+// pageHeaders are every page's headers, error pages included.
+func pageHeaders(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self' "+formActionExtra+"; frame-ancestors 'none'; base-uri 'none'")
 	c.Header("X-Frame-Options", "DENY")
-	c.Next()
 }
 
 // formActionExtra lets the "Connexion" form's redirect reach RdvPermis (CSP form-action
@@ -118,8 +127,9 @@ type pageData struct {
 	Title    string
 	School   string
 	CSRF     string
-	Message  string // an error to show
-	Notice   notice // a confirmation or a warning to show
+	Message  string      // an error to show
+	Fields   []fieldView // and the fields it names
+	Notice   notice      // a confirmation or a warning to show
 	SignedIn bool
 	Nav      string
 
@@ -127,8 +137,9 @@ type pageData struct {
 	AnyLinked bool
 
 	Office    school.Office
-	LogoutURL string
+	LogoutURL string // RdvPermis's logout page, where logging out there helps
 	Warning   string
+	RequestID string // on a failure's page, for the support
 
 	Lessons *lessonsPage
 }
@@ -145,21 +156,14 @@ func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) 
 	}
 	var buf bytes.Buffer
 	if err := uiPages[name].Execute(&buf, d); err != nil {
-		_ = c.Error(err)
+		// A bug of the templates: not handed back to the router, whose error page is a
+		// template too.
+		s.log().ErrorContext(c.Request.Context(), "ui template failed", "page", name, "error", err.Error())
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("Erreur interne de Livret : réessayez dans quelques instants."))
 		return
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
-}
-
-// uiProblem shows a use case's refusal as a French page.
-func (s *Pages) uiProblem(c *gin.Context, err error) {
-	var p *school.Problem
-	if !errors.As(err, &p) {
-		_ = c.Error(err) // logged and answered by the router's error renderer
-		return
-	}
-	s.renderPage(c, p.Status, "error", pageData{Title: p.Title, Message: p.Message()})
 }
 
 // errorBadge is the office card's badge (docs/rules.md, "The report").
