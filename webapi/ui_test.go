@@ -209,6 +209,10 @@ func TestUIPages(t *testing.T) {
 			t.Fatal("the student's lessons are not newest first")
 		}
 		admin.get("/ui/lessons?tab=eleve&q=zzzz").want(t, http.StatusOK).has(t, "Aucun élève ne correspond")
+		// A search too short says so, and only so.
+		short := admin.get("/ui/lessons?tab=eleve&q=p").want(t, http.StatusBadRequest)
+		short.has(t, "Rechercher un élève</strong> : Saisissez au moins 2 caractères")
+		short.hasNot(t, "Aucun élève ne correspond", "voir la liste des champs")
 	})
 	t.Run("ten rows a page", func(t *testing.T) {
 		for i := 0; i < 11; i++ {

@@ -81,19 +81,26 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	if p.Tab == "eleve" {
 		if p.Query != "" {
 			view.Set("q", p.Query)
-			p.Searched = true
+			// Searched only when the search ran: a refused one ("at least 2 characters") says
+			// why, not also that nobody matched.
 			if p.Students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
 				if !asProblem(err, &d) {
 					s.uiProblem(c, err)
 					return
 				}
+			} else {
+				p.Searched = true
 			}
 			if p.Student == "" && len(p.Students) == 1 {
 				p.Student = p.Students[0].Ref
 			}
 		}
 		if p.Student == "" {
-			s.renderPage(c, http.StatusOK, "lessons", d)
+			status := http.StatusOK
+			if d.Message != "" {
+				status = http.StatusBadRequest
+			}
+			s.renderPage(c, status, "lessons", d)
 			return
 		}
 		for _, st := range p.Students {
