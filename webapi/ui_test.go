@@ -171,8 +171,11 @@ func TestUIPages(t *testing.T) {
 		admin.get(webapi.LinkedPage).want(t, http.StatusOK).has(t, `class="notice success"`, "Le bureau est connecté à la DSR")
 		p := admin.get("/ui/offices").want(t, http.StatusOK)
 		p.has(t, `<html lang="fr">`, "L'API Livret numérique", "AE LAURIANE", "Auto-école David - Agence de La Roche s/Yon",
-			"Se déconnecter", "Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées", "✔ Aucune erreur recensée")
-		p.hasNot(t, "BUREAU BIS", "reconnexion nécessaire")
+			"Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées",
+			`<a class="button secondary" href="/ui/offices/lauriane/disconnect">Se déconnecter de la DSR</a>`,
+			`<span class="badge neutral">Non connecté</span>`)
+		// An office not linked sends nothing: no "no error" badge for it.
+		p.hasNot(t, "BUREAU BIS", "reconnexion nécessaire", "Aucune erreur recensée", `action="/ui/offices/roche/disconnect"`)
 		if ct := p.header.Get("Content-Security-Policy"); !strings.Contains(ct, "default-src 'none'") {
 			t.Fatalf("CSP %q", ct)
 		}
@@ -272,12 +275,23 @@ func TestUIPages(t *testing.T) {
 		back := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
 		back.has(t, `<p class="notice warning" role="alert">`, "La leçon est toujours en erreur")
 		back.hasNot(t, `class="notice success"`)
+		// "Se déconnecter de la DSR" asks first, and says what it does.
+		confirm := admin.get("/ui/offices/lauriane/disconnect").want(t, http.StatusOK)
+		confirm.has(t, `role="alertdialog"`, "Déconnecter le bureau AE LAURIANE de la DSR ?", "aucune de ses leçons n'est transmise à la DSR",
+			`<form method="post" action="/ui/offices/lauriane/disconnect">`, ">Déconnecter le bureau</button>", `href="/ui/offices">Annuler</a>`)
+		if e.office(a.ID, officeLauriane).AccountID == nil {
+			t.Fatal("asking to confirm unlinked the office")
+		}
+		admin.get("/ui/offices/roche/disconnect").redirect(t, webapi.OfficesPage) // not linked: nothing to confirm
+		admin.get("/ui/offices/inconnu/disconnect").want(t, http.StatusNotFound).has(t, "Bureau introuvable.")
 		p = admin.post("/ui/offices/lauriane/disconnect", nil, true)
 		p.redirect(t, webapi.OfficesPage)
 		if e.office(a.ID, officeLauriane).AccountID != nil {
 			t.Fatal("the office is still linked")
 		}
-		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, `class="notice success"`, "Le bureau est déconnecté")
+		after := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
+		after.has(t, `class="notice success"`, "Le bureau est déconnecté")
+		after.hasNot(t, "Aucune erreur recensée")
 	})
 	t.Run("sign out", func(t *testing.T) {
 		admin.get("/ui/offices")

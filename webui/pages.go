@@ -62,9 +62,9 @@ var uiTemplateFS embed.FS
 var uiStaticFS embed.FS
 
 var uiPages = func() map[string]*template.Template {
-	funcs := template.FuncMap{"errorBadge": errorBadge}
+	funcs := template.FuncMap{"officeBadge": officeBadge}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "lessons", "error"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -97,6 +97,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 
 	in := ui.Group("", s.requireSession)
 	in.GET("/offices", s.uiOffices)
+	in.GET("/offices/:ref/disconnect", s.uiDisconnectConfirm)
 	in.GET("/lessons", s.uiLessons)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
@@ -166,15 +167,23 @@ func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) 
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// errorBadge is the office card's badge (docs/rules.md, "The report").
-func errorBadge(n int64) string {
-	switch n {
-	case 0:
-		return "✔ Aucune erreur recensée"
-	case 1:
-		return "✖ 1 erreur recensée"
+// badge is the office card's badge (docs/rules.md, "The report"): its text and style.
+type badge struct {
+	Text, Class string
+}
+
+// officeBadge is "✔ Aucune erreur recensée" or "✖ N erreurs recensées" for a linked office;
+// an office not linked sends nothing, so it has no errors to boast of: "Non connecté".
+func officeBadge(o school.Office) badge {
+	switch {
+	case o.ErrorCount == 1:
+		return badge{"✖ 1 erreur recensée", "bad"}
+	case o.ErrorCount > 1:
+		return badge{"✖ " + strconv.FormatInt(o.ErrorCount, 10) + " erreurs recensées", "bad"}
+	case !o.DSR.Linked:
+		return badge{"Non connecté", "neutral"}
 	}
-	return "✖ " + strconv.FormatInt(n, 10) + " erreurs recensées"
+	return badge{"✔ Aucune erreur recensée", "good"}
 }
 
 // --- "L'API Livret numérique": the offices ---
@@ -237,7 +246,29 @@ func (s *Pages) uiConnect(c *gin.Context) {
 	}
 }
 
-// uiDisconnect is "Se déconnecter".
+// uiDisconnectConfirm is the card's "Se déconnecter de la DSR": a page that says what
+// unlinking does, with "Déconnecter le bureau" (the form uiDisconnect takes) and "Annuler".
+func (s *Pages) uiDisconnectConfirm(c *gin.Context) {
+	offices, err := s.School.Offices(c.Request.Context(), schoolOf(c))
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	for _, o := range offices {
+		if o.Ref != c.Param("ref") {
+			continue
+		}
+		if !o.DSR.Linked { // nothing to unlink: the cards say so
+			c.Redirect(http.StatusSeeOther, OfficesPage)
+			return
+		}
+		s.renderPage(c, http.StatusOK, "disconnect", pageData{Title: "Déconnexion du bureau", Nav: "offices", Office: o})
+		return
+	}
+	s.uiProblem(c, school.ErrOfficeNotFound)
+}
+
+// uiDisconnect is the confirmation's "Déconnecter le bureau".
 func (s *Pages) uiDisconnect(c *gin.Context) {
 	if _, err := s.School.Disconnect(c.Request.Context(), schoolOf(c), c.Param("ref")); err != nil {
 		s.uiProblem(c, err)
