@@ -252,7 +252,18 @@ func TestUIPages(t *testing.T) {
 		other := e.uiAgent(t)
 		other.signIn(b.Key)
 		before := e.snapshot(a.ID)
-		other.get("/ui/offices").want(t, http.StatusOK).hasNot(t, "AE LAURIANE", "La Roche")
+		e.put(b.Key, "/v1/offices/sud", map[string]any{"name": "Agence Sud"})
+		e.put(b.Key, "/v1/offices/centre", map[string]any{"name": "Agence du Centre"})
+		cards := other.get("/ui/offices").want(t, http.StatusOK)
+		cards.hasNot(t, "AE LAURIANE", "La Roche")
+		// In French order, not by bytes: "du" before "Sud", as a reader looks for them.
+		if i, j, k := strings.Index(cards.body, "Agence du Centre"), strings.Index(cards.body, "Agence Sud"), strings.Index(cards.body, "BUREAU BIS"); !(i < j && j < k) {
+			t.Fatal("the office cards are not in French order")
+		}
+		sel := other.get("/ui/lessons").want(t, http.StatusOK)
+		if i, j := strings.Index(sel.body, ">Agence du Centre</option>"), strings.Index(sel.body, ">Agence Sud</option>"); i < 0 || i > j {
+			t.Fatal("the office filter is not in French order")
+		}
 		other.get("/ui/lessons").want(t, http.StatusOK).hasNot(t, "Perrin", "Lou Michel", "AE LAURIANE")
 		other.get("/ui/lessons?tab=eleve&q=Perrin").want(t, http.StatusOK).hasNot(t, "Perrin Mélanie", "09/12/2021")
 		other.get("/ui/lessons?office=lauriane").want(t, http.StatusBadRequest).has(t, "Bureau inconnu.")

@@ -62,6 +62,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		s.uiProblem(c, err)
 		return
 	}
+	sortOffices(p.Offices)
 
 	// The filters every tab keeps, and this view: the tab, the filters, the search.
 	filters := url.Values{}

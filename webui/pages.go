@@ -211,6 +211,7 @@ func (s *Pages) uiOffices(c *gin.Context) {
 		s.uiProblem(c, err)
 		return
 	}
+	sortOffices(offices)
 	d := pageData{Title: "L'API Livret numérique", Nav: "offices", Offices: offices, Notice: uiNotices[c.Query("msg")]}
 	for _, o := range offices {
 		d.AnyLinked = d.AnyLinked || o.DSR.Linked
