@@ -193,7 +193,8 @@ func TestUIPages(t *testing.T) {
 			"09/12/2021 13:00 - 13:25", "Simulateur", "Mélanie Perrin",
 			"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
 			"09/12/2021 13:00 - 14:00", "Lou Michel", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.",
-			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`)
+			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`,
+			`<th scope="col">Élève</th>`, `<td data-label="Élève">Lou Michel</td>`)
 		p.hasNot(t, "● Transmise")
 		// Outside the period: nothing.
 		admin.get("/ui/lessons?office=lauriane&from=2021-12-10&to=2021-12-15").want(t, http.StatusOK).hasNot(t, "Lou Michel")
@@ -201,7 +202,14 @@ func TestUIPages(t *testing.T) {
 		admin.get("/ui/lessons?from=2021-12-15&to=2021-12-01").want(t, http.StatusBadRequest).has(t, "La date de fin")
 	})
 	t.Run("search by student", func(t *testing.T) {
+		e.put(a.Key, "/v1/lessons/l-code", map[string]any{"office_ref": officeLauriane, "student_ref": "melanie", "instructor_ref": "jean",
+			"type": "code", "start": "2021-12-08T10:00:00+01:00", "end": "2021-12-08T11:00:00+01:00"})
 		p := admin.get("/ui/lessons?tab=eleve&q=perrin").want(t, http.StatusOK)
+		// The heading names the student: no column repeating her name on every row.
+		p.hasNot(t, `<th scope="col">Élève</th>`, `data-label="Élève"`, "Mélanie Perrin</td>")
+		// The label once, then what it means.
+		p.has(t, "● Non concernée - Ce type de leçon n'est pas transmis à la DSR.")
+		p.hasNot(t, "Non concernée - Leçon non concernée")
 		p.has(t, `<label for="q">Rechercher un élève</label>`, "Perrin Mélanie", "Leçons de Mélanie Perrin",
 			"09/12/2021 15:00 - 16:00", "Leçon de conduite Boîte Auto", "● Transmise",
 			"09/12/2021 10:00 - 11:00", "Leçon de conduite",

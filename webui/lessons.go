@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -200,4 +202,35 @@ func withParam(q url.Values, kv ...string) url.Values {
 // lessonsURL is the report's address with q and the pairs kv set.
 func lessonsURL(q url.Values, kv ...string) string {
 	return "/ui/lessons?" + withParam(q, kv...).Encode()
+}
+
+// statusCell is the "Transmission" column: the status's French label from domain, with
+// the message where there is one, and the style class.
+func statusCell(t school.Transmission) (text, class string) {
+	msg := ""
+	if t.Message != nil {
+		msg = *t.Message
+	}
+	st := domain.Status(t.Status)
+	text = "● " + st.Label()
+	if msg != "" && (st == domain.StatusError || st == domain.StatusNotEligible) {
+		text += " - " + withoutLabel(msg, st.Label())
+	}
+	return text, statusClass[st]
+}
+
+// withoutLabel drops a message's lead-in that says the label again ("Leçon non concernée :
+// seuls les élèves…" after "Non concernée"): the cell says the label once.
+func withoutLabel(msg, label string) string {
+	lead, rest, ok := strings.Cut(msg, " : ")
+	if !ok || rest == "" || !strings.Contains(strings.ToLower(lead), strings.ToLower(label)) {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(rest)
+	return string(unicode.ToUpper(r)) + rest[size:]
+}
+
+var statusClass = map[domain.Status]string{
+	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
+	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
 }

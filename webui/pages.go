@@ -17,7 +17,6 @@ import (
 
 	"livret/db"
 	"livret/db/dbq"
-	"livret/domain"
 	"livret/school"
 )
 
@@ -304,26 +303,6 @@ func lessonsQuery(raw string) url.Values {
 		}
 	}
 	return out
-}
-
-// statusCell is the "Transmission" column: the status's French label from domain, with
-// the message where there is one, and the style class.
-func statusCell(t school.Transmission) (text, class string) {
-	msg := ""
-	if t.Message != nil {
-		msg = *t.Message
-	}
-	st := domain.Status(t.Status)
-	text = "● " + st.Label()
-	if msg != "" && (st == domain.StatusError || st == domain.StatusNotEligible) {
-		text += " - " + msg
-	}
-	return text, statusClass[st]
-}
-
-var statusClass = map[domain.Status]string{
-	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
-	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
 }
 
 // New returns the pages over the use-case layer svc. Cookies are Secure when Livret's public
