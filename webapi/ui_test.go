@@ -225,6 +225,23 @@ func TestUIPages(t *testing.T) {
 		short.has(t, "Rechercher un élève</strong> : Saisissez au moins 2 caractères")
 		short.hasNot(t, "Aucun élève ne correspond", "voir la liste des champs")
 	})
+	t.Run("all lessons", func(t *testing.T) {
+		p := admin.get("/ui/lessons?tab=toutes&office=lauriane").want(t, http.StatusOK)
+		p.has(t, `<a href="/ui/lessons?office=lauriane&tab=toutes" aria-current="page">Toutes les leçons</a>`,
+			`<label for="status">Transmission</label>`, `<option value="" selected>Toutes</option>`,
+			`<option value="pending">En attente</option>`, `<option value="transmitted">Transmise</option>`, `<option value="error">En erreur</option>`,
+			`<option value="not_eligible">Non concernée</option>`, `<option value="cancelled">Annulée</option>`,
+			"● Transmise", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.", "Mélanie Perrin", "Lou Michel")
+		p = admin.get("/ui/lessons?tab=toutes&office=lauriane&status=transmitted").want(t, http.StatusOK)
+		p.has(t, `<option value="transmitted" selected>Transmise</option>`, "09/12/2021 15:00 - 16:00", "09/12/2021 10:00 - 11:00", "1 / 1")
+		p.hasNot(t, "● Erreur", "Lou Michel")
+		// A status not in the list is no filter, and is not echoed.
+		p = admin.get("/ui/lessons?tab=toutes&office=lauriane&status=%3Cb%3Ebof").want(t, http.StatusOK)
+		p.has(t, `<option value="" selected>Toutes</option>`, "● Transmise", "● Erreur")
+		p.hasNot(t, "bof")
+		// The other tabs keep the office, not the status.
+		p.has(t, `<a href="/ui/lessons?office=lauriane&tab=erreurs">Leçons en erreur</a>`)
+	})
 	t.Run("ten rows a page", func(t *testing.T) {
 		for i := 0; i < 11; i++ {
 			e.put(a.Key, "/v1/lessons/page-"+string(rune('a'+i)), map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
@@ -383,6 +400,8 @@ func TestUIPager(t *testing.T) {
 	}{
 		{"errors tab", "/ui/lessons?tab=erreurs&office=lauriane&from=2021-11-01&to=2021-11-30",
 			url.Values{"tab": {"erreurs"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+		{"all lessons tab", "/ui/lessons?tab=toutes&status=error&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"toutes"}, "status": {"error"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
 		{"student tab", "/ui/lessons?tab=eleve&q=michel&office=lauriane&from=2021-11-01&to=2021-11-30",
 			url.Values{"tab": {"eleve"}, "q": {"michel"}, "student": {"lou"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
 	} {

@@ -14,17 +14,20 @@ import (
 	"livret/school"
 )
 
-// "Leçons envoyées" (docs/rules.md, "The report"): two tabs, filters by office and period, 10 rows a page.
+// "Leçons envoyées" (docs/rules.md, "The report"): the guide's two tabs, "Leçons en erreur"
+// and "Recherche par élève", and a third, "Toutes les leçons", with a filter on the
+// transmission's status; each filtered by office and period, 10 rows a page.
 
 // lessonsPage is the report as the template shows it.
 type lessonsPage struct {
-	Tab       string // "erreurs" or "eleve"
+	Tab       string // "erreurs", "eleve" or "toutes"
+	Tabs      []tabLink
 	Offices   []school.Office
 	Office    string
 	From, To  string
 	Query     string // the student search
 	Student   string // the chosen student's ref
-	Students  []school.Student
+	Students  []studentLink
 	Searched  bool
 	Chosen    string // the chosen student's name
 	Rows      []lessonRow
@@ -34,8 +37,46 @@ type lessonsPage struct {
 	Total     int64
 	Pager     pager
 	Retour    string // this view's query, page included, for the resend form
-	ErrorsURL string
-	SearchURL string
+	Status    string // on "toutes": the status filtered on, "" for all
+	Statuses  []statusOption
+}
+
+// The report's tabs, in the order they show.
+var lessonTabs = []struct{ Key, Label string }{
+	{"erreurs", "Leçons en erreur"},
+	{"eleve", "Recherche par élève"},
+	{"toutes", "Toutes les leçons"},
+}
+
+type tabLink struct {
+	Label, URL string
+	Current    bool
+}
+
+type studentLink struct {
+	Name, URL string
+	Current   bool
+}
+
+// statusOption is one choice of the "Transmission" filter.
+type statusOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// statusChoices are the statuses a school sees ("sending" shows as pending), in the order of
+// a lesson's life, worded by domain ("en erreur" → "En erreur").
+func statusChoices() []statusOption {
+	out := []statusOption{{Value: "", Label: "Toutes"}}
+	for _, st := range domain.Statuses() {
+		if st.Shown() != st {
+			continue
+		}
+		phrase := st.Phrase()
+		r, size := utf8.DecodeRuneInString(phrase)
+		out = append(out, statusOption{Value: string(st), Label: string(unicode.ToUpper(r)) + phrase[size:]})
+	}
+	return out
 }
 
 // pager is the guide's "« < 1 / 1 > »": each link keeps the tab and every filter; an empty
@@ -55,8 +96,10 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	ctx := c.Request.Context()
 	p := &lessonsPage{Tab: "erreurs", Office: strings.TrimSpace(c.Query("office")), From: strings.TrimSpace(c.Query("from")),
 		To: strings.TrimSpace(c.Query("to")), Query: strings.TrimSpace(c.Query("q")), Student: strings.TrimSpace(c.Query("student"))}
-	if c.Query("tab") == "eleve" {
-		p.Tab = "eleve"
+	for _, t := range lessonTabs {
+		if c.Query("tab") == t.Key {
+			p.Tab = t.Key
+		}
 	}
 	d := pageData{Title: "Leçons envoyées", Nav: "lessons", Lessons: p, Notice: uiNotices[c.Query("msg")]}
 	var err error
@@ -73,20 +116,23 @@ func (s *Pages) uiLessons(c *gin.Context) {
 			filters.Set(k, v)
 		}
 	}
-	p.ErrorsURL = lessonsURL(filters, "tab", "erreurs")
-	p.SearchURL = lessonsURL(filters, "tab", "eleve")
+	for _, t := range lessonTabs {
+		p.Tabs = append(p.Tabs, tabLink{Label: t.Label, URL: lessonsURL(filters, "tab", t.Key), Current: t.Key == p.Tab})
+	}
 	view := withParam(filters, "tab", p.Tab)
 
 	report := url.Values{}
 	for k, v := range filters {
 		report[k] = v
 	}
-	if p.Tab == "eleve" {
+	switch p.Tab {
+	case "eleve":
+		var students []school.Student
 		if p.Query != "" {
 			view.Set("q", p.Query)
 			// Searched only when the search ran: a refused one ("at least 2 characters") says
 			// why, not also that nobody matched.
-			if p.Students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
+			if students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
 				if !asProblem(err, &d) {
 					s.uiProblem(c, err)
 					return
@@ -94,8 +140,15 @@ func (s *Pages) uiLessons(c *gin.Context) {
 			} else {
 				p.Searched = true
 			}
-			if p.Student == "" && len(p.Students) == 1 {
-				p.Student = p.Students[0].Ref
+			if p.Student == "" && len(students) == 1 {
+				p.Student = students[0].Ref
+			}
+		}
+		for _, st := range students {
+			p.Students = append(p.Students, studentLink{Name: st.LastName + " " + st.FirstName,
+				URL: lessonsURL(view, "student", st.Ref), Current: st.Ref == p.Student})
+			if st.Ref == p.Student {
+				p.Chosen = st.FirstName + " " + st.LastName
 			}
 		}
 		if p.Student == "" {
@@ -106,15 +159,25 @@ func (s *Pages) uiLessons(c *gin.Context) {
 			s.renderPage(c, status, "lessons", d)
 			return
 		}
-		for _, st := range p.Students {
-			if st.Ref == p.Student {
-				p.Chosen = st.FirstName + " " + st.LastName
-			}
-		}
 		view.Set("student", p.Student)
 		report.Set("student", p.Student)
-	} else {
-		report.Set("status", "error")
+	case "toutes":
+		p.Statuses = statusChoices()
+		chosen := 0 // "Toutes"
+		for i, o := range p.Statuses {
+			// Only a status of the list: anything else is no filter, and is not echoed.
+			if o.Value == c.Query("status") {
+				chosen = i
+			}
+		}
+		p.Status = p.Statuses[chosen].Value
+		p.Statuses[chosen].Selected = true
+		if p.Status != "" {
+			view.Set("status", p.Status)
+			report.Set("status", p.Status)
+		}
+	default:
+		report.Set("status", string(domain.StatusError))
 	}
 	page := 1
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {

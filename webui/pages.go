@@ -297,7 +297,7 @@ func (s *Pages) uiResend(c *gin.Context) {
 func lessonsQuery(raw string) url.Values {
 	in, _ := url.ParseQuery(raw)
 	out := url.Values{}
-	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student"} {
+	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student", "status"} {
 		if v := strings.TrimSpace(in.Get(k)); v != "" && len(v) <= 200 {
 			out.Set(k, v)
 		}
