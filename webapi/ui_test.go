@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"livret/domain"
 	"livret/webapi"
 )
 
@@ -141,6 +142,18 @@ func TestUIPages(t *testing.T) {
 		if anon.get("/ui/static/livret.css").want(t, http.StatusOK).header.Get("Content-Type") != "text/css; charset=utf-8" {
 			t.Fatal("the stylesheet is not served as CSS")
 		}
+	})
+	t.Run("help", func(t *testing.T) {
+		p := anon.get("/ui/aide").want(t, http.StatusOK)
+		p.has(t, `<html lang="fr">`, "<h1>Aide</h1>", "Ce que Livret transmet à la DSR", "le lendemain", "jusqu'à minuit",
+			"planifiées avant la connexion ne sont pas concernées", "NEPH", "Numéro d'agrément", "N° d'autorisation d'enseigner",
+			"Contrat de formation", "Permis B boîte automatique", "Leçon de conduite Boîte Auto", "au moins 30 minutes",
+			`href="/ui/login"`)
+		// Every error the report can show, in domain's words, with what to do.
+		for _, code := range append(domain.DSRCodes(), domain.CodeNEPHManquant, domain.CodeHorairesInvalides, domain.CodePlanifieeAvantConnexion) {
+			p.has(t, `id="code-`+string(code)+`"`, code.Message(), code.Hint())
+		}
+		anon.get("/ui/login").want(t, http.StatusOK).has(t, `href="/ui/aide"`)
 	})
 	t.Run("bad key refused", func(t *testing.T) {
 		p := anon.post("/ui/login", url.Values{"key": {"lvk_pas-une-vraie-cle"}}, true).want(t, http.StatusUnauthorized)
@@ -328,6 +341,12 @@ func TestUIPages(t *testing.T) {
 		after := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
 		after.has(t, `class="notice success"`, "Le bureau est déconnecté")
 		after.hasNot(t, "Aucune erreur recensée")
+	})
+	t.Run("help in the menu", func(t *testing.T) {
+		p := admin.get("/ui/aide").want(t, http.StatusOK)
+		p.has(t, `<a href="/ui/aide" aria-current="page">Aide</a>`, "Se déconnecter de Livret")
+		p.hasNot(t, "Se connecter à Livret</a>")
+		admin.get("/ui/offices").want(t, http.StatusOK).has(t, `<a href="/ui/aide">Aide</a>`)
 	})
 	t.Run("sign out", func(t *testing.T) {
 		admin.get("/ui/offices")

@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -93,6 +93,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, OfficesPage) })
 	ui.GET("/login", s.uiLoginForm)
 	ui.POST("/login", s.uiLogin)
+	ui.GET("/aide", s.optionalSession, s.uiHelp)
 
 	in := ui.Group("", s.requireSession)
 	in.GET("/offices", s.uiOffices)
@@ -142,6 +143,7 @@ type pageData struct {
 	RequestID string // on a failure's page, for the support
 
 	Lessons *lessonsPage
+	Help    *helpPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {

@@ -129,6 +129,16 @@ func (s *Pages) requireSession(c *gin.Context) {
 	c.Next()
 }
 
+// optionalSession sets the signed-in admin's school, as requireSession does, and lets
+// everyone through: an open page shows the header menu to a signed-in admin.
+func (s *Pages) optionalSession(c *gin.Context) {
+	if sess, sc, ok := s.readSession(c); ok {
+		c.Set(schoolKey, sc)
+		c.Set(uiSessionKey, sess)
+	}
+	c.Next()
+}
+
 func sessionOf(c *gin.Context) uiSession { return c.MustGet(uiSessionKey).(uiSession) }
 
 // requireCSRF refuses a form whose token is not the session's (constant-time compared).
