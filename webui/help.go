@@ -48,7 +48,8 @@ func helpEntries(codes []domain.Code) []helpEntry {
 	out := make([]helpEntry, 0, len(codes))
 	for _, c := range codes {
 		if e, ok := domain.Lookup(c); ok {
-			out = append(out, helpEntry{Code: string(c), Message: e.Message, Hint: e.Hint})
+			// As the report shows it after the status ("Non concernée - Seuls les élèves…").
+			out = append(out, helpEntry{Code: string(c), Message: withoutLabel(e.Message, e.Status.Label()), Hint: e.Hint})
 		}
 	}
 	return out
