@@ -20,25 +20,25 @@ import (
 
 // lessonsPage is the report as the template shows it.
 type lessonsPage struct {
-	Tab       string // "erreurs", "eleve" or "toutes"
-	Tabs      []tabLink
-	Offices   []school.Office
-	Office    string
-	From, To  string
-	Query     string // the student search
-	Student   string // the chosen student's ref
-	Students  []studentLink
-	Searched  bool
-	Chosen    string // the chosen student's name
-	Rows      []lessonRow
-	Shown     bool // a table is shown
-	Page      int
-	Pages     int
-	Total     int64
-	Pager     pager
-	Retour    string // this view's query, page included, for the resend form
-	Status    string // on "toutes": the status filtered on, "" for all
-	Statuses  []statusOption
+	Tab      string // "erreurs", "eleve" or "toutes"
+	Tabs     []tabLink
+	Offices  []school.Office
+	Office   string
+	From, To string
+	Query    string // the student search
+	Student  string // the chosen student's ref
+	Students []studentLink
+	Searched bool
+	Chosen   string // the chosen student's name
+	Rows     []lessonRow
+	Shown    bool // a table is shown
+	Page     int
+	Pages    int
+	Total    int64
+	Pager    pager
+	Retour   string // this view's query, page included, for the resend form
+	Status   string // on "toutes": the status filtered on, "" for all
+	Statuses []statusOption
 }
 
 // The report's tabs, in the order they show.
