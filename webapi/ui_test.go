@@ -150,9 +150,12 @@ func TestUIPages(t *testing.T) {
 			"Contrat de formation", "Permis B boîte automatique", "Leçon de conduite Boîte Auto", "au moins 30 minutes",
 			`href="/ui/login"`)
 		// Every error the report can show, in domain's words, with what to do.
-		for _, code := range append(domain.DSRCodes(), domain.CodeNEPHManquant, domain.CodeHorairesInvalides, domain.CodePlanifieeAvantConnexion) {
+		for _, code := range append(domain.DSRCodes(), domain.CodeNEPHManquant, domain.CodeHorairesInvalides) {
 			p.has(t, `id="code-`+string(code)+`"`, code.Message(), code.Hint())
 		}
+		// A lesson not concerned, as the report words it: the label said once.
+		p.has(t, `id="code-PLANIFIEE_AVANT_CONNEXION"`, ">Elle a été planifiée avant la connexion du bureau à RdvPermis.<",
+			domain.CodePlanifieeAvantConnexion.Hint())
 		anon.get("/ui/login").want(t, http.StatusOK).has(t, `href="/ui/aide"`)
 	})
 	t.Run("bad key refused", func(t *testing.T) {
