@@ -23,7 +23,8 @@ func TestLoginPage(t *testing.T) {
 	resp, err := b.Get(authURL)
 	must(t, err)
 	page := readAll(t, resp)
-	for _, want := range []string{"J'ai un compte, je me connecte", "Adresse e-mail", "Mot de passe", `name="email"`, `name="password"`, "Je me connecte", `method="post"`, `lang="fr"`} {
+	for _, want := range []string{"J'ai un compte, je me connecte", "Adresse e-mail", "Mot de passe", `name="email"`, `name="password"`, "Je me connecte", `method="post"`, `lang="fr"`,
+		"Bac à sable : ceci imite la page de connexion de RdvPermis, ce n'est pas le vrai site."} {
 		if !strings.Contains(page, want) && !strings.Contains(page, strings.ReplaceAll(want, "'", "&#39;")) {
 			t.Errorf("login page lacks %q", want)
 		}

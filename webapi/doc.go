@@ -8,5 +8,7 @@
 // same router by the composition root (Server.Pages).
 //
 // Errors are RFC 9457 problems whose detail and field messages are French: a school admin
-// reads them. Handlers call c.Error and return; one middleware renders the problem.
+// reads them. Handlers call c.Error and return; one middleware renders the problem, as
+// problem+json for an API client and, through Pages.Problem, as a French HTML page for a
+// browser (wantsPage).
 package webapi

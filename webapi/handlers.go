@@ -156,7 +156,7 @@ func (s *Server) oauthCallback(c *gin.Context) {
 	}
 	s.log().InfoContext(c.Request.Context(), "office linked", "school_id", l.SchoolID, "office_id", l.OfficeID, "request_id", requestID(c))
 	c.Header("Cache-Control", "no-store")
-	c.Redirect(http.StatusFound, OfficesPage)
+	c.Redirect(http.StatusFound, LinkedPage)
 }
 
 func (s *Server) disconnectOffice(c *gin.Context) {

@@ -416,8 +416,8 @@ func (e *env) linked(key, officeRef string, confirm bool, b *http.Client, who *l
 	f := e.link(key, officeRef, confirm, b, who)
 	f.connect.want(e.t, http.StatusFound)
 	f.final.want(e.t, http.StatusFound)
-	if loc := f.final.header.Get("Location"); loc != webapi.OfficesPage {
-		e.t.Fatalf("after linking the browser goes to %q, want %q", loc, webapi.OfficesPage)
+	if loc := f.final.header.Get("Location"); loc != webapi.LinkedPage {
+		e.t.Fatalf("after linking the browser goes to %q, want %q", loc, webapi.LinkedPage)
 	}
 	return f
 }

@@ -40,7 +40,8 @@ var (
 
 // renderErrors is the one place an error becomes an answer: handlers call c.Error and
 // return. A *Problem is rendered as is; anything else is logged (with the request id, never
-// the request's headers or body) and answered with a generic 500.
+// the request's headers or body) and answered with a generic 500. A browser's request
+// (wantsPage) gets the pages' French HTML page for the problem, an API client problem+json.
 func (s *Server) renderErrors(c *gin.Context) {
 	c.Next()
 	if len(c.Errors) == 0 || c.Writer.Written() {
@@ -52,6 +53,10 @@ func (s *Server) renderErrors(c *gin.Context) {
 		s.log().ErrorContext(c.Request.Context(), "request failed",
 			"request_id", requestID(c), "route", routeOf(c), "error", err.Error())
 		p = errInternal
+	}
+	if s.Pages != nil && wantsPage(c.Request) {
+		s.Pages.Problem(c, p)
+		return
 	}
 	writeProblem(c, p)
 }

@@ -27,9 +27,14 @@ import (
 // redirect URI registered at the DSR.
 const CallbackPath = "/v1/oauth/callback"
 
-// OfficesPage is where the browser lands after linking an office: a fixed path on Livret's
-// own host, never taken from the request (no open redirect).
+// OfficesPage is the admin's page of offices: where the browser lands after linking an
+// office (LinkedPage), a fixed path on Livret's own host, never taken from the request (no
+// open redirect).
 const OfficesPage = "/ui/offices"
+
+// LinkedPage is OfficesPage with the notice that the office is linked (one of the pages'
+// fixed ?msg= keys).
+const LinkedPage = OfficesPage + "?msg=bureau-connecte"
 
 // Orchestrator is what the API asks of Temporal: the use cases' needs, and its readiness.
 // *worker.Orchestrator implements it.
@@ -39,6 +44,10 @@ type Orchestrator = school.Orchestrator
 // the API does not know them, the composition root (livret webapi, livret dev) gives them.
 type Pages interface {
 	Mount(r *gin.Engine)
+	// Problem answers a browser with a French HTML page for p: the router's one error
+	// renderer calls it instead of writing problem+json when the request is a browser's
+	// (wantsPage), whatever route it reached or missed.
+	Problem(c *gin.Context, p *school.Problem)
 }
 
 // Server holds the API's dependencies. Build it with New; then serve Handler.

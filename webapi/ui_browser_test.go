@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,7 @@ type browserStack struct {
 	t     *testing.T
 	stack *workertest.Stack
 	url   string
+	srv   *webapi.Server
 }
 
 func newBrowserStack(t *testing.T) *browserStack {
@@ -53,7 +55,7 @@ func newBrowserStack(t *testing.T) *browserStack {
 	srv.Pages = webui.New(srv.School, srv.Sealer, srv.Logger)
 	handler = srv.Handler()
 	s.StartWorker()
-	return &browserStack{t: t, stack: s, url: api.URL}
+	return &browserStack{t: t, stack: s, url: api.URL, srv: srv}
 }
 
 // call is one API call with a key (or the operator's token); it wants 2xx.
@@ -129,7 +131,7 @@ func newChromium(t *testing.T) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(cancelT)
 	// Start the browser on this long-lived context: the first Run binds the tab to its
 	// context, and each step's shorter deadline must not close it.
@@ -189,7 +191,9 @@ func wantText(t *testing.T, ctx context.Context, wants ...string) {
 
 // TestBrowserAdmin drives headless Chromium through the admin's screens on the real stack:
 // sign in, link an office at RdvPermis's login page, the warning for a second office, the
-// seed's lessons sent by a run, the report's filters and tabs, and a resend.
+// seed's lessons sent by a run, the report's filters and tabs, a resend, the pager over
+// three pages with a filter on and a resend from page 2, linking with another school's
+// account, the unlink confirmation, the help and a page that does not exist.
 func TestBrowserAdmin(t *testing.T) {
 	ctx := newChromium(t)
 	b := newBrowserStack(t)
@@ -213,7 +217,7 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(`form[action="/ui/login"] button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#bureau-lauriane", chromedp.ByQuery),
 	)
-	wantText(t, ctx, "L'API Livret numérique", "AE LAURIANE", "Se connecter", "Leçons envoyées", "✔ Aucune erreur recensée")
+	wantText(t, ctx, "L'API Livret numérique", "AE LAURIANE", "Se connecter", "Leçons envoyées", "Non connecté")
 
 	// Link AE LAURIANE through RdvPermis's own login page.
 	run(t, ctx, "link at RdvPermis",
@@ -222,13 +226,14 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.SendKeys("#email", emailA1, chromedp.ByQuery),
 		chromedp.SendKeys("#password", passwordA1, chromedp.ByQuery),
 		chromedp.Click(`//button[contains(., "Je me connecte")]`, chromedp.BySearch),
-		chromedp.WaitVisible(`form[action="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`a[href="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
 	)
 	var loc string
 	run(t, ctx, "location", chromedp.Location(&loc))
-	if loc != b.url+webapi.OfficesPage {
+	if loc != b.url+webapi.LinkedPage {
 		t.Fatalf("after linking the browser is at %s", loc)
 	}
+	wantText(t, ctx, "Le bureau est connecté à la DSR")
 
 	// The second office: the warning first, then "Fermer".
 	run(t, ctx, "warning",
@@ -265,7 +270,7 @@ func TestBrowserAdmin(t *testing.T) {
 
 	// "Leçons envoyées": the errors of AE LAURIANE from 30/11/2021 to 15/12/2021.
 	run(t, ctx, "open Leçons envoyées",
-		chromedp.Click(`#bureau-lauriane a.button`, chromedp.ByQuery),
+		chromedp.Click(`#bureau-lauriane a[href^="/ui/lessons"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#from", chromedp.ByQuery),
 	)
 	run(t, ctx, "set the filters",
@@ -320,6 +325,120 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatalf("the resend lost the view: %s", loc)
 	}
 
+	// Enough errors for three pages: 22 lessons of 20 minutes in November (Livret's own
+	// check refuses them at once), through the API.
+	for i := 1; i <= 22; i++ {
+		start := time.Date(2021, 11, i, 9, 0, 0, 0, domain.Paris)
+		b.call("PUT", fmt.Sprintf("/v1/lessons/court-%02d", i), key, map[string]any{"office_ref": "lauriane", "student_ref": "lou",
+			"instructor_ref": "jean", "type": "conduite",
+			"start": start.Format(time.RFC3339), "end": start.Add(20 * time.Minute).Format(time.RFC3339)}, nil)
+	}
+	run(t, ctx, "errors of November",
+		chromedp.Navigate(b.url+"/ui/lessons"),
+		chromedp.WaitVisible("#from", chromedp.ByQuery),
+		chromedp.SetValue("#office", "lauriane", chromedp.ByQuery),
+		chromedp.SetValue("#from", "2021-11-01", chromedp.ByQuery),
+		chromedp.SetValue("#to", "2021-11-30", chromedp.ByQuery),
+		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
+	)
+	waitURL(t, ctx, "from=2021-11-01")
+	wantText(t, ctx, "1 / 3", "22/11/2021 09:00 - 09:20")
+	wantView := func(page string) {
+		t.Helper()
+		run(t, ctx, "location", chromedp.Location(&loc))
+		for _, part := range []string{"tab=erreurs", "office=lauriane", "from=2021-11-01", "to=2021-11-30", page} {
+			if !strings.Contains(loc, part) {
+				t.Fatalf("the report lost %q: %s", part, loc)
+			}
+		}
+	}
+	run(t, ctx, "page 2", chromedp.Click(`a[aria-label="Page suivante"]`, chromedp.ByQuery))
+	waitURL(t, ctx, "page=2")
+	wantView("page=2")
+	wantText(t, ctx, "2 / 3", "12/11/2021 09:00 - 09:20", "03/11/2021 09:00 - 09:20")
+	run(t, ctx, "screenshot page 2", screenshot(filepath.Join(dir, "ui-lessons-errors-page2.png")))
+	run(t, ctx, "page 3", chromedp.Click(`a[aria-label="Page suivante"]`, chromedp.ByQuery))
+	waitURL(t, ctx, "page=3")
+	wantView("page=3")
+	wantText(t, ctx, "3 / 3", "02/11/2021 09:00 - 09:20", "01/11/2021 09:00 - 09:20")
+	if text := bodyText(t, ctx); strings.Contains(text, "09/12/2021") {
+		t.Fatal("the period filter is lost on page 3")
+	}
+	run(t, ctx, "screenshot page 3", screenshot(filepath.Join(dir, "ui-lessons-errors-page3.png")))
+	run(t, ctx, "back to page 2", chromedp.Click(`a[aria-label="Page précédente"]`, chromedp.ByQuery))
+	waitURL(t, ctx, "page=2")
+
+	// "Renvoyer" from page 2: still refused (20 minutes), back on page 2, said as a warning.
+	run(t, ctx, "resend from page 2",
+		chromedp.Click(`//tr[contains(., "12/11/2021")]//button[.="Renvoyer"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.notice.warning`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-resend-page2.png")),
+	)
+	wantView("page=2")
+	wantText(t, ctx, "2 / 3", "La leçon est toujours en erreur")
+
+	// "Se déconnecter de la DSR" asks first; "Annuler" leaves the office linked.
+	run(t, ctx, "unlink confirmation",
+		chromedp.Navigate(b.url+webapi.OfficesPage),
+		chromedp.Click(`a[href="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role=alertdialog]`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-unlink-confirm.png")),
+	)
+	wantText(t, ctx, "Déconnecter le bureau AE LAURIANE de la DSR ?", "aucune de ses leçons n'est transmise à la DSR", "Déconnecter le bureau", "Annuler")
+	run(t, ctx, "cancel",
+		chromedp.Click(`//a[.="Annuler"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`a[href="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
+	)
+
+	// Linking with another school's RdvPermis account: logged out of RdvPermis first (as the
+	// warning says), then logged in with the wrong account; the callback is a French page.
+	_, err = b.stack.Sandbox.AddAccount(bg, sandbox.Account{Email: "gerant@autre-ecole.fr", Password: "pw-autre", Agrement: agrementB, SchoolName: "Auto-école B"})
+	must(t, err)
+	logoutURL := b.srv.School.RdvPermisLogoutURL
+	run(t, ctx, "log out of RdvPermis", chromedp.Navigate(logoutURL), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	wantText(t, ctx, "Vous êtes déconnecté de RdvPermis.", "Bac à sable")
+	run(t, ctx, "connect with the wrong account",
+		chromedp.Navigate(b.url+webapi.OfficesPage),
+		chromedp.Click(`form[action="/ui/offices/roche/connect"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role=alertdialog]`, chromedp.ByQuery),
+		chromedp.Click(`//button[.="Connexion"]`, chromedp.BySearch),
+		chromedp.WaitVisible("#email", chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-rdvpermis-login.png")),
+	)
+	wantText(t, ctx, "Bac à sable : ceci imite la page de connexion de RdvPermis, ce n'est pas le vrai site", "J'ai un compte, je me connecte")
+	run(t, ctx, "log in as another school",
+		chromedp.SendKeys("#email", "gerant@autre-ecole.fr", chromedp.ByQuery),
+		chromedp.SendKeys("#password", "pw-autre", chromedp.ByQuery),
+		chromedp.Click(`//button[contains(., "Je me connecte")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//h1[contains(., "autre auto-école")]`, chromedp.BySearch),
+		screenshot(filepath.Join(dir, "ui-link-wrong-account.png")),
+	)
+	wantText(t, ctx, "Compte RdvPermis d'une autre auto-école", "agrément "+agrementB, "Se déconnecter de RdvPermis", "Retour à l'API Livret numérique")
+	var href string
+	run(t, ctx, "logout button", chromedp.AttributeValue(`//a[contains(., "Se déconnecter de RdvPermis")]`, "href", &href, &ok, chromedp.BySearch))
+	if href != logoutURL {
+		t.Fatalf("the logout button leads to %q, want %q", href, logoutURL)
+	}
+	run(t, ctx, "back to the offices",
+		chromedp.Click(`//a[contains(., "Retour à l'API Livret numérique")]`, chromedp.BySearch),
+		chromedp.WaitVisible("#bureau-roche", chromedp.ByQuery),
+	)
+	wantText(t, ctx, "Non connecté")
+
+	// A page that does not exist, and the help.
+	run(t, ctx, "not found",
+		chromedp.Navigate(b.url+"/ui/nulle-part"),
+		chromedp.WaitVisible("h1", chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-not-found.png")),
+	)
+	wantText(t, ctx, "Page introuvable", "Cette page n'existe pas dans Livret", "Se déconnecter de Livret")
+	run(t, ctx, "help",
+		chromedp.Click(`//nav[@aria-label="Menu principal"]/a[.="Aide"]`, chromedp.BySearch),
+		chromedp.WaitVisible("#erreurs", chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-help.png")),
+	)
+	wantText(t, ctx, "Ce que Livret transmet à la DSR", domain.CodeDureeInvalide.Message(), domain.CodeDureeInvalide.Hint())
+
 	// A phone's width: the same report, readable.
 	run(t, ctx, "phone",
 		chromedp.EmulateViewport(390, 844),
@@ -327,6 +446,18 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.WaitVisible(`//td[contains(., "15:00 - 16:00")]`, chromedp.BySearch),
 		screenshot(filepath.Join(dir, "ui-lessons-phone.png")),
 	)
+	run(t, ctx, "desktop again", chromedp.EmulateViewport(1280, 900))
+
+	// "Déconnecter le bureau": unlinked, said, and the card no longer boasts of no errors.
+	run(t, ctx, "unlink",
+		chromedp.Navigate(b.url+webapi.OfficesPage),
+		chromedp.Click(`a[href="/ui/offices/lauriane/disconnect"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role=alertdialog]`, chromedp.ByQuery),
+		chromedp.Click(`//button[.="Déconnecter le bureau"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.notice.success`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-offices-unlinked.png")),
+	)
+	wantText(t, ctx, "Le bureau est déconnecté", "Non connecté")
 }
 
 // browserProfile is a fresh Chromium profile folder. Not t.TempDir: Chromium's helper

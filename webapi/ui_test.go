@@ -1,6 +1,7 @@
 package webapi_test
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"livret/domain"
 	"livret/webapi"
 )
 
@@ -141,6 +143,21 @@ func TestUIPages(t *testing.T) {
 			t.Fatal("the stylesheet is not served as CSS")
 		}
 	})
+	t.Run("help", func(t *testing.T) {
+		p := anon.get("/ui/aide").want(t, http.StatusOK)
+		p.has(t, `<html lang="fr">`, "<h1>Aide</h1>", "Ce que Livret transmet à la DSR", "le lendemain", "jusqu'à minuit",
+			"planifiées avant la connexion ne sont pas concernées", "NEPH", "Numéro d'agrément", "N° d'autorisation d'enseigner",
+			"Contrat de formation", "Permis B boîte automatique", "Leçon de conduite Boîte Auto", "au moins 30 minutes",
+			`href="/ui/login"`)
+		// Every error the report can show, in domain's words, with what to do.
+		for _, code := range append(domain.DSRCodes(), domain.CodeNEPHManquant, domain.CodeHorairesInvalides) {
+			p.has(t, `id="code-`+string(code)+`"`, code.Message(), code.Hint())
+		}
+		// A lesson not concerned, as the report words it: the label said once.
+		p.has(t, `id="code-PLANIFIEE_AVANT_CONNEXION"`, ">Elle a été planifiée avant la connexion du bureau à RdvPermis.<",
+			domain.CodePlanifieeAvantConnexion.Hint())
+		anon.get("/ui/login").want(t, http.StatusOK).has(t, `href="/ui/aide"`)
+	})
 	t.Run("bad key refused", func(t *testing.T) {
 		p := anon.post("/ui/login", url.Values{"key": {"lvk_pas-une-vraie-cle"}}, true).want(t, http.StatusUnauthorized)
 		p.has(t, "Clé d'auto-école inconnue ou révoquée.")
@@ -166,10 +183,15 @@ func TestUIPages(t *testing.T) {
 	}
 
 	t.Run("offices page", func(t *testing.T) {
+		// Where the OAuth callback sends the browser: the offices, and the link confirmed.
+		admin.get(webapi.LinkedPage).want(t, http.StatusOK).has(t, `class="notice success"`, "Le bureau est connecté à la DSR")
 		p := admin.get("/ui/offices").want(t, http.StatusOK)
 		p.has(t, `<html lang="fr">`, "L'API Livret numérique", "AE LAURIANE", "Auto-école David - Agence de La Roche s/Yon",
-			"Se déconnecter", "Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées", "✔ Aucune erreur recensée")
-		p.hasNot(t, "BUREAU BIS", "reconnexion nécessaire")
+			"Se connecter", "Leçons envoyées", "✖ 2 erreurs recensées",
+			`<a class="button secondary" href="/ui/offices/lauriane/disconnect">Se déconnecter de la DSR</a>`,
+			`<span class="badge neutral">Non connecté</span>`)
+		// An office not linked sends nothing: no "no error" badge for it.
+		p.hasNot(t, "BUREAU BIS", "reconnexion nécessaire", "Aucune erreur recensée", `action="/ui/offices/roche/disconnect"`)
 		if ct := p.header.Get("Content-Security-Policy"); !strings.Contains(ct, "default-src 'none'") {
 			t.Fatalf("CSP %q", ct)
 		}
@@ -187,7 +209,8 @@ func TestUIPages(t *testing.T) {
 			"09/12/2021 13:00 - 13:25", "Simulateur", "Mélanie Perrin",
 			"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
 			"09/12/2021 13:00 - 14:00", "Lou Michel", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.",
-			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`)
+			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`,
+			`<th scope="col">Élève</th>`, `<td data-label="Élève">Lou Michel</td>`)
 		p.hasNot(t, "● Transmise")
 		// Outside the period: nothing.
 		admin.get("/ui/lessons?office=lauriane&from=2021-12-10&to=2021-12-15").want(t, http.StatusOK).hasNot(t, "Lou Michel")
@@ -195,7 +218,14 @@ func TestUIPages(t *testing.T) {
 		admin.get("/ui/lessons?from=2021-12-15&to=2021-12-01").want(t, http.StatusBadRequest).has(t, "La date de fin")
 	})
 	t.Run("search by student", func(t *testing.T) {
+		e.put(a.Key, "/v1/lessons/l-code", map[string]any{"office_ref": officeLauriane, "student_ref": "melanie", "instructor_ref": "jean",
+			"type": "code", "start": "2021-12-08T10:00:00+01:00", "end": "2021-12-08T11:00:00+01:00"})
 		p := admin.get("/ui/lessons?tab=eleve&q=perrin").want(t, http.StatusOK)
+		// The heading names the student: no column repeating her name on every row.
+		p.hasNot(t, `<th scope="col">Élève</th>`, `data-label="Élève"`, "Mélanie Perrin</td>")
+		// The label once, then what it means.
+		p.has(t, "● Non concernée - Ce type de leçon n'est pas transmis à la DSR.")
+		p.hasNot(t, "Non concernée - Leçon non concernée")
 		p.has(t, `<label for="q">Rechercher un élève</label>`, "Perrin Mélanie", "Leçons de Mélanie Perrin",
 			"09/12/2021 15:00 - 16:00", "Leçon de conduite Boîte Auto", "● Transmise",
 			"09/12/2021 10:00 - 11:00", "Leçon de conduite",
@@ -206,6 +236,27 @@ func TestUIPages(t *testing.T) {
 			t.Fatal("the student's lessons are not newest first")
 		}
 		admin.get("/ui/lessons?tab=eleve&q=zzzz").want(t, http.StatusOK).has(t, "Aucun élève ne correspond")
+		// A search too short says so, and only so.
+		short := admin.get("/ui/lessons?tab=eleve&q=p").want(t, http.StatusBadRequest)
+		short.has(t, "Rechercher un élève</strong> : Saisissez au moins 2 caractères")
+		short.hasNot(t, "Aucun élève ne correspond", "voir la liste des champs")
+	})
+	t.Run("all lessons", func(t *testing.T) {
+		p := admin.get("/ui/lessons?tab=toutes&office=lauriane").want(t, http.StatusOK)
+		p.has(t, `<a href="/ui/lessons?office=lauriane&tab=toutes" aria-current="page">Toutes les leçons</a>`,
+			`<label for="status">Transmission</label>`, `<option value="" selected>Toutes</option>`,
+			`<option value="pending">En attente</option>`, `<option value="transmitted">Transmise</option>`, `<option value="error">En erreur</option>`,
+			`<option value="not_eligible">Non concernée</option>`, `<option value="cancelled">Annulée</option>`,
+			"● Transmise", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.", "Mélanie Perrin", "Lou Michel")
+		p = admin.get("/ui/lessons?tab=toutes&office=lauriane&status=transmitted").want(t, http.StatusOK)
+		p.has(t, `<option value="transmitted" selected>Transmise</option>`, "09/12/2021 15:00 - 16:00", "09/12/2021 10:00 - 11:00", "1 / 1")
+		p.hasNot(t, "● Erreur", "Lou Michel")
+		// A status not in the list is no filter, and is not echoed.
+		p = admin.get("/ui/lessons?tab=toutes&office=lauriane&status=%3Cb%3Ebof").want(t, http.StatusOK)
+		p.has(t, `<option value="" selected>Toutes</option>`, "● Transmise", "● Erreur")
+		p.hasNot(t, "bof")
+		// The other tabs keep the office, not the status.
+		p.has(t, `<a href="/ui/lessons?office=lauriane&tab=erreurs">Leçons en erreur</a>`)
 	})
 	t.Run("ten rows a page", func(t *testing.T) {
 		for i := 0; i < 11; i++ {
@@ -242,7 +293,18 @@ func TestUIPages(t *testing.T) {
 		other := e.uiAgent(t)
 		other.signIn(b.Key)
 		before := e.snapshot(a.ID)
-		other.get("/ui/offices").want(t, http.StatusOK).hasNot(t, "AE LAURIANE", "La Roche")
+		e.put(b.Key, "/v1/offices/sud", map[string]any{"name": "Agence Sud"})
+		e.put(b.Key, "/v1/offices/centre", map[string]any{"name": "Agence du Centre"})
+		cards := other.get("/ui/offices").want(t, http.StatusOK)
+		cards.hasNot(t, "AE LAURIANE", "La Roche")
+		// In French order, not by bytes: "du" before "Sud", as a reader looks for them.
+		if i, j, k := strings.Index(cards.body, "Agence du Centre"), strings.Index(cards.body, "Agence Sud"), strings.Index(cards.body, "BUREAU BIS"); !(i < j && j < k) {
+			t.Fatal("the office cards are not in French order")
+		}
+		sel := other.get("/ui/lessons").want(t, http.StatusOK)
+		if i, j := strings.Index(sel.body, ">Agence du Centre</option>"), strings.Index(sel.body, ">Agence Sud</option>"); i < 0 || i > j {
+			t.Fatal("the office filter is not in French order")
+		}
 		other.get("/ui/lessons").want(t, http.StatusOK).hasNot(t, "Perrin", "Lou Michel", "AE LAURIANE")
 		other.get("/ui/lessons?tab=eleve&q=Perrin").want(t, http.StatusOK).hasNot(t, "Perrin Mélanie", "09/12/2021")
 		other.get("/ui/lessons?office=lauriane").want(t, http.StatusBadRequest).has(t, "Bureau inconnu.")
@@ -262,17 +324,247 @@ func TestUIPages(t *testing.T) {
 		if loc := p.header.Get("Location"); !strings.Contains(loc, "msg=toujours-erreur") || strings.Contains(loc, "evil") {
 			t.Fatalf("after resend: %q", loc)
 		}
-		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "La leçon est toujours en erreur")
+		back := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
+		back.has(t, `<p class="notice warning" role="alert">`, "La leçon est toujours en erreur")
+		back.hasNot(t, `class="notice success"`)
+		// "Se déconnecter de la DSR" asks first, and says what it does.
+		confirm := admin.get("/ui/offices/lauriane/disconnect").want(t, http.StatusOK)
+		confirm.has(t, `role="alertdialog"`, "Déconnecter le bureau AE LAURIANE de la DSR ?", "aucune de ses leçons n'est transmise à la DSR",
+			`<form method="post" action="/ui/offices/lauriane/disconnect">`, ">Déconnecter le bureau</button>", `href="/ui/offices">Annuler</a>`)
+		if e.office(a.ID, officeLauriane).AccountID == nil {
+			t.Fatal("asking to confirm unlinked the office")
+		}
+		admin.get("/ui/offices/roche/disconnect").redirect(t, webapi.OfficesPage) // not linked: nothing to confirm
+		admin.get("/ui/offices/inconnu/disconnect").want(t, http.StatusNotFound).has(t, "Bureau introuvable.")
 		p = admin.post("/ui/offices/lauriane/disconnect", nil, true)
 		p.redirect(t, webapi.OfficesPage)
 		if e.office(a.ID, officeLauriane).AccountID != nil {
 			t.Fatal("the office is still linked")
 		}
-		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, "Le bureau est déconnecté")
+		after := admin.get(p.header.Get("Location")).want(t, http.StatusOK)
+		after.has(t, `class="notice success"`, "Le bureau est déconnecté")
+		after.hasNot(t, "Aucune erreur recensée")
+	})
+	t.Run("help in the menu", func(t *testing.T) {
+		p := admin.get("/ui/aide").want(t, http.StatusOK)
+		p.has(t, `<a href="/ui/aide" aria-current="page">Aide</a>`, "Se déconnecter de Livret")
+		p.hasNot(t, "Se connecter à Livret</a>")
+		admin.get("/ui/offices").want(t, http.StatusOK).has(t, `<a href="/ui/aide">Aide</a>`)
 	})
 	t.Run("sign out", func(t *testing.T) {
 		admin.get("/ui/offices")
-		admin.post("/ui/logout", nil, true).redirect(t, "/ui/login")
+		p := admin.post("/ui/logout", nil, true)
+		p.redirect(t, "/ui/login")
+		admin.get(p.header.Get("Location")).want(t, http.StatusOK).has(t, `class="notice success"`, "Vous êtes déconnecté de Livret.")
 		admin.get("/ui/offices").redirect(t, "/ui/login")
+		// A key the list does not hold says nothing, and nothing of the query is echoed.
+		admin.get("/ui/login?msg=%3Cb%3Epirate").want(t, http.StatusOK).hasNot(t, "pirate", `class="notice`)
+	})
+}
+
+// pagerLinks are the pager's four links of a page, "" where one is disabled.
+func pagerLinks(t *testing.T, p uiPage) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, label := range []string{"Première page", "Page précédente", "Page suivante", "Dernière page"} {
+		m := regexp.MustCompile(`href="([^"]+)" aria-label="` + label + `"`).FindStringSubmatch(p.body)
+		if m != nil {
+			out[label] = m[1]
+		}
+	}
+	return out
+}
+
+// wantQuery checks that a report link keeps the tab and the filters, and points at page.
+func wantQuery(t *testing.T, link string, want url.Values, page string) {
+	t.Helper()
+	u, err := url.Parse(link)
+	must(t, err)
+	if u.Path != "/ui/lessons" {
+		t.Fatalf("link %q leaves the report", link)
+	}
+	q := u.Query()
+	for k := range want {
+		if q.Get(k) != want.Get(k) {
+			t.Fatalf("link %q: %s=%q, want %q", link, k, q.Get(k), want.Get(k))
+		}
+	}
+	if q.Get("page") != page {
+		t.Fatalf("link %q: page %q, want %q", link, q.Get("page"), page)
+	}
+}
+
+// TestUIPager: "« < 1 / 3 > »" keeps the tab and every filter on every page, on both tabs,
+// and "Renvoyer" from page 2 comes back to page 2.
+func TestUIPager(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	seedPeople(e, a.Key, officeLauriane)
+	// 25 lessons of 20 minutes in November (Livret's own check refuses them at once), and one
+	// in December, outside the period filtered on.
+	for i := 1; i <= 26; i++ {
+		day := time.Date(2021, 11, i, 8, 0, 0, 0, time.UTC)
+		if i == 26 {
+			day = time.Date(2021, 12, 20, 8, 0, 0, 0, time.UTC)
+		}
+		e.put(a.Key, fmt.Sprintf("/v1/lessons/court-%02d", i), map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
+			"instructor_ref": "jean", "type": "conduite",
+			"start": day.Format(time.RFC3339), "end": day.Add(20 * time.Minute).Format(time.RFC3339)})
+	}
+	admin := e.uiAgent(t)
+	admin.signIn(a.Key)
+
+	for _, tc := range []struct {
+		name  string
+		start string
+		view  url.Values
+	}{
+		{"errors tab", "/ui/lessons?tab=erreurs&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"erreurs"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+		{"all lessons tab", "/ui/lessons?tab=toutes&status=error&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"toutes"}, "status": {"error"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+		{"student tab", "/ui/lessons?tab=eleve&q=michel&office=lauriane&from=2021-11-01&to=2021-11-30",
+			url.Values{"tab": {"eleve"}, "q": {"michel"}, "student": {"lou"}, "office": {"lauriane"}, "from": {"2021-11-01"}, "to": {"2021-11-30"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := admin.get(tc.start).want(t, http.StatusOK)
+			p.has(t, "1 / 3", "10 lignes")
+			links := pagerLinks(t, p)
+			if links["Première page"] != "" || links["Page précédente"] != "" {
+				t.Fatalf("page 1 links back: %v", links)
+			}
+			wantQuery(t, links["Page suivante"], tc.view, "2")
+			wantQuery(t, links["Dernière page"], tc.view, "3")
+
+			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
+			p.has(t, "2 / 3", "15/11/2021", "06/11/2021") // newest first: page 2 holds the 15th to the 6th
+			p.hasNot(t, "20/12/2021", "16/11/2021", "05/11/2021")
+			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 10 {
+				t.Fatalf("%d rows on page 2", n)
+			}
+			links = pagerLinks(t, p)
+			wantQuery(t, links["Première page"], tc.view, "")
+			wantQuery(t, links["Page précédente"], tc.view, "")
+			wantQuery(t, links["Page suivante"], tc.view, "3")
+			wantQuery(t, links["Dernière page"], tc.view, "3")
+
+			// "Renvoyer" from page 2: Livret's own check still refuses, back on page 2.
+			retour := regexp.MustCompile(`name="retour" value="([^"]+)"`).FindStringSubmatch(p.body)
+			if retour == nil {
+				t.Fatal("no retour in the resend form")
+			}
+			r := admin.post("/ui/lessons/court-10/resend", url.Values{"retour": {retour[1]}}, true)
+			r.redirect(t, "/ui/lessons?")
+			wantQuery(t, r.header.Get("Location"), tc.view, "2")
+			back := admin.get(r.header.Get("Location")).want(t, http.StatusOK)
+			back.has(t, "2 / 3", `class="notice warning"`, "La leçon est toujours en erreur")
+
+			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
+			p.has(t, "3 / 3")
+			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 5 {
+				t.Fatalf("%d rows on page 3", n)
+			}
+			links = pagerLinks(t, p)
+			if links["Page suivante"] != "" || links["Dernière page"] != "" {
+				t.Fatalf("the last page links further: %v", links)
+			}
+			wantQuery(t, links["Page précédente"], tc.view, "2")
+
+			// Past the last page: the last page.
+			u := mustParse(t, links["Page précédente"])
+			q := u.Query()
+			q.Set("page", "9")
+			over := admin.get(u.Path + "?" + q.Encode())
+			over.redirect(t, "/ui/lessons?")
+			wantQuery(t, over.header.Get("Location"), tc.view, "3")
+		})
+	}
+}
+
+// browserAccept is what Chromium sends when it navigates.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
+
+// acceptHTML makes an http.Client send a navigating browser's Accept header on every request.
+type acceptHTML struct{ next http.RoundTripper }
+
+func (a acceptHTML) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept", browserAccept)
+	return a.next.RoundTrip(r)
+}
+
+// wantFrenchPage checks that an answer is one of Livret's French pages, with the pages'
+// security headers, and not a problem document.
+func wantFrenchPage(t *testing.T, p uiPage, status int, wants ...string) {
+	t.Helper()
+	p.want(t, status)
+	if ct := p.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Fatalf("Content-Type %q, want a page:\n%s", ct, p.body)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+		if p.header.Get(h) == "" {
+			t.Fatalf("a page without %s", h)
+		}
+	}
+	if !strings.Contains(p.header.Get("Content-Security-Policy"), "default-src 'none'") || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("CSP %q, Cache-Control %q", p.header.Get("Content-Security-Policy"), p.header.Get("Cache-Control"))
+	}
+	p.has(t, `<html lang="fr">`, `href="/ui/offices"`)
+	p.has(t, wants...)
+	p.hasNot(t, `"type":`, "urn:livret:problem", "voir la liste des champs")
+}
+
+// TestUIBrowserAnswers: every answer a browser gets is a French page, whatever went wrong
+// and wherever (docs/api.md, "Errors"); an API client still gets problem+json.
+func TestUIBrowserAnswers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	e.addAccount("autre@ecole-b.fr", "pw-b", agrementB)
+	e.put(a.Key, "/v1/offices/roche", map[string]any{"name": "Agence de La Roche"})
+
+	anon := e.uiAgent(t)
+	t.Run("not found, wrong method, no file", func(t *testing.T) {
+		wantFrenchPage(t, anon.get("/ui/nothing"), http.StatusNotFound, "Page introuvable", "Cette page n'existe pas dans Livret")
+		wantFrenchPage(t, anon.get("/ui/logout"), http.StatusMethodNotAllowed, "Cette adresse ne s'ouvre pas de cette façon")
+		wantFrenchPage(t, anon.get("/ui/static/rien.css"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, anon.get("/ui/static/"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, anon.post("/ui/offices", nil, false), http.StatusMethodNotAllowed, "Page introuvable")
+	})
+	t.Run("a signed-in admin keeps the menu", func(t *testing.T) {
+		admin := e.uiAgent(t)
+		admin.signIn(a.Key)
+		p := admin.get("/ui/offices/lauriane/nothing")
+		wantFrenchPage(t, p, http.StatusNotFound, "Page introuvable", "Se déconnecter de Livret", "Auto-école Lauriane")
+		wantFrenchPage(t, admin.post("/ui/offices/lauriane/disconnect", url.Values{"csrf": {"faux"}}, true), http.StatusForbidden, "jeton de sécurité")
+		wantFrenchPage(t, admin.post("/ui/offices/inconnu/connect", nil, true), http.StatusNotFound, "Bureau introuvable.")
+		wantFrenchPage(t, admin.get("/ui/lessons?from=2021-13-45"), http.StatusBadRequest, "Période du", "Date invalide")
+	})
+	t.Run("a browser on the API's addresses", func(t *testing.T) {
+		nav := e.uiAgent(t)
+		nav.http.Transport = acceptHTML{http.DefaultTransport}
+		wantFrenchPage(t, nav.get("/v1/nothing"), http.StatusNotFound, "Page introuvable")
+		wantFrenchPage(t, nav.get("/v1/offices"), http.StatusUnauthorized, "réservée à votre logiciel de gestion")
+		wantFrenchPage(t, nav.get(webapi.CallbackPath+"?state=forged&code=abc"), http.StatusBadRequest,
+			"Ce lien de connexion est invalide, expiré ou déjà utilisé")
+		// An API client, the same addresses: problems.
+		e.do("GET", "/v1/nothing", "", nil).wantProblem(t, http.StatusNotFound)
+		e.do("GET", "/v1/offices", "", nil).wantProblem(t, http.StatusUnauthorized)
+		e.do("GET", webapi.CallbackPath+"?state=forged&code=abc", "", nil).wantProblem(t, http.StatusBadRequest)
+		e.do("DELETE", "/v1/lessons", a.Key, nil).wantProblem(t, http.StatusMethodNotAllowed)
+	})
+	t.Run("linking with another school's account", func(t *testing.T) {
+		b := e.browser()
+		b.Transport = acceptHTML{http.DefaultTransport}
+		f := e.link(a.Key, "roche", true, b, &login{"autre@ecole-b.fr", "pw-b"})
+		p := uiPage{status: f.final.status, header: f.final.header, body: html.UnescapeString(string(f.final.body)), raw: string(f.final.body)}
+		wantFrenchPage(t, p, http.StatusConflict, "Compte RdvPermis d'une autre auto-école",
+			"Ce compte RdvPermis appartient à une autre auto-école (agrément "+agrementB+")",
+			`<a class="button" href="`+e.srv.School.RdvPermisLogoutURL+`" target="_blank"`, ">Se déconnecter de RdvPermis</a>",
+			"Retour à l'API Livret numérique")
+		if e.office(a.ID, "roche").AccountID != nil {
+			t.Fatal("an account of another school was linked")
+		}
 	})
 }

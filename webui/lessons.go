@@ -1,11 +1,12 @@
 package webui
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,29 +14,75 @@ import (
 	"livret/school"
 )
 
-// "Leçons envoyées" (docs/rules.md, "The report"): two tabs, filters by office and period, 10 rows a page.
+// "Leçons envoyées" (docs/rules.md, "The report"): the guide's two tabs, "Leçons en erreur"
+// and "Recherche par élève", and a third, "Toutes les leçons", with a filter on the
+// transmission's status; each filtered by office and period, 10 rows a page.
 
 // lessonsPage is the report as the template shows it.
 type lessonsPage struct {
-	Tab       string // "erreurs" or "eleve"
-	Offices   []school.Office
-	Office    string
-	From, To  string
-	Query     string // the student search
-	Student   string // the chosen student's ref
-	Students  []school.Student
-	Searched  bool
-	Chosen    string // the chosen student's name
-	Rows      []lessonRow
-	Shown     bool // a table is shown
-	Page      int
-	Pages     int
-	Total     int64
-	PrevURL   string
-	NextURL   string
-	Retour    string // this view's query, for the resend form
-	ErrorsURL string
-	SearchURL string
+	Tab      string // "erreurs", "eleve" or "toutes"
+	Tabs     []tabLink
+	Offices  []school.Office
+	Office   string
+	From, To string
+	Query    string // the student search
+	Student  string // the chosen student's ref
+	Students []studentLink
+	Searched bool
+	Chosen   string // the chosen student's name
+	Rows     []lessonRow
+	Shown    bool // a table is shown
+	Page     int
+	Pages    int
+	Total    int64
+	Pager    pager
+	Retour   string // this view's query, page included, for the resend form
+	Status   string // on "toutes": the status filtered on, "" for all
+	Statuses []statusOption
+}
+
+// The report's tabs, in the order they show.
+var lessonTabs = []struct{ Key, Label string }{
+	{"erreurs", "Leçons en erreur"},
+	{"eleve", "Recherche par élève"},
+	{"toutes", "Toutes les leçons"},
+}
+
+type tabLink struct {
+	Label, URL string
+	Current    bool
+}
+
+type studentLink struct {
+	Name, URL string
+	Current   bool
+}
+
+// statusOption is one choice of the "Transmission" filter.
+type statusOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// statusChoices are the statuses a school sees ("sending" shows as pending), in the order of
+// a lesson's life, worded by domain ("en erreur" → "En erreur").
+func statusChoices() []statusOption {
+	out := []statusOption{{Value: "", Label: "Toutes"}}
+	for _, st := range domain.Statuses() {
+		if st.Shown() != st {
+			continue
+		}
+		phrase := st.Phrase()
+		r, size := utf8.DecodeRuneInString(phrase)
+		out = append(out, statusOption{Value: string(st), Label: string(unicode.ToUpper(r)) + phrase[size:]})
+	}
+	return out
+}
+
+// pager is the guide's "« < 1 / 1 > »": each link keeps the tab and every filter; an empty
+// URL is a link that would lead nowhere (shown disabled).
+type pager struct {
+	FirstURL, PrevURL, NextURL, LastURL string
 }
 
 type lessonRow struct {
@@ -49,8 +96,10 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	ctx := c.Request.Context()
 	p := &lessonsPage{Tab: "erreurs", Office: strings.TrimSpace(c.Query("office")), From: strings.TrimSpace(c.Query("from")),
 		To: strings.TrimSpace(c.Query("to")), Query: strings.TrimSpace(c.Query("q")), Student: strings.TrimSpace(c.Query("student"))}
-	if c.Query("tab") == "eleve" {
-		p.Tab = "eleve"
+	for _, t := range lessonTabs {
+		if c.Query("tab") == t.Key {
+			p.Tab = t.Key
+		}
 	}
 	d := pageData{Title: "Leçons envoyées", Nav: "lessons", Lessons: p, Notice: uiNotices[c.Query("msg")]}
 	var err error
@@ -58,65 +107,88 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		s.uiProblem(c, err)
 		return
 	}
+	sortOffices(p.Offices)
 
-	// The filters every view keeps.
+	// The filters every tab keeps, and this view: the tab, the filters, the search.
 	filters := url.Values{}
 	for k, v := range map[string]string{"office": p.Office, "from": p.From, "to": p.To} {
 		if v != "" {
 			filters.Set(k, v)
 		}
 	}
-	view := url.Values{}
-	for k, v := range filters {
-		view[k] = v
+	for _, t := range lessonTabs {
+		p.Tabs = append(p.Tabs, tabLink{Label: t.Label, URL: lessonsURL(filters, "tab", t.Key), Current: t.Key == p.Tab})
 	}
-	view.Set("tab", "erreurs")
-	p.ErrorsURL = "/ui/lessons?" + view.Encode()
-	view.Set("tab", "eleve")
-	p.SearchURL = "/ui/lessons?" + view.Encode()
+	view := withParam(filters, "tab", p.Tab)
 
 	report := url.Values{}
 	for k, v := range filters {
 		report[k] = v
 	}
-	if p.Tab == "eleve" {
+	switch p.Tab {
+	case "eleve":
+		var students []school.Student
 		if p.Query != "" {
 			view.Set("q", p.Query)
-			p.Searched = true
-			if p.Students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
-				if !asProblem(err, &d.Message) {
+			// Searched only when the search ran: a refused one ("at least 2 characters") says
+			// why, not also that nobody matched.
+			if students, err = s.School.SearchStudents(ctx, schoolOf(c), p.Query); err != nil {
+				if !asProblem(err, &d) {
 					s.uiProblem(c, err)
 					return
 				}
+			} else {
+				p.Searched = true
 			}
-			if p.Student == "" && len(p.Students) == 1 {
-				p.Student = p.Students[0].Ref
+			if p.Student == "" && len(students) == 1 {
+				p.Student = students[0].Ref
 			}
 		}
-		if p.Student == "" {
-			s.renderPage(c, http.StatusOK, "lessons", d)
-			return
-		}
-		for _, st := range p.Students {
+		for _, st := range students {
+			p.Students = append(p.Students, studentLink{Name: st.LastName + " " + st.FirstName,
+				URL: lessonsURL(view, "student", st.Ref), Current: st.Ref == p.Student})
 			if st.Ref == p.Student {
 				p.Chosen = st.FirstName + " " + st.LastName
 			}
 		}
+		if p.Student == "" {
+			status := http.StatusOK
+			if d.Message != "" {
+				status = http.StatusBadRequest
+			}
+			s.renderPage(c, status, "lessons", d)
+			return
+		}
 		view.Set("student", p.Student)
 		report.Set("student", p.Student)
-	} else {
-		report.Set("status", "error")
+	case "toutes":
+		p.Statuses = statusChoices()
+		chosen := 0 // "Toutes"
+		for i, o := range p.Statuses {
+			// Only a status of the list: anything else is no filter, and is not echoed.
+			if o.Value == c.Query("status") {
+				chosen = i
+			}
+		}
+		p.Status = p.Statuses[chosen].Value
+		p.Statuses[chosen].Selected = true
+		if p.Status != "" {
+			view.Set("status", p.Status)
+			report.Set("status", p.Status)
+		}
+	default:
+		report.Set("status", string(domain.StatusError))
 	}
 	page := 1
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {
-		page = n
+		page = min(n, maxPage)
 	}
 	report.Set("page", strconv.Itoa(page))
 	report.Set("per_page", strconv.Itoa(school.DefaultPerPage))
 
 	res, err := s.School.Lessons(ctx, schoolOf(c), report)
 	if err != nil {
-		if !asProblem(err, &d.Message) {
+		if !asProblem(err, &d) {
 			s.uiProblem(c, err)
 			return
 		}
@@ -128,16 +200,36 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	if p.Pages < 1 {
 		p.Pages = 1
 	}
+	pageURL := func(n int) string {
+		if n <= 1 {
+			return lessonsURL(view)
+		}
+		return lessonsURL(view, "page", strconv.Itoa(n))
+	}
+	if p.Page > p.Pages {
+		// Past the last page (the list got shorter, e.g. after a resend from the last page):
+		// the last page, with the notice the request asked for.
+		target := withParam(view, "page", strconv.Itoa(p.Pages))
+		if p.Pages == 1 {
+			target.Del("page")
+		}
+		if _, ok := uiNotices[c.Query("msg")]; ok {
+			target.Set("msg", c.Query("msg"))
+		}
+		c.Redirect(http.StatusSeeOther, lessonsURL(target))
+		return
+	}
 	if p.Page > 1 {
-		view.Set("page", strconv.Itoa(p.Page-1))
-		p.PrevURL = "/ui/lessons?" + view.Encode()
+		p.Pager.FirstURL, p.Pager.PrevURL = pageURL(1), pageURL(p.Page-1)
 	}
 	if p.Page < p.Pages {
-		view.Set("page", strconv.Itoa(p.Page+1))
-		p.NextURL = "/ui/lessons?" + view.Encode()
+		p.Pager.NextURL, p.Pager.LastURL = pageURL(p.Page+1), pageURL(p.Pages)
 	}
-	view.Set("page", strconv.Itoa(p.Page))
-	p.Retour = view.Encode()
+	retour := view
+	if p.Page > 1 {
+		retour = withParam(view, "page", strconv.Itoa(p.Page))
+	}
+	p.Retour = retour.Encode()
 	for _, l := range res.Items {
 		row := lessonRow{Ref: l.Ref, Slot: l.Slot, Type: l.TypeLabel, Student: l.Student.FirstName + " " + l.Student.LastName}
 		row.Status, row.StatusClass = statusCell(l.Transmission)
@@ -154,12 +246,54 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	s.renderPage(c, http.StatusOK, "lessons", d)
 }
 
-// asProblem puts a problem's French explanation in msg; false for any other error.
-func asProblem(err error, msg *string) bool {
-	var p *school.Problem
-	if !errors.As(err, &p) {
-		return false
+// maxPage bounds the page asked for: far past any real report, well inside the use case's
+// limit (a larger page would be refused as a bad parameter instead of leading to the last page).
+const maxPage = 100_000
+
+// withParam is a copy of q with the pairs (key, value, key, value…) set.
+func withParam(q url.Values, kv ...string) url.Values {
+	out := make(url.Values, len(q)+len(kv)/2)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
 	}
-	*msg = p.Message()
-	return true
+	for i := 0; i+1 < len(kv); i += 2 {
+		out.Set(kv[i], kv[i+1])
+	}
+	return out
+}
+
+// lessonsURL is the report's address with q and the pairs kv set.
+func lessonsURL(q url.Values, kv ...string) string {
+	return "/ui/lessons?" + withParam(q, kv...).Encode()
+}
+
+// statusCell is the "Transmission" column: the status's French label from domain, with
+// the message where there is one, and the style class.
+func statusCell(t school.Transmission) (text, class string) {
+	msg := ""
+	if t.Message != nil {
+		msg = *t.Message
+	}
+	st := domain.Status(t.Status)
+	text = "● " + st.Label()
+	if msg != "" && (st == domain.StatusError || st == domain.StatusNotEligible) {
+		text += " - " + withoutLabel(msg, st.Label())
+	}
+	return text, statusClass[st]
+}
+
+// withoutLabel drops a message's lead-in that says the label again ("Leçon non concernée :
+// seuls les élèves…" after "Non concernée"): the cell says the label once.
+func withoutLabel(msg, label string) string {
+	lead, rest, ok := strings.Cut(msg, " : ")
+	if !ok || rest == "" || !strings.Contains(strings.ToLower(lead), strings.ToLower(label)) {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(rest)
+	return string(unicode.ToUpper(r)) + rest[size:]
+}
+
+var statusClass = map[domain.Status]string{
+	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
+	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
 }

@@ -17,7 +17,6 @@ import (
 
 	"livret/db"
 	"livret/db/dbq"
-	"livret/domain"
 	"livret/school"
 )
 
@@ -62,9 +61,9 @@ var uiTemplateFS embed.FS
 var uiStaticFS embed.FS
 
 var uiPages = func() map[string]*template.Template {
-	funcs := template.FuncMap{"errorBadge": errorBadge}
+	funcs := template.FuncMap{"officeBadge": officeBadge}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "lessons", "error"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -80,6 +79,10 @@ func (s *Pages) Mount(r *gin.Engine) {
 	static, _ := fs.Sub(uiStaticFS, "static")
 	staticFiles := http.StripPrefix("/ui/static/", http.FileServer(http.FS(static)))
 	serveStatic := func(c *gin.Context) {
+		if !staticExists(static, c.Param("file")) {
+			s.notFound(c)
+			return
+		}
 		c.Header("Cache-Control", "public, max-age=3600")
 		staticFiles.ServeHTTP(c.Writer, c.Request)
 	}
@@ -90,9 +93,11 @@ func (s *Pages) Mount(r *gin.Engine) {
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, OfficesPage) })
 	ui.GET("/login", s.uiLoginForm)
 	ui.POST("/login", s.uiLogin)
+	ui.GET("/aide", s.optionalSession, s.uiHelp)
 
 	in := ui.Group("", s.requireSession)
 	in.GET("/offices", s.uiOffices)
+	in.GET("/offices/:ref/disconnect", s.uiDisconnectConfirm)
 	in.GET("/lessons", s.uiLessons)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
@@ -103,10 +108,15 @@ func (s *Pages) Mount(r *gin.Engine) {
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
 func uiHeaders(c *gin.Context) {
+	pageHeaders(c)
+	c.Next()
+}
+
+// pageHeaders are every page's headers, error pages included.
+func pageHeaders(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self' "+formActionExtra+"; frame-ancestors 'none'; base-uri 'none'")
 	c.Header("X-Frame-Options", "DENY")
-	c.Next()
 }
 
 // formActionExtra lets the "Connexion" form's redirect reach RdvPermis (CSP form-action
@@ -118,8 +128,9 @@ type pageData struct {
 	Title    string
 	School   string
 	CSRF     string
-	Message  string // an error to show
-	Notice   string // a confirmation to show
+	Message  string      // an error to show
+	Fields   []fieldView // and the fields it names
+	Notice   notice      // a confirmation or a warning to show
 	SignedIn bool
 	Nav      string
 
@@ -127,10 +138,12 @@ type pageData struct {
 	AnyLinked bool
 
 	Office    school.Office
-	LogoutURL string
+	LogoutURL string // RdvPermis's logout page, where logging out there helps
 	Warning   string
+	RequestID string // on a failure's page, for the support
 
 	Lessons *lessonsPage
+	Help    *helpPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
@@ -145,42 +158,52 @@ func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) 
 	}
 	var buf bytes.Buffer
 	if err := uiPages[name].Execute(&buf, d); err != nil {
-		_ = c.Error(err)
+		// A bug of the templates: not handed back to the router, whose error page is a
+		// template too.
+		s.log().ErrorContext(c.Request.Context(), "ui template failed", "page", name, "error", err.Error())
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("Erreur interne de Livret : réessayez dans quelques instants."))
 		return
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// uiProblem shows a use case's refusal as a French page.
-func (s *Pages) uiProblem(c *gin.Context, err error) {
-	var p *school.Problem
-	if !errors.As(err, &p) {
-		_ = c.Error(err) // logged and answered by the router's error renderer
-		return
-	}
-	s.renderPage(c, p.Status, "error", pageData{Title: p.Title, Message: p.Message()})
+// badge is the office card's badge (docs/rules.md, "The report"): its text and style.
+type badge struct {
+	Text, Class string
 }
 
-// errorBadge is the office card's badge (docs/rules.md, "The report").
-func errorBadge(n int64) string {
-	switch n {
-	case 0:
-		return "✔ Aucune erreur recensée"
-	case 1:
-		return "✖ 1 erreur recensée"
+// officeBadge is "✔ Aucune erreur recensée" or "✖ N erreurs recensées" for a linked office;
+// an office not linked sends nothing, so it has no errors to boast of: "Non connecté".
+func officeBadge(o school.Office) badge {
+	switch {
+	case o.ErrorCount == 1:
+		return badge{"✖ 1 erreur recensée", "bad"}
+	case o.ErrorCount > 1:
+		return badge{"✖ " + strconv.FormatInt(o.ErrorCount, 10) + " erreurs recensées", "bad"}
+	case !o.DSR.Linked:
+		return badge{"Non connecté", "neutral"}
 	}
-	return "✖ " + strconv.FormatInt(n, 10) + " erreurs recensées"
+	return badge{"✔ Aucune erreur recensée", "good"}
 }
 
 // --- "L'API Livret numérique": the offices ---
 
-// uiNotices are the confirmations a redirect may ask for (a fixed list: nothing echoed).
-var uiNotices = map[string]string{
-	"deconnecte":        "Vous êtes déconnecté de Livret.",
-	"bureau-deconnecte": "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté.",
-	"renvoyee":          "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants.",
-	"toujours-erreur":   "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la.",
+// notice is what a redirect asks a page to say: a confirmation, or a warning when what the
+// admin did has not had the hoped-for effect.
+type notice struct {
+	Text string
+	Kind string // "success" or "warning": the style, and the role a screen reader hears
+}
+
+// uiNotices are the notices a redirect may ask for with ?msg= (a fixed list: nothing of the
+// query is echoed).
+var uiNotices = map[string]notice{
+	"deconnecte":        {Kind: "success", Text: "Vous êtes déconnecté de Livret."},
+	"bureau-connecte":   {Kind: "success", Text: "Le bureau est connecté à la DSR : ses leçons seront transmises automatiquement chaque nuit, à partir du lendemain de la leçon."},
+	"bureau-deconnecte": {Kind: "success", Text: "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté."},
+	"renvoyee":          {Kind: "success", Text: "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants."},
+	"toujours-erreur":   {Kind: "warning", Text: "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la."},
 }
 
 func (s *Pages) uiOffices(c *gin.Context) {
@@ -189,6 +212,7 @@ func (s *Pages) uiOffices(c *gin.Context) {
 		s.uiProblem(c, err)
 		return
 	}
+	sortOffices(offices)
 	d := pageData{Title: "L'API Livret numérique", Nav: "offices", Offices: offices, Notice: uiNotices[c.Query("msg")]}
 	for _, o := range offices {
 		d.AnyLinked = d.AnyLinked || o.DSR.Linked
@@ -224,7 +248,29 @@ func (s *Pages) uiConnect(c *gin.Context) {
 	}
 }
 
-// uiDisconnect is "Se déconnecter".
+// uiDisconnectConfirm is the card's "Se déconnecter de la DSR": a page that says what
+// unlinking does, with "Déconnecter le bureau" (the form uiDisconnect takes) and "Annuler".
+func (s *Pages) uiDisconnectConfirm(c *gin.Context) {
+	offices, err := s.School.Offices(c.Request.Context(), schoolOf(c))
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	for _, o := range offices {
+		if o.Ref != c.Param("ref") {
+			continue
+		}
+		if !o.DSR.Linked { // nothing to unlink: the cards say so
+			c.Redirect(http.StatusSeeOther, OfficesPage)
+			return
+		}
+		s.renderPage(c, http.StatusOK, "disconnect", pageData{Title: "Déconnexion du bureau", Nav: "offices", Office: o})
+		return
+	}
+	s.uiProblem(c, school.ErrOfficeNotFound)
+}
+
+// uiDisconnect is the confirmation's "Déconnecter le bureau".
 func (s *Pages) uiDisconnect(c *gin.Context) {
 	if _, err := s.School.Disconnect(c.Request.Context(), schoolOf(c), c.Param("ref")); err != nil {
 		s.uiProblem(c, err)
@@ -253,32 +299,12 @@ func (s *Pages) uiResend(c *gin.Context) {
 func lessonsQuery(raw string) url.Values {
 	in, _ := url.ParseQuery(raw)
 	out := url.Values{}
-	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student"} {
+	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student", "status"} {
 		if v := strings.TrimSpace(in.Get(k)); v != "" && len(v) <= 200 {
 			out.Set(k, v)
 		}
 	}
 	return out
-}
-
-// statusCell is the "Transmission" column: the status's French label from domain, with
-// the message where there is one, and the style class.
-func statusCell(t school.Transmission) (text, class string) {
-	msg := ""
-	if t.Message != nil {
-		msg = *t.Message
-	}
-	st := domain.Status(t.Status)
-	text = "● " + st.Label()
-	if msg != "" && (st == domain.StatusError || st == domain.StatusNotEligible) {
-		text += " - " + msg
-	}
-	return text, statusClass[st]
-}
-
-var statusClass = map[domain.Status]string{
-	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
-	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
 }
 
 // New returns the pages over the use-case layer svc. Cookies are Secure when Livret's public

@@ -129,6 +129,16 @@ func (s *Pages) requireSession(c *gin.Context) {
 	c.Next()
 }
 
+// optionalSession sets the signed-in admin's school, as requireSession does, and lets
+// everyone through: an open page shows the header menu to a signed-in admin.
+func (s *Pages) optionalSession(c *gin.Context) {
+	if sess, sc, ok := s.readSession(c); ok {
+		c.Set(schoolKey, sc)
+		c.Set(uiSessionKey, sess)
+	}
+	c.Next()
+}
+
 func sessionOf(c *gin.Context) uiSession { return c.MustGet(uiSessionKey).(uiSession) }
 
 // requireCSRF refuses a form whose token is not the session's (constant-time compared).
@@ -171,7 +181,7 @@ func (s *Pages) uiLoginForm(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, OfficesPage)
 		return
 	}
-	s.renderPage(c, http.StatusOK, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c)})
+	s.renderPage(c, http.StatusOK, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c), Notice: uiNotices[c.Query("msg")]})
 }
 
 // uiLogin is POST /ui/login: the school's API key opens a session.

@@ -1,0 +1,54 @@
+package webui
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"livret/domain"
+)
+
+// TestHelpListsTheWholeCatalogue: every code of docs/rules.md's catalogue tables ("Messages
+// and hints") is on the help page, with domain's message and hint, and in the right list.
+func TestHelpListsTheWholeCatalogue(t *testing.T) {
+	doc, err := os.ReadFile("../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	if len(documented) < 20 {
+		t.Fatalf("found %d codes in docs/rules.md: the tables' shape changed", len(documented))
+	}
+	wantStatus := map[string]domain.Status{"erreurs-dsr": domain.StatusError, "erreurs-livret": domain.StatusError, "non-concernees": domain.StatusNotEligible}
+	shown := map[string]bool{}
+	for _, g := range newHelpPage().Groups {
+		for _, e := range g.Entries {
+			entry, ok := domain.Lookup(domain.Code(e.Code))
+			switch {
+			case !ok:
+				t.Errorf("%s: not in domain's catalogue", e.Code)
+			case withoutLabel(entry.Message, entry.Status.Label()) != e.Message || entry.Hint != e.Hint || e.Hint == "":
+				t.Errorf("%s: %q / %q, not domain's words", e.Code, e.Message, e.Hint)
+			case entry.Status != wantStatus[g.ID]:
+				t.Errorf("%s is %s, listed under %s", e.Code, entry.Status, g.Title)
+			}
+			if shown[e.Code] {
+				t.Errorf("%s listed twice", e.Code)
+			}
+			shown[e.Code] = true
+		}
+	}
+	for code := range documented {
+		if !shown[code] {
+			t.Errorf("%s is in docs/rules.md but not on the help page", code)
+		}
+	}
+	for code := range shown {
+		if !documented[code] {
+			t.Errorf("%s is on the help page but not in docs/rules.md", code)
+		}
+	}
+}
