@@ -117,19 +117,35 @@ type BulkResent struct {
 	Deferred bool `json:"deferred"`
 }
 
-// ResendLessons puts back to pending every lesson of the filter that the DSR refused
-// (POST /v1/lessons/resend), then starts their offices' runs: the same refusal often hits
-// a student's every lesson, fixed once at the DSR's end. Livret's own refusals are left
-// alone: they change when the data does, not by resending.
-func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f ResendFilter) (BulkResent, error) {
+// query is the filter as the report's query parameters.
+func (f ResendFilter) query() url.Values {
 	query := url.Values{}
 	for k, v := range map[string]string{"office": f.Office, "student": f.Student, "from": f.From, "to": f.To} {
 		if v != "" {
 			query.Set(k, v)
 		}
 	}
+	return query
+}
+
+// ResendableCount is how many lessons of the filter ResendLessons would put back: the N of
+// "Renvoyer les N leçons".
+func (s *Service) ResendableCount(ctx context.Context, school dbq.School, f ResendFilter) (int64, error) {
 	q := dbq.New(s.Pool)
-	filter, err := s.filterOf(ctx, q, school, nil, query)
+	filter, err := s.filterOf(ctx, q, school, nil, f.query())
+	if err != nil {
+		return 0, err
+	}
+	return q.TransmissionCountResendable(ctx, dbq.TransmissionCountResendableParams{
+		SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt})
+}
+
+// ResendLessons puts back to pending every lesson of the filter that the DSR refused
+// (POST /v1/lessons/resend), then starts their offices' runs: the same refusal often hits
+// a student's every lesson, fixed once at the DSR's end. Livret's own refusals are left
+// alone: they change when the data does, not by resending.
+func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f ResendFilter) (BulkResent, error) {
+	filter, err := s.filterOf(ctx, dbq.New(s.Pool), school, nil, f.query())
 	if err != nil {
 		return BulkResent{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"livret/domain"
@@ -23,6 +24,7 @@ import (
 	"livret/webapi"
 	"livret/webui"
 	"livret/worker/workertest"
+	"livret/workflows"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -95,6 +97,21 @@ func (b *browserStack) runOffice(key, office string) {
 	}
 	b.call("POST", "/v1/offices/"+office+"/runs", key, nil, &started)
 	b.wait(started.WorkflowID, started.RunID)
+}
+
+// runOfficeFails starts an office's run and wants it to fail.
+func (b *browserStack) runOfficeFails(key, office string) {
+	b.t.Helper()
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	b.call("POST", "/v1/offices/"+office+"/runs", key, nil, &started)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := b.stack.Client.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil); err == nil {
+		b.t.Fatalf("the run of %s was meant to fail, and completed", office)
+	}
 }
 
 func (b *browserStack) wait(workflowID, runID string) {
@@ -219,7 +236,9 @@ func TestBrowserAdmin(t *testing.T) {
 	)
 	wantText(t, ctx, "L'API Livret numérique", "AE LAURIANE", "Se connecter", "Leçons envoyées", "Non connecté")
 
-	// Link AE LAURIANE through RdvPermis's own login page.
+	// Link AE LAURIANE through RdvPermis's own login page. Access tokens live 1 s until the
+	// failed run below, so that every run refreshes its token: that run needs it.
+	must(t, b.stack.Sandbox.SetFaults(bg, sandbox.Faults{AccessTTLS: 1}))
 	run(t, ctx, "link at RdvPermis",
 		chromedp.Click(`form[action="/ui/offices/lauriane/connect"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible("#email", chromedp.ByQuery),
@@ -270,7 +289,7 @@ func TestBrowserAdmin(t *testing.T) {
 
 	// "Leçons envoyées": the errors of AE LAURIANE from 30/11/2021 to 15/12/2021.
 	run(t, ctx, "open Leçons envoyées",
-		chromedp.Click(`#bureau-lauriane a[href^="/ui/lessons"]`, chromedp.ByQuery),
+		chromedp.Click(`#bureau-lauriane a.button[href^="/ui/lessons"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#from", chromedp.ByQuery),
 	)
 	run(t, ctx, "set the filters",
@@ -314,25 +333,26 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal("want the two driving lessons transmitted")
 	}
 
-	// "Renvoyer" on the simulator lesson: Livret's own check still refuses 25 minutes.
-	run(t, ctx, "resend",
-		chromedp.Click(`//tr[contains(., "13:00 - 13:25")]//button[.="Renvoyer"]`, chromedp.BySearch),
-		chromedp.WaitVisible(`.notice`, chromedp.ByQuery),
-	)
-	wantText(t, ctx, "La leçon est toujours en erreur", "● Erreur - La durée renseignée n'est pas valide.")
-	run(t, ctx, "location", chromedp.Location(&loc))
-	if !strings.Contains(loc, "tab=eleve") || !strings.Contains(loc, "q=Perrin") || !strings.Contains(loc, "from=2021-11-30") {
-		t.Fatalf("the resend lost the view: %s", loc)
+	// The simulator lesson is Livret's own refusal (25 minutes): no "Renvoyer", the line says
+	// to fix it in the management software.
+	var resendButtons []*cdp.Node
+	run(t, ctx, "no resend for Livret's refusals", chromedp.Nodes(`//button[.="Renvoyer"]`, &resendButtons, chromedp.BySearch, chromedp.AtLeast(0)))
+	if len(resendButtons) != 0 {
+		t.Fatalf("%d Renvoyer buttons on Livret's own refusals", len(resendButtons))
 	}
+	wantText(t, ctx, domain.FixInSoftware)
 
-	// Enough errors for three pages: 22 lessons of 20 minutes in November (Livret's own
-	// check refuses them at once), through the API.
+	// Enough errors for three pages: 22 lessons in November of a student the DSR does not
+	// know, pushed through the API and refused by the DSR (the sandbox) in a real run.
+	b.call("PUT", "/v1/students/inconnue", key, map[string]any{"office_ref": "lauriane", "first_name": "Camille", "last_name": "Inconnue",
+		"neph": "999999999999", "category": "B", "initial_evaluation_accepted": true}, nil)
 	for i := 1; i <= 22; i++ {
 		start := time.Date(2021, 11, i, 9, 0, 0, 0, domain.Paris)
-		b.call("PUT", fmt.Sprintf("/v1/lessons/court-%02d", i), key, map[string]any{"office_ref": "lauriane", "student_ref": "lou",
+		b.call("PUT", fmt.Sprintf("/v1/lessons/refus-%02d", i), key, map[string]any{"office_ref": "lauriane", "student_ref": "inconnue",
 			"instructor_ref": "jean", "type": "conduite",
-			"start": start.Format(time.RFC3339), "end": start.Add(20 * time.Minute).Format(time.RFC3339)}, nil)
+			"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339)}, nil)
 	}
+	b.runOffice(key, "lauriane")
 	run(t, ctx, "errors of November",
 		chromedp.Navigate(b.url+"/ui/lessons"),
 		chromedp.WaitVisible("#from", chromedp.ByQuery),
@@ -342,7 +362,7 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(`form.filters button[type=submit]`, chromedp.ByQuery),
 	)
 	waitURL(t, ctx, "from=2021-11-01")
-	wantText(t, ctx, "1 / 3", "22/11/2021 09:00 - 09:20")
+	wantText(t, ctx, "1 / 3", "22/11/2021 09:00 - 10:00", domain.CodeEleveIntrouvable.Message())
 	wantView := func(page string) {
 		t.Helper()
 		run(t, ctx, "location", chromedp.Location(&loc))
@@ -355,12 +375,12 @@ func TestBrowserAdmin(t *testing.T) {
 	run(t, ctx, "page 2", chromedp.Click(`a[aria-label="Page suivante"]`, chromedp.ByQuery))
 	waitURL(t, ctx, "page=2")
 	wantView("page=2")
-	wantText(t, ctx, "2 / 3", "12/11/2021 09:00 - 09:20", "03/11/2021 09:00 - 09:20")
+	wantText(t, ctx, "2 / 3", "12/11/2021 09:00 - 10:00", "03/11/2021 09:00 - 10:00")
 	run(t, ctx, "screenshot page 2", screenshot(filepath.Join(dir, "ui-lessons-errors-page2.png")))
 	run(t, ctx, "page 3", chromedp.Click(`a[aria-label="Page suivante"]`, chromedp.ByQuery))
 	waitURL(t, ctx, "page=3")
 	wantView("page=3")
-	wantText(t, ctx, "3 / 3", "02/11/2021 09:00 - 09:20", "01/11/2021 09:00 - 09:20")
+	wantText(t, ctx, "3 / 3", "02/11/2021 09:00 - 10:00", "01/11/2021 09:00 - 10:00")
 	if text := bodyText(t, ctx); strings.Contains(text, "09/12/2021") {
 		t.Fatal("the period filter is lost on page 3")
 	}
@@ -368,14 +388,51 @@ func TestBrowserAdmin(t *testing.T) {
 	run(t, ctx, "back to page 2", chromedp.Click(`a[aria-label="Page précédente"]`, chromedp.ByQuery))
 	waitURL(t, ctx, "page=2")
 
-	// "Renvoyer" from page 2: still refused (20 minutes), back on page 2, said as a warning.
+	// "Renvoyer" from page 2: resent to the DSR, back on page 2 with the filters.
 	run(t, ctx, "resend from page 2",
 		chromedp.Click(`//tr[contains(., "12/11/2021")]//button[.="Renvoyer"]`, chromedp.BySearch),
-		chromedp.WaitVisible(`.notice.warning`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.notice.success`, chromedp.ByQuery),
 		screenshot(filepath.Join(dir, "ui-resend-page2.png")),
 	)
 	wantView("page=2")
-	wantText(t, ctx, "2 / 3", "La leçon est toujours en erreur")
+	wantText(t, ctx, "2 / 3", "La leçon est renvoyée à la DSR")
+
+	// The same refusal hits the student's every lesson: "Renvoyer les N leçons" on hers.
+	run(t, ctx, "the student's refusals",
+		chromedp.Navigate(b.url+"/ui/lessons?tab=eleve&q=inconnue"),
+		chromedp.WaitVisible(`form.bulk button`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-bulk-resend.png")),
+	)
+	wantText(t, ctx, "ont été refusées par la DSR", "Renvoyer les ")
+	run(t, ctx, "resend them all",
+		chromedp.Click(`form.bulk button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.notice.success`, chromedp.ByQuery),
+	)
+	wantText(t, ctx, "Les leçons refusées par la DSR lui sont renvoyées", "Leçons de Camille Inconnue")
+	// The run that resend started ends first (refused again: the DSR still does not know her).
+	var officeID int64
+	must(t, b.stack.Pool.QueryRow(bg, "SELECT id FROM offices WHERE ref = 'lauriane'").Scan(&officeID))
+	b.wait(workflows.RunID(officeID, domain.BusinessDate(time.Now())), "")
+
+	// A run that fails (Livret's client secret rotated at the DSR, not yet in Livret's
+	// configuration) shows on the office's card, in French. It has a lesson to send, so it
+	// must call the DSR.
+	b.call("PUT", "/v1/lessons/l-1312", key, map[string]any{"office_ref": "lauriane", "student_ref": "melanie",
+		"instructor_ref": "jean", "type": "conduite", "start": "2021-12-13T10:00:00+01:00", "end": "2021-12-13T11:00:00+01:00"}, nil)
+	rotated := sandbox.Client{ClientID: workertest.ClientID, ClientSecret: "rotated-at-the-dsr",
+		RedirectURIs: []string{"http://127.0.0.1:1/v1/oauth/callback", b.url + webapi.CallbackPath}}
+	must(t, b.stack.Sandbox.AddClient(bg, rotated))
+	time.Sleep(1500 * time.Millisecond) // the office's access token is dead: the run must refresh it
+	b.runOfficeFails(key, "lauriane")
+	rotated.ClientSecret = workertest.ClientSecret
+	must(t, b.stack.Sandbox.AddClient(bg, rotated))
+	must(t, b.stack.Sandbox.SetFaults(bg, sandbox.Faults{}))
+	run(t, ctx, "the failed run on the card",
+		chromedp.Navigate(b.url+webapi.OfficesPage),
+		chromedp.WaitVisible(`#bureau-lauriane .dashboard`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-offices-failed-run.png")),
+	)
+	wantText(t, ctx, "Dernier envoi", "— échoué", domain.RunFailureAccessRefused.Sentence(), "Prochain envoi")
 
 	// "Se déconnecter de la DSR" asks first; "Annuler" leaves the office linked.
 	run(t, ctx, "unlink confirmation",

@@ -209,9 +209,11 @@ func TestUIPages(t *testing.T) {
 			"09/12/2021 13:00 - 13:25", "Simulateur", "Mélanie Perrin",
 			"● Erreur - La durée renseignée n'est pas valide. Elle doit être comprise entre 30 et 240 min.",
 			"09/12/2021 13:00 - 14:00", "Lou Michel", "● Erreur - Le format du numéro d'autorisation du formateur n'est pas valide.",
-			"Renvoyer", "1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`,
-			`<th scope="col">Élève</th>`, `<td data-label="Élève">Lou Michel</td>`)
-		p.hasNot(t, "● Transmise")
+			"1 / 1", "10 lignes", `value="2021-11-30"`, `<option value="lauriane" selected>`,
+			`<th scope="col">Élève</th>`, `<td data-label="Élève">Lou Michel</td>`,
+			// Livret's own refusals: no "Renvoyer", the fix is made at the source.
+			domain.FixInSoftware)
+		p.hasNot(t, "● Transmise", ">Renvoyer</button>", "Renvoyer les")
 		// Outside the period: nothing.
 		admin.get("/ui/lessons?office=lauriane&from=2021-12-10&to=2021-12-15").want(t, http.StatusOK).hasNot(t, "Lou Michel")
 		// A bad period is explained, not a crash.
@@ -267,12 +269,12 @@ func TestUIPages(t *testing.T) {
 		}
 		p := admin.get("/ui/lessons?office=lauriane").want(t, http.StatusOK)
 		p.has(t, "1 / 2", `aria-label="Page suivante"`)
-		if n := strings.Count(p.body, ">Renvoyer</button>"); n != 10 {
+		if n := rows(p); n != 10 {
 			t.Fatalf("%d rows on page 1", n)
 		}
 		p = admin.get("/ui/lessons?office=lauriane&page=2").want(t, http.StatusOK)
 		p.has(t, "2 / 2", `aria-label="Page précédente"`)
-		if n := strings.Count(p.body, ">Renvoyer</button>"); n != 3 {
+		if n := rows(p); n != 3 {
 			t.Fatalf("%d rows on page 2", n)
 		}
 	})
@@ -401,16 +403,18 @@ func TestUIPager(t *testing.T) {
 	e := newEnv(t)
 	a := linkedSchool(e)
 	seedPeople(e, a.Key, officeLauriane)
-	// 25 lessons of 20 minutes in November (Livret's own check refuses them at once), and one
-	// in December, outside the period filtered on.
+	// 25 lessons of November the DSR refused (the student not found), and one in December,
+	// outside the period filtered on.
 	for i := 1; i <= 26; i++ {
 		day := time.Date(2021, 11, i, 8, 0, 0, 0, time.UTC)
 		if i == 26 {
 			day = time.Date(2021, 12, 20, 8, 0, 0, 0, time.UTC)
 		}
-		e.put(a.Key, fmt.Sprintf("/v1/lessons/court-%02d", i), map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
+		ref := fmt.Sprintf("court-%02d", i)
+		e.put(a.Key, "/v1/lessons/"+ref, map[string]any{"office_ref": officeLauriane, "student_ref": "lou",
 			"instructor_ref": "jean", "type": "conduite",
-			"start": day.Format(time.RFC3339), "end": day.Add(20 * time.Minute).Format(time.RFC3339)})
+			"start": day.Format(time.RFC3339), "end": day.Add(time.Hour).Format(time.RFC3339)})
+		e.markDSRError(t, e.lessonID(a.ID, ref), "ELEVE_INTROUVABLE", domain.CodeEleveIntrouvable.Message())
 	}
 	admin := e.uiAgent(t)
 	admin.signIn(a.Key)
@@ -440,8 +444,8 @@ func TestUIPager(t *testing.T) {
 			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
 			p.has(t, "2 / 3", "15/11/2021", "06/11/2021") // newest first: page 2 holds the 15th to the 6th
 			p.hasNot(t, "20/12/2021", "16/11/2021", "05/11/2021")
-			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 10 {
-				t.Fatalf("%d rows on page 2", n)
+			if n := rows(p); n != 10 || strings.Count(p.body, ">Renvoyer</button>") != 10 {
+				t.Fatalf("%d rows on page 2, each a DSR refusal to resend", n)
 			}
 			links = pagerLinks(t, p)
 			wantQuery(t, links["Première page"], tc.view, "")
@@ -449,7 +453,8 @@ func TestUIPager(t *testing.T) {
 			wantQuery(t, links["Page suivante"], tc.view, "3")
 			wantQuery(t, links["Dernière page"], tc.view, "3")
 
-			// "Renvoyer" from page 2: Livret's own check still refuses, back on page 2.
+			// "Renvoyer" from page 2: resent, back on page 2. (The lesson is put back in error
+			// after, for the next tab's walk.)
 			retour := regexp.MustCompile(`name="retour" value="([^"]+)"`).FindStringSubmatch(p.body)
 			if retour == nil {
 				t.Fatal("no retour in the resend form")
@@ -458,11 +463,12 @@ func TestUIPager(t *testing.T) {
 			r.redirect(t, "/ui/lessons?")
 			wantQuery(t, r.header.Get("Location"), tc.view, "2")
 			back := admin.get(r.header.Get("Location")).want(t, http.StatusOK)
-			back.has(t, "2 / 3", `class="notice warning"`, "La leçon est toujours en erreur")
+			back.has(t, "2 / 3", `class="notice success"`, "La leçon est renvoyée à la DSR")
+			e.markDSRError(t, e.lessonID(a.ID, "court-10"), "ELEVE_INTROUVABLE", domain.CodeEleveIntrouvable.Message())
 
 			p = admin.get(links["Page suivante"]).want(t, http.StatusOK)
 			p.has(t, "3 / 3")
-			if n := strings.Count(p.body, ">Renvoyer</button>"); n != 5 {
+			if n := rows(p); n != 5 {
 				t.Fatalf("%d rows on page 3", n)
 			}
 			links = pagerLinks(t, p)
@@ -481,6 +487,9 @@ func TestUIPager(t *testing.T) {
 		})
 	}
 }
+
+// rows counts a report page's lesson rows.
+func rows(p uiPage) int { return strings.Count(p.body, `<td data-label="Date et heure de la leçon">`) }
 
 // browserAccept is what Chromium sends when it navigates.
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"

@@ -39,6 +39,11 @@ type lessonsPage struct {
 	Retour   string // this view's query, page included, for the resend form
 	Status   string // on "toutes": the status filtered on, "" for all
 	Statuses []statusOption
+	// Resendable is the N of "Renvoyer les N leçons": the DSR's refusals of this view's
+	// office, student and period (docs/rules.md, "Resending").
+	Resendable int64
+	// ResendStudent is the student the bulk resend is limited to ("" for all).
+	ResendStudent string
 }
 
 // The report's tabs, in the order they show.
@@ -89,7 +94,10 @@ type lessonRow struct {
 	Ref, Slot, Type, Student string
 	Status, StatusClass      string
 	Hint                     string
-	CanResend                bool
+	// Note says when a pending lesson goes, or why one will not (school.Transmission.Note).
+	Note string
+	// CanResend: only a DSR refusal; Livret's own are lifted by fixing the data.
+	CanResend bool
 }
 
 func (s *Pages) uiLessons(c *gin.Context) {
@@ -196,6 +204,14 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		return
 	}
 	p.Shown, p.Page, p.Total = true, res.Page, res.Total
+	if p.Tab != "toutes" {
+		p.ResendStudent = report.Get("student")
+		f := school.ResendFilter{Office: p.Office, Student: p.ResendStudent, From: p.From, To: p.To}
+		if p.Resendable, err = s.School.ResendableCount(ctx, schoolOf(c), f); err != nil {
+			s.uiProblem(c, err)
+			return
+		}
+	}
 	p.Pages = int((res.Total + int64(res.PerPage) - 1) / int64(res.PerPage))
 	if p.Pages < 1 {
 		p.Pages = 1
@@ -237,7 +253,10 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		if l.Transmission.Hint != nil && inError {
 			row.Hint = *l.Transmission.Hint
 		}
-		row.CanResend = inError
+		if l.Transmission.Note != nil {
+			row.Note = *l.Transmission.Note
+		}
+		row.CanResend = l.Transmission.Resendable
 		if p.Chosen == "" && p.Student != "" {
 			p.Chosen = row.Student
 		}

@@ -61,7 +61,7 @@ var uiTemplateFS embed.FS
 var uiStaticFS embed.FS
 
 var uiPages = func() map[string]*template.Template {
-	funcs := template.FuncMap{"officeBadge": officeBadge}
+	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
@@ -104,6 +104,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/offices/:ref/connect", s.uiConnect)
 	forms.POST("/offices/:ref/disconnect", s.uiDisconnect)
 	forms.POST("/lessons/:ref/resend", s.uiResend)
+	forms.POST("/lessons/resend", s.uiResendMany)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -183,6 +184,9 @@ func officeBadge(o school.Office) badge {
 		return badge{"✖ " + strconv.FormatInt(o.ErrorCount, 10) + " erreurs recensées", "bad"}
 	case !o.DSR.Linked:
 		return badge{"Non connecté", "neutral"}
+	case o.DSR.NeedsReconnect:
+		// Nothing is sent until it is reconnected: no green badge beside that alert.
+		return badge{"✖ Envoi suspendu", "bad"}
 	}
 	return badge{"✔ Aucune erreur recensée", "good"}
 }
@@ -204,6 +208,10 @@ var uiNotices = map[string]notice{
 	"bureau-deconnecte": {Kind: "success", Text: "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté."},
 	"renvoyee":          {Kind: "success", Text: "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants."},
 	"toujours-erreur":   {Kind: "warning", Text: "La leçon est toujours en erreur : corrigez les données indiquées, puis renvoyez-la."},
+	"renvoyees":         {Kind: "success", Text: "Les leçons refusées par la DSR lui sont renvoyées : leur nouvel état s'affiche dans quelques instants."},
+	"renvoyees-suite":   {Kind: "warning", Text: "Les 1 000 premières leçons refusées sont renvoyées : cliquez de nouveau pour renvoyer les suivantes."},
+	"renvoyees-differe": {Kind: "warning", Text: "Les leçons sont de nouveau en attente, mais l'envoi immédiat n'a pas pu être lancé : elles partiront lors du prochain envoi automatique."},
+	"rien-a-renvoyer":   {Kind: "warning", Text: "Aucune leçon refusée par la DSR ne correspond à ces filtres : rien n'a été renvoyé."},
 }
 
 func (s *Pages) uiOffices(c *gin.Context) {
@@ -290,6 +298,30 @@ func (s *Pages) uiResend(c *gin.Context) {
 	back.Set("msg", "renvoyee")
 	if !r.Started { // Livret's own checks still refuse it
 		back.Set("msg", "toujours-erreur")
+	}
+	c.Redirect(http.StatusSeeOther, "/ui/lessons?"+back.Encode())
+}
+
+// uiResendMany is "Renvoyer les N leçons": the DSR's refusals of the view's office, student
+// and period, then back to the same view.
+func (s *Pages) uiResendMany(c *gin.Context) {
+	f := school.ResendFilter{Office: strings.TrimSpace(c.PostForm("office")), Student: strings.TrimSpace(c.PostForm("student")),
+		From: strings.TrimSpace(c.PostForm("from")), To: strings.TrimSpace(c.PostForm("to"))}
+	r, err := s.School.ResendLessons(c.Request.Context(), schoolOf(c), f)
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	back := lessonsQuery(c.PostForm("retour"))
+	switch {
+	case r.Resent == 0:
+		back.Set("msg", "rien-a-renvoyer")
+	case r.Deferred:
+		back.Set("msg", "renvoyees-differe")
+	case r.More:
+		back.Set("msg", "renvoyees-suite")
+	default:
+		back.Set("msg", "renvoyees")
 	}
 	c.Redirect(http.StatusSeeOther, "/ui/lessons?"+back.Encode())
 }

@@ -27,6 +27,35 @@ func (q *Queries) TransmissionCountDue(ctx context.Context, arg TransmissionCoun
 	return count, err
 }
 
+const transmissionCountResendable = `-- name: TransmissionCountResendable :one
+SELECT count(*)
+FROM report_matches($1, $2::bigint, $3::bigint,
+                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz) m
+WHERE m.origin = 'dsr'
+`
+
+type TransmissionCountResendableParams struct {
+	SchoolID  int64
+	OfficeID  *int64
+	StudentID *int64
+	FromAt    *time.Time
+	ToAt      *time.Time
+}
+
+// How many lessons "Renvoyer les N leçons" would take (TransmissionListResendable's filter).
+func (q *Queries) TransmissionCountResendable(ctx context.Context, arg TransmissionCountResendableParams) (int64, error) {
+	row := q.db.QueryRow(ctx, transmissionCountResendable,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.StudentID,
+		arg.FromAt,
+		arg.ToAt,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const transmissionGet = `-- name: TransmissionGet :one
 SELECT lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at FROM transmissions WHERE school_id = $1 AND lesson_id = $2
 `

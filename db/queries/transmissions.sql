@@ -98,3 +98,10 @@ FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_
 WHERE m.origin = 'dsr'
 ORDER BY m.starts_at, m.lesson_id
 LIMIT @lim;
+
+-- name: TransmissionCountResendable :one
+-- How many lessons "Renvoyer les N leçons" would take (TransmissionListResendable's filter).
+SELECT count(*)
+FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
+                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+WHERE m.origin = 'dsr';
