@@ -142,6 +142,14 @@ func DSRCodes() []Code {
 		CodeLeconEnDoublon, CodeFormatAutorisationInvalide}
 }
 
+// LivretCodes lists Livret's own codes, those that put a lesson in error then those that make
+// it not concerned, in the order of docs/rules.md ("Messages and hints").
+func LivretCodes() []Code {
+	return []Code{CodeNEPHManquant, CodeNEPHInvalide, CodeEvaluationNonAcceptee, CodeAutorisationManquante,
+		CodeNumeroGeneriqueInterdit, CodeHorairesInvalides,
+		CodeCategorieNonConcernee, CodeBureauNonConnecte, CodeTypeNonConcerne, CodePlanifieeAvantConnexion}
+}
+
 // Message is the French text of a code, or the code itself when unknown.
 func (c Code) Message() string {
 	if e, ok := catalogue[c]; ok {

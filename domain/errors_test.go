@@ -51,3 +51,19 @@ func TestEveryCodeHasFrenchWords(t *testing.T) {
 		t.Error("an unknown code renders as itself")
 	}
 }
+
+// TestEveryCodeIsListed: the catalogue is the DSR's codes and Livret's, each listed once.
+func TestEveryCodeIsListed(t *testing.T) {
+	listed := map[Code]bool{CodeTokenInvalide: true, CodeTropDeRequetes: true, CodeContratIntrouvable: true} // protocol errors, and a code outside the DSR's published table
+	for _, c := range append(DSRCodes(), LivretCodes()...) {
+		if listed[c] {
+			t.Errorf("%s listed twice", c)
+		}
+		listed[c] = true
+	}
+	for c := range catalogue {
+		if !listed[c] {
+			t.Errorf("%s is in the catalogue but in neither list", c)
+		}
+	}
+}

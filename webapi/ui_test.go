@@ -145,7 +145,7 @@ func TestUIPages(t *testing.T) {
 	})
 	t.Run("help", func(t *testing.T) {
 		p := anon.get("/ui/aide").want(t, http.StatusOK)
-		p.has(t, `<html lang="fr">`, "<h1>Aide</h1>", "Ce que Livret transmet à la DSR", "le lendemain", "jusqu'à minuit",
+		p.has(t, `<html lang="fr">`, "<h1>Aide</h1>", "Ce que Livret transmet à la DSR", "le lendemain", "Chaque nuit, à 01:30, ", "jusqu'à minuit",
 			"planifiées avant la connexion ne sont pas concernées", "NEPH", "Numéro d'agrément", "N° d'autorisation d'enseigner",
 			"Contrat de formation", "Permis B boîte automatique", "Leçon de conduite Boîte Auto", "au moins 30 minutes",
 			`href="/ui/login"`)

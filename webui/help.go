@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +21,7 @@ type helpPage struct {
 	MinMinutes int
 	MaxMinutes int
 	Generic    string // the simulator's generic authorisation number
+	DailyAt    string // the daily run's time, "01:30"
 	Groups     []helpGroup
 }
 
@@ -33,16 +35,19 @@ type helpEntry struct {
 	Code, Message, Hint string
 }
 
-// livretErrorCodes and notConcernedCodes are Livret's own codes, in the order of
-// docs/rules.md ("Messages and hints"). domain exports the DSR's codes (DSRCodes) but not
-// its own: webui lists them here, and TestHelpListsTheWholeCatalogue holds this list to the
+// livretErrorCodes and notConcernedCodes are Livret's own codes (domain.LivretCodes), split
+// by what they make a lesson; TestHelpListsTheWholeCatalogue holds the page's list to the
 // catalogue's tables in docs/rules.md. Each message and hint is domain's.
-var (
-	livretErrorCodes = []domain.Code{domain.CodeNEPHManquant, domain.CodeNEPHInvalide, domain.CodeEvaluationNonAcceptee,
-		domain.CodeAutorisationManquante, domain.CodeNumeroGeneriqueInterdit, domain.CodeHorairesInvalides}
-	notConcernedCodes = []domain.Code{domain.CodeCategorieNonConcernee, domain.CodeBureauNonConnecte,
-		domain.CodeTypeNonConcerne, domain.CodePlanifieeAvantConnexion}
-)
+var livretErrorCodes, notConcernedCodes = func() (errs, notConcerned []domain.Code) {
+	for _, c := range domain.LivretCodes() {
+		if e, _ := domain.Lookup(c); e.Status == domain.StatusNotEligible {
+			notConcerned = append(notConcerned, c)
+		} else {
+			errs = append(errs, c)
+		}
+	}
+	return errs, notConcerned
+}()
 
 func helpEntries(codes []domain.Code) []helpEntry {
 	out := make([]helpEntry, 0, len(codes))
@@ -55,8 +60,9 @@ func helpEntries(codes []domain.Code) []helpEntry {
 	return out
 }
 
-func newHelpPage() *helpPage {
-	h := &helpPage{MinMinutes: domain.MinLessonMinutes, MaxMinutes: domain.MaxLessonMinutes, Generic: domain.GenericSimulatorAuthorization}
+func newHelpPage(dailyHour, dailyMinute int) *helpPage {
+	h := &helpPage{MinMinutes: domain.MinLessonMinutes, MaxMinutes: domain.MaxLessonMinutes, Generic: domain.GenericSimulatorAuthorization,
+		DailyAt: fmt.Sprintf("%02d:%02d", dailyHour, dailyMinute)}
 	for _, c := range domain.Categories() {
 		if c.Sent() {
 			h.Categories = append(h.Categories, c.Label())
@@ -87,5 +93,9 @@ func newHelpPage() *helpPage {
 
 // uiHelp is GET /ui/aide, open to anyone: nothing in it is a school's.
 func (s *Pages) uiHelp(c *gin.Context) {
-	s.renderPage(c, http.StatusOK, "help", pageData{Title: "Aide", Nav: "aide", Help: newHelpPage()})
+	h, m := 1, 30 // the worker's default (worker.NewOrchestrator)
+	if s.School.Orchestrator != nil {
+		h, m = s.School.Orchestrator.DailyTime()
+	}
+	s.renderPage(c, http.StatusOK, "help", pageData{Title: "Aide", Nav: "aide", Help: newHelpPage(h, m)})
 }

@@ -24,7 +24,7 @@ func TestHelpListsTheWholeCatalogue(t *testing.T) {
 	}
 	wantStatus := map[string]domain.Status{"erreurs-dsr": domain.StatusError, "erreurs-livret": domain.StatusError, "non-concernees": domain.StatusNotEligible}
 	shown := map[string]bool{}
-	for _, g := range newHelpPage().Groups {
+	for _, g := range newHelpPage(1, 30).Groups {
 		for _, e := range g.Entries {
 			entry, ok := domain.Lookup(domain.Code(e.Code))
 			switch {
