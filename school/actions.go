@@ -73,7 +73,7 @@ func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref strin
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &lesson.ID}); err != nil {
 			return err
 		}
-		view, err = s.lessonByID(ctx, q, school.ID, lesson.ID)
+		view, err = s.lessonByID(ctx, q, school, lesson.ID)
 		return err
 	})
 	if err != nil {

@@ -208,7 +208,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 					return lockedLesson(existing.TransmissionStatus, "modifiée")
 				}
 				// A replay of what the DSR already has: answer it as it stands.
-				view, err = s.lessonByID(ctx, q, school.ID, existing.ID)
+				view, err = s.lessonByID(ctx, q, school, existing.ID)
 				return err
 			}
 		}
@@ -222,7 +222,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &lesson.ID}); err != nil {
 			return err
 		}
-		view, err = s.lessonByID(ctx, q, school.ID, lesson.ID)
+		view, err = s.lessonByID(ctx, q, school, lesson.ID)
 		return err
 	})
 	return view, isNew, err
@@ -250,7 +250,7 @@ func (s *Service) CancelLesson(ctx context.Context, school dbq.School, ref strin
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &existing.ID}); err != nil {
 			return err
 		}
-		view, err = s.lessonByID(ctx, q, school.ID, existing.ID)
+		view, err = s.lessonByID(ctx, q, school, existing.ID)
 		return err
 	})
 	return view, err
@@ -264,12 +264,12 @@ func lockedLesson(status, verb string) *Problem {
 	return Conflict(TypeAlreadySent, "Cette leçon a déjà été transmise à la DSR : elle ne peut plus être "+verb+".")
 }
 
-func (s *Service) lessonByID(ctx context.Context, q *dbq.Queries, schoolID, lessonID int64) (Lesson, error) {
-	row, err := q.LessonViewGet(ctx, dbq.LessonViewGetParams{SchoolID: schoolID, LessonID: lessonID})
+func (s *Service) lessonByID(ctx context.Context, q *dbq.Queries, school dbq.School, lessonID int64) (Lesson, error) {
+	row, err := q.LessonViewGet(ctx, dbq.LessonViewGetParams{SchoolID: school.ID, LessonID: lessonID})
 	if err != nil {
 		return Lesson{}, err
 	}
-	return newLesson(row.ReportLine, s.clock()), nil
+	return newLesson(row.ReportLine, s.clock(school)), nil
 }
 
 // The lookups of referenced rows lock them FOR SHARE until the write commits: a concurrent

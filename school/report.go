@@ -43,9 +43,9 @@ func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, err
 		last[runs[i].OfficeID] = &runs[i]
 	}
 	out := make([]Office, 0, len(offices))
-	c := s.clock()
+	c := s.clock(school)
 	for _, o := range offices {
-		out = append(out, newOffice(o, last[o.ID], school, c))
+		out = append(out, newOffice(o, last[o.ID], c))
 	}
 	return out, nil
 }
@@ -73,7 +73,7 @@ func (s *Service) Lesson(ctx context.Context, school dbq.School, ref string) (Le
 	if err != nil {
 		return Lesson{}, err
 	}
-	return newLesson(row.ReportLine, s.clock()), nil
+	return newLesson(row.ReportLine, s.clock(school)), nil
 }
 
 // officeCard is one office's card, as GET /v1/offices shows it.
@@ -90,11 +90,11 @@ func (s *Service) officeCard(ctx context.Context, q *dbq.Queries, school dbq.Sch
 		run, err := q.RunLastByOffice(ctx, dbq.RunLastByOfficeParams{SchoolID: schoolID, OfficeID: officeID})
 		switch {
 		case db.IsNotFound(err):
-			return newOffice(o, nil, school, s.clock()), nil
+			return newOffice(o, nil, s.clock(school)), nil
 		case err != nil:
 			return Office{}, err
 		}
-		return newOffice(o, &run, school, s.clock()), nil
+		return newOffice(o, &run, s.clock(school)), nil
 	}
 	return Office{}, ErrOfficeNotFound
 }
@@ -233,7 +233,7 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	items := make([]Lesson, 0, len(rows))
-	c := s.clock()
+	c := s.clock(school)
 	for _, r := range rows {
 		items = append(items, newLesson(r.ReportLine, c))
 	}

@@ -50,16 +50,20 @@ type Transmission struct {
 	Attempts      int32   `json:"attempts"`
 }
 
-// clock is what a view's dates are computed from: now, and when the daily run next starts.
-type clock struct{ now, nextRun time.Time }
+// clock is what a view's dates are computed from: now, when the daily run next starts, and
+// whether the school is closed (then nothing goes, whatever the date).
+type clock struct {
+	now, nextRun time.Time
+	closed       bool
+}
 
-func (s *Service) clock() clock {
+func (s *Service) clock(school dbq.School) clock {
 	now := s.now()
 	h, m := 1, 30
 	if s.Orchestrator != nil {
 		h, m = s.Orchestrator.DailyTime()
 	}
-	return clock{now: now, nextRun: domain.NextDailyRun(now, h, m)}
+	return clock{now: now, nextRun: domain.NextDailyRun(now, h, m), closed: school.ClosedAt != nil}
 }
 
 // newTransmission renders a report line's transmission.
@@ -77,6 +81,8 @@ func newTransmission(r dbq.ReportLine, c clock) Transmission {
 		today := domain.BusinessDate(c.now)
 		t.DueOn = &today
 		t.Note = nonEmpty("Envoi à la DSR en cours.")
+	case status == domain.StatusPending && c.closed:
+		t.Note = nonEmpty("En attente : la DSR connaît l'auto-école comme fermée ; rien n'est envoyé tant qu'elle n'est pas rouverte (contactez votre BER).")
 	case status == domain.StatusPending && (!r.OfficeLinked || r.OfficeNeedsReconnect):
 		t.Note = nonEmpty("En attente de la reconnexion du bureau à RdvPermis : la leçon partira au premier envoi qui suivra.")
 	case status == domain.StatusPending:
@@ -171,7 +177,7 @@ type LessonCounts struct {
 	Cancelled   int64 `json:"cancelled"`
 }
 
-func newOffice(o dbq.OfficeListRow, last *dbq.Run, school dbq.School, c clock) Office {
+func newOffice(o dbq.OfficeListRow, last *dbq.Run, c clock) Office {
 	v := Office{
 		Ref:  o.Ref,
 		Name: o.Name,
@@ -181,7 +187,7 @@ func newOffice(o dbq.OfficeListRow, last *dbq.Run, school dbq.School, c clock) O
 		Lessons: LessonCounts{Transmitted: o.TransmittedCount, Pending: o.PendingCount, Error: o.ErrorCount,
 			NotEligible: o.NotEligibleCount, Cancelled: o.CancelledCount},
 	}
-	if o.AccountID != nil && !o.NeedsReconnect && school.ClosedAt == nil {
+	if o.AccountID != nil && !o.NeedsReconnect && !c.closed {
 		v.NextRun = parisTimePtr(&c.nextRun)
 	}
 	if last != nil {

@@ -1,11 +1,13 @@
 package webapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"livret/db/dbq"
 	"livret/domain"
 )
 
@@ -120,6 +122,16 @@ func TestOneLessonAndOneOffice(t *testing.T) {
 	e.do("GET", "/v1/offices", a.Key, nil).want(t, http.StatusOK).json(t, &cards)
 	if len(cards) != 1 || cards[0].Lessons["error"] != 3 || cards[0].Lessons["pending"] != 1 {
 		t.Fatalf("GET /v1/offices: %+v", cards)
+	}
+
+	// The DSR knows the school as closed: nothing goes, and nothing says when.
+	must(t, dbq.New(e.pool).SchoolMarkClosed(context.Background(), a.ID))
+	if l := e.lessonMore(a.Key, "l-today"); l.Transmission.DueOn != nil || !strings.Contains(deref(l.Transmission.Note), "fermée") {
+		t.Fatalf("a pending lesson of a closed school: %+v (note %q)", l.Transmission, deref(l.Transmission.Note))
+	}
+	e.do("GET", "/v1/offices/"+officeLauriane, a.Key, nil).want(t, http.StatusOK).json(t, &office)
+	if office.NextRun != nil {
+		t.Fatalf("a closed school's office has a next run: %s", *office.NextRun)
 	}
 
 	// Unknown refs are 404s; another school sees nothing of these.
