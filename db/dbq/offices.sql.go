@@ -144,19 +144,12 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        a.email AS account_email,
        coalesce(a.needs_reconnect, false)::boolean AS needs_reconnect,
        office_error_count(o.school_id, o.id)::bigint AS error_count,
-       coalesce(c.pending_count, 0)::bigint AS pending_count,
-       coalesce(c.transmitted_count, 0)::bigint AS transmitted_count,
-       coalesce(c.not_eligible_count, 0)::bigint AS not_eligible_count,
-       coalesce(c.cancelled_count, 0)::bigint AS cancelled_count
+       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status IN ('pending', 'sending'))::bigint AS pending_count,
+       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'transmitted')::bigint AS transmitted_count,
+       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'not_eligible')::bigint AS not_eligible_count,
+       (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'cancelled')::bigint AS cancelled_count
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE t.status IN ('pending', 'sending')) AS pending_count,
-           count(*) FILTER (WHERE t.status = 'transmitted') AS transmitted_count,
-           count(*) FILTER (WHERE t.status = 'not_eligible') AS not_eligible_count,
-           count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled_count
-    FROM transmissions t WHERE t.office_id = o.id
-) c ON true
 WHERE o.school_id = $1
 ORDER BY o.name, o.ref
 `
