@@ -30,7 +30,7 @@ const (
 // Offices are the school's office cards (GET /v1/offices).
 func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, error) {
 	q := dbq.New(s.Pool)
-	offices, err := q.OfficeList(ctx, school.ID)
+	offices, err := q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: school.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) Lesson(ctx context.Context, school dbq.School, ref string) (Le
 // officeCard is one office's card, as GET /v1/offices shows it.
 func (s *Service) officeCard(ctx context.Context, q *dbq.Queries, school dbq.School, officeID int64) (Office, error) {
 	schoolID := school.ID
-	offices, err := q.OfficeList(ctx, schoolID)
+	offices, err := q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: schoolID, OfficeID: &officeID})
 	if err != nil {
 		return Office{}, err
 	}

@@ -150,9 +150,14 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'cancelled')::bigint AS cancelled_count
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
-WHERE o.school_id = $1
+WHERE o.school_id = $1 AND ($2::bigint IS NULL OR o.id = $2)
 ORDER BY o.name, o.ref
 `
+
+type OfficeListParams struct {
+	SchoolID int64
+	OfficeID *int64
+}
 
 type OfficeListRow struct {
 	ID               int64
@@ -173,8 +178,9 @@ type OfficeListRow struct {
 // ("sending" is still pending for it), newest run. "In error" is the one definition the card,
 // the run and the report share: the office's lessons whose status is error, whoever stopped
 // them (Livret's checks at entry or the DSR), counted by office_error_count as a run counts it.
-func (q *Queries) OfficeList(ctx context.Context, schoolID int64) ([]OfficeListRow, error) {
-	rows, err := q.db.Query(ctx, officeList, schoolID)
+// office_id, when set, reads one card (its counts only).
+func (q *Queries) OfficeList(ctx context.Context, arg OfficeListParams) ([]OfficeListRow, error) {
+	rows, err := q.db.Query(ctx, officeList, arg.SchoolID, arg.OfficeID)
 	if err != nil {
 		return nil, err
 	}

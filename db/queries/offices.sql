@@ -15,6 +15,7 @@ SELECT * FROM offices WHERE school_id = $1 AND id = $2;
 -- ("sending" is still pending for it), newest run. "In error" is the one definition the card,
 -- the run and the report share: the office's lessons whose status is error, whoever stopped
 -- them (Livret's checks at entry or the DSR), counted by office_error_count as a run counts it.
+-- office_id, when set, reads one card (its counts only).
 SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        a.email AS account_email,
        coalesce(a.needs_reconnect, false)::boolean AS needs_reconnect,
@@ -25,7 +26,7 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
        (SELECT count(*) FROM transmissions t WHERE t.office_id = o.id AND t.status = 'cancelled')::bigint AS cancelled_count
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
-WHERE o.school_id = $1
+WHERE o.school_id = @school_id AND (sqlc.narg(office_id)::bigint IS NULL OR o.id = sqlc.narg(office_id))
 ORDER BY o.name, o.ref;
 
 -- name: OfficeLink :one
