@@ -106,8 +106,8 @@ type ResendFilter struct {
 type BulkResent struct {
 	// Resent lessons went back to pending and go with the office runs started now.
 	Resent int `json:"resent"`
-	// StillInError are those Livret's own checks refuse after all (their data changed
-	// meanwhile): nothing was sent for them.
+	// StillInError are those Livret's own checks stop after all (in error or not concerned:
+	// their data or the office's link changed meanwhile): nothing was sent for them.
 	StillInError int `json:"still_in_error"`
 	// More is true when more lessons matched than one call takes (1,000).
 	More bool         `json:"more"`
