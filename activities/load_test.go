@@ -161,7 +161,7 @@ func TestRecordRunWritesTheCounts(t *testing.T) {
 		!r.StartedAt.Equal(started) || r.BusinessDate.Format(time.DateOnly) != "2024-06-15" || r.WorkflowID != in.WorkflowID {
 		t.Fatalf("recorded %+v", r)
 	}
-	cards, err := e.q.OfficeList(e.ctx, e.school.ID)
+	cards, err := e.q.OfficeList(e.ctx, dbq.OfficeListParams{SchoolID: e.school.ID})
 	e.must(err, "cards")
 	if len(cards) != 1 || cards[0].ErrorCount != int64(r.Errors) {
 		t.Fatalf("card %+v, run errors %d", cards, r.Errors)

@@ -136,11 +136,15 @@ func TestTenantScoping(t *testing.T) {
 	if _, err := b.q.TransmissionResend(ctx, dbq.TransmissionResendParams{SchoolID: b.school.ID, LessonID: 1}); !db.IsNotFound(err) {
 		t.Fatalf("school B must not resend school A's lesson: %v", err)
 	}
-	offices, err := b.q.OfficeList(ctx, b.school.ID)
+	offices, err := b.q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: b.school.ID})
 	if err != nil || len(offices) != 1 || offices[0].ErrorCount != 0 {
 		t.Fatalf("school B's office list: %+v %v", offices, err)
 	}
-	offices, err = a.q.OfficeList(ctx, a.school.ID)
+	// B naming A's office (one card) reads nothing.
+	if cards, err := b.q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: b.school.ID, OfficeID: &a.office.ID}); err != nil || len(cards) != 0 {
+		t.Fatalf("school B reads school A's card: %+v %v", cards, err)
+	}
+	offices, err = a.q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: a.school.ID})
 	if err != nil || len(offices) != 1 || offices[0].ErrorCount != 1 {
 		t.Fatalf("school A's office list must count its error: %+v %v", offices, err)
 	}
