@@ -61,6 +61,13 @@ func (s *Server) handleCreateContract(w http.ResponseWriter, r *http.Request, c 
 		writeBadRequest(w, err)
 		return
 	}
+	// A category the DSR has no contracts for is a malformed request, refused before any rule,
+	// as an ill-typed field is: no ANTS record can make it a contract.
+	categorie = normalizeCategory(categorie)
+	if !knownCategory(categorie) {
+		writeBadRequest(w, badRequestf("Le champ « categorie » doit valoir %s.", strings.Join(categoryNames, ", ")))
+		return
+	}
 	s.mu.Lock()
 	code, created := s.createContract(c, neph, nom, prenom, categorie)
 	drop := s.st.Faults.DropAfterCommitRate
@@ -78,7 +85,10 @@ func (s *Server) handleCreateContract(w http.ResponseWriter, r *http.Request, c 
 	writeJSON(w, http.StatusCreated, map[string]string{"id_contrat": created.IDContrat})
 }
 
-// createContract applies the DSR's contract rules in order. The caller holds s.mu.
+// createContract applies the DSR's contract rules in order; categorie is already normalised
+// and known. A contract is per student and category: the same NEPH may hold one for B and one
+// for A2, but a second one for a category it already has, at this school or another, is
+// CONTRAT_DEJA_CONNU. The caller holds s.mu.
 func (s *Server) createContract(c caller, neph, nom, prenom, categorie string) (Code, *contract) {
 	if s.schoolClosed(c) {
 		return codeAutoEcoleFermee, nil
@@ -87,19 +97,18 @@ func (s *Server) createContract(c caller, neph, nom, prenom, categorie string) (
 	if student == nil || !sameName(student.Nom, nom) {
 		return codeEleveIntrouvable, nil
 	}
-	if !slices.Contains(student.Categories, strings.ToUpper(strings.TrimSpace(categorie))) {
+	if !slices.Contains(student.Categories, categorie) {
 		return codeCategorieSansDemande, nil
 	}
-	if len(s.st.contractsByNEPH[student.NEPH]) > 0 {
+	if s.st.contractByKey[contractKey(student.NEPH, categorie)] != nil {
 		return codeContratDejaConnu, nil
 	}
 	ct := &contract{
 		IDContrat: newID("CF-"), NEPH: student.NEPH, Nom: strings.TrimSpace(nom), Prenom: strings.TrimSpace(prenom),
-		Categorie: strings.ToUpper(strings.TrimSpace(categorie)), Agrement: c.agrement, CompteID: c.compteID, CreeLe: s.now(),
+		Categorie: categorie, Agrement: c.agrement, CompteID: c.compteID, CreeLe: s.now(),
 	}
 	s.st.Contracts = append(s.st.Contracts, ct)
-	s.st.contractByID[ct.IDContrat] = ct
-	s.st.contractsByNEPH[ct.NEPH] = append(s.st.contractsByNEPH[ct.NEPH], ct)
+	s.st.addContract(ct)
 	return "", ct
 }
 
@@ -115,6 +124,7 @@ func (s *Server) handleFindContracts(w http.ResponseWriter, r *http.Request, c c
 		writeCode(w, codeAutoEcoleFermee)
 		return
 	}
+	// Every category's contract of the student, each naming its categorie, in creation order.
 	out := []contractResponse{}
 	for _, ct := range s.st.contractsByNEPH[neph] {
 		// Every account of the school sees the school's contracts (decentralised management).
@@ -166,7 +176,11 @@ func (s *Server) handleDeclareLesson(w http.ResponseWriter, r *http.Request, c c
 	writeJSON(w, http.StatusCreated, map[string]string{"id_lecon": stored.IDLecon})
 }
 
-// declareLesson applies the DSR's lesson rules in the contract's order. The caller holds s.mu.
+// declareLesson applies the DSR's lesson rules in the contract's order. The type comes after
+// the duration and authorisation checks, as it always has: first whether it is a DSR type at
+// all (400), then whether the contract's category takes it (TYPE_NON_AUTORISE). Both come
+// before the duplicate check, so a refused type never counts as a duplicate refused. The
+// caller holds s.mu.
 func (s *Server) declareLesson(c caller, idContrat string, req lessonRequest) (code Code, badType bool, stored *lesson) {
 	ct := s.st.contractByID[idContrat]
 	switch {
@@ -188,7 +202,12 @@ func (s *Server) declareLesson(c caller, idContrat string, req lessonRequest) (c
 	if !slices.Contains(lessonTypes, req.typ) {
 		return "", true, nil
 	}
-	slot := lessonSlot(ct.NEPH, req.debut)
+	if !typeAllowed(ct.Categorie, req.typ) {
+		return codeTypeNonAutorise, false, nil
+	}
+	// Per contract, not per NEPH: a THEORIE class holds several students with one instructor
+	// at one start, each on their own contract, and each is accepted.
+	slot := lessonSlot(ct.IDContrat, req.debut)
 	if s.st.lessonSlots[slot] {
 		s.st.DuplicatesRefused++
 		return codeLeconEnDoublon, false, nil
@@ -199,8 +218,7 @@ func (s *Server) declareLesson(c caller, idContrat string, req lessonRequest) (c
 		RecuLe: s.now(), CompteID: c.compteID,
 	}
 	s.st.Lessons = append(s.st.Lessons, l)
-	s.st.lessonsByContract[ct.IDContrat] = append(s.st.lessonsByContract[ct.IDContrat], l)
-	s.st.lessonSlots[slot] = true
+	s.st.addLesson(l)
 	return "", false, l
 }
 

@@ -146,9 +146,12 @@ func TestErrorCatalogueOverHTTP(t *testing.T) {
 				b["numero_autorisation_formateur"], b["type"] = "A0000000000", "SIMULATEUR"
 			})}
 		}, 201, ""},
-		{"type outside the four DSR types", func(e *env, tk tokens) request {
+		{"type outside every DSR type", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["type"] = "CODE" })}
 		}, 400, "REQUETE_INVALIDE"},
+		{"TYPE_NON_AUTORISE: a two-wheel type on a B contract", func(e *env, tk tokens) request {
+			return request{tk.a1, "POST", lessonPath(e.contract(tk.a1)), withLesson(10, func(b map[string]string) { b["type"] = "PLATEAU" })}
+		}, 422, "TYPE_NON_AUTORISE"},
 		{"CONTRAT_INTROUVABLE", func(e *env, tk tokens) request {
 			return request{tk.a1, "POST", lessonPath("CF-0000"), lessonBody(10)}
 		}, 404, "CONTRAT_INTROUVABLE"},

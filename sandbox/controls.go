@@ -272,7 +272,7 @@ func (s *Server) Ledger() Ledger {
 		Accounts:          make([]LedgerAccount, 0, len(s.st.Accounts)),
 	}
 	for _, c := range s.st.Contracts {
-		l.Contracts = append(l.Contracts, LedgerContract{IDContrat: c.IDContrat, NEPH: c.NEPH, Agrement: c.Agrement, CompteID: c.CompteID})
+		l.Contracts = append(l.Contracts, LedgerContract{IDContrat: c.IDContrat, NEPH: c.NEPH, Categorie: c.Categorie, Agrement: c.Agrement, CompteID: c.CompteID})
 	}
 	for _, ls := range s.st.Lessons {
 		l.Lessons = append(l.Lessons, LedgerLesson{

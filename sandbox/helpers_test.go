@@ -59,6 +59,8 @@ var errorTable = map[string]struct {
 	// The document gives no wording for these two; they are the sandbox's own.
 	"TROP_DE_REQUETES":    {429, "Trop de requêtes"},
 	"CONTRAT_INTROUVABLE": {404, "Contrat de formation introuvable"},
+	// Modelled, not published (docs/dsr.md, "Categories and lesson types").
+	"TYPE_NON_AUTORISE": {422, "Ce type de leçon n'est pas autorisé pour la catégorie de ce contrat de formation."},
 }
 
 // sandboxNow is the sandbox's "now" in most tests: lessons before it are in the past.

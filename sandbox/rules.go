@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"slices"
 	"strings"
 	"time"
 	// The DSR works in French local time. Embedding the zone database here, rather than
@@ -38,6 +39,11 @@ const (
 	CodeRequeteInvalide    Code = "REQUETE_INVALIDE"
 )
 
+// codeTypeNonAutorise refuses a lesson whose type is a DSR type but not one the contract's
+// licence category takes. It comes from the modelled part of the contract (docs/dsr.md,
+// "Categories and lesson types"), not from the DSR's published table, hence its own block.
+const codeTypeNonAutorise Code = "TYPE_NON_AUTORISE"
+
 // dsrError is one row of the error table: the status and the exact French message.
 type dsrError struct {
 	status  int
@@ -61,11 +67,73 @@ var catalogue = map[Code]dsrError{
 	// The table gives no wording for a 429, only the Retry-After header: this one is ours.
 	codeTropDeRequetes:     {429, "Trop de requêtes"},
 	CodeContratIntrouvable: {404, "Contrat de formation introuvable"},
+	codeTypeNonAutorise:    {422, "Ce type de leçon n'est pas autorisé pour la catégorie de ce contrat de formation."},
 }
 
-// lessonTypes are the lesson "type" values the DSR accepts (docs/dsr.md, "Lessons"). The
-// per-category types of "Categories and activity types" are not modelled by the sandbox yet.
-var lessonTypes = []string{"CONDUITE", "CONDUITE_BOITE_AUTO", "SIMULATEUR", "SIMULATEUR_BOITE_AUTO"}
+// The lesson types each licence category's contracts take (docs/dsr.md, "Categories and lesson
+// types"), one list per family of categories that share them. The order of typesB is the order
+// the four published types were always listed in, so the 400 message below still starts with them.
+var (
+	typesB         = []string{"CONDUITE", "CONDUITE_BOITE_AUTO", "SIMULATEUR", "SIMULATEUR_BOITE_AUTO", "THEORIE", "EVALUATION_DEPART", "RDV_PEDAGOGIQUE"}
+	typesTwoWheels = []string{"PLATEAU", "CIRCULATION", "SIMULATEUR", "THEORIE", "EVALUATION_DEPART"}
+	typesHeavy     = []string{"CONDUITE", "PLATEAU", "THEORIE", "EVALUATION_DEPART"}
+)
+
+// contractCategories are the licence categories a training contract may be for, in the
+// contract's order, each with the lesson types its contracts take. A category outside this
+// table is a malformed contract request (400), not a business refusal: the DSR has no such
+// category at all, whatever the ANTS record says.
+var contractCategories = []struct {
+	categorie string
+	types     []string
+}{
+	{"B", typesB},
+	{"A1", typesTwoWheels}, {"A2", typesTwoWheels}, {"A", typesTwoWheels},
+	{"BE", typesHeavy}, {"C1", typesHeavy}, {"C", typesHeavy}, {"CE", typesHeavy}, {"D1", typesHeavy}, {"D", typesHeavy},
+}
+
+// lessonTypes are every lesson "type" the DSR knows, whatever the category, in first-seen order
+// of the table above. A type outside it is a malformed request (400 naming these values); a
+// type in it that the contract's category does not take is a TYPE_NON_AUTORISE.
+var lessonTypes = func() []string {
+	var all []string
+	for _, c := range contractCategories {
+		for _, t := range c.types {
+			if !slices.Contains(all, t) {
+				all = append(all, t)
+			}
+		}
+	}
+	return all
+}()
+
+// categoryNames are the contract categories alone, for the 400 message of an unknown one.
+var categoryNames = func() []string {
+	names := make([]string, 0, len(contractCategories))
+	for _, c := range contractCategories {
+		names = append(names, c.categorie)
+	}
+	return names
+}()
+
+// knownCategory reports whether the DSR has training contracts for that category.
+func knownCategory(categorie string) bool { return slices.Contains(categoryNames, categorie) }
+
+// typeAllowed reports whether a contract of that category takes lessons of that type. A
+// category the table does not know takes none: only a state file from before the categories
+// were checked, or a hand-written one, can hold such a contract.
+func typeAllowed(categorie, typ string) bool {
+	for _, c := range contractCategories {
+		if c.categorie == categorie {
+			return slices.Contains(c.types, typ)
+		}
+	}
+	return false
+}
+
+// normalizeCategory reads a contract's categorie as the sandbox always has: trimmed and in
+// upper case, so "b" is B.
+func normalizeCategory(raw string) string { return strings.ToUpper(strings.TrimSpace(raw)) }
 
 // The bounds of a lesson's length, in minutes, both included (DUREE_INVALIDE's own wording:
 // "comprise entre 30 et 240 min").

@@ -31,11 +31,16 @@ type state struct {
 	RateLimited       int `json:"rate_limited"`
 	Refreshes         int `json:"refreshes"`
 
-	accountByEmail    map[string]*account
-	contractByID      map[string]*contract
-	contractsByNEPH   map[string][]*contract
+	accountByEmail  map[string]*account
+	contractByID    map[string]*contract
+	contractsByNEPH map[string][]*contract
+	// contractByKey holds NEPH|categorie of every contract: CONTRAT_DEJA_CONNU, one contract
+	// per student and category (whichever school holds it).
+	contractByKey     map[string]*contract
 	lessonsByContract map[string][]*lesson
-	// lessonSlots holds NEPH|debut of every stored lesson: the duplicate rule.
+	// lessonSlots holds id_contrat|debut of every stored lesson: the duplicate rule, per
+	// contract, so that one student's lessons of two categories, or a THEORIE class of several
+	// students, are not duplicates of each other.
 	lessonSlots map[string]bool
 }
 
@@ -155,24 +160,41 @@ func (st *state) reindex() {
 	}
 	st.contractByID = map[string]*contract{}
 	st.contractsByNEPH = map[string][]*contract{}
+	st.contractByKey = map[string]*contract{}
 	for _, c := range st.Contracts {
-		st.contractByID[c.IDContrat] = c
-		st.contractsByNEPH[c.NEPH] = append(st.contractsByNEPH[c.NEPH], c)
+		st.addContract(c)
 	}
 	st.lessonsByContract = map[string][]*lesson{}
 	st.lessonSlots = map[string]bool{}
 	for _, l := range st.Lessons {
-		st.lessonsByContract[l.IDContrat] = append(st.lessonsByContract[l.IDContrat], l)
-		if c := st.contractByID[l.IDContrat]; c != nil {
-			st.lessonSlots[lessonSlot(c.NEPH, l.Debut)] = true
-		}
+		st.addLesson(l)
 	}
 }
 
-// lessonSlot identifies "this student at this date and time": the same instant written with
+// addContract indexes a contract; Contracts itself is the caller's to append to, so reindex
+// can use it on the loaded list. A state file's contracts always carry their categorie (the
+// contract call has required it from the start), so older files index the same way.
+func (st *state) addContract(c *contract) {
+	st.contractByID[c.IDContrat] = c
+	st.contractsByNEPH[c.NEPH] = append(st.contractsByNEPH[c.NEPH], c)
+	st.contractByKey[contractKey(c.NEPH, c.Categorie)] = c
+}
+
+// addLesson indexes a lesson, as addContract does a contract. Lessons of a state file written
+// when the duplicate rule was per NEPH get their per-contract slot here: with one contract per
+// NEPH then, both rules held the same slots.
+func (st *state) addLesson(l *lesson) {
+	st.lessonsByContract[l.IDContrat] = append(st.lessonsByContract[l.IDContrat], l)
+	st.lessonSlots[lessonSlot(l.IDContrat, l.Debut)] = true
+}
+
+// contractKey identifies "this student's contract for this category".
+func contractKey(neph, categorie string) string { return neph + "|" + categorie }
+
+// lessonSlot identifies "this contract at this date and time": the same instant written with
 // another offset is the same slot.
-func lessonSlot(neph string, debut time.Time) string {
-	return neph + "|" + debut.UTC().Format(time.RFC3339Nano)
+func lessonSlot(idContrat string, debut time.Time) string {
+	return idContrat + "|" + debut.UTC().Format(time.RFC3339Nano)
 }
 
 // secretKey is how a token, code or session id is stored: its SHA-256, never the secret itself.

@@ -120,10 +120,12 @@ type Ledger struct {
 	Accounts  []LedgerAccount `json:"accounts"`
 }
 
-// LedgerContract is one stored training contract.
+// LedgerContract is one stored training contract. Categorie is its licence category: a
+// student may hold one contract per category, so NEPH alone does not tell them apart.
 type LedgerContract struct {
 	IDContrat string `json:"id_contrat"`
 	NEPH      string `json:"neph"`
+	Categorie string `json:"categorie"`
 	Agrement  string `json:"agrement"`
 	CompteID  string `json:"compte_id"`
 }
