@@ -11,32 +11,35 @@ import (
 	"livret/school"
 )
 
-// EnsureTrainingContracts gives every student of the batch a training contract at the DSR,
-// created on the student's first lesson sent and reused afterwards. It looks the contract up
-// before creating one, so a retry after a lost answer creates nothing twice; a student the
-// DSR refuses has their lessons of the batch put in error in the DSR's words.
+// EnsureTrainingContracts gives every training of the batch a training contract at the DSR
+// (contracts are per student and category: a student with a B and an A2 training holds two),
+// created on the training's first lesson sent and reused afterwards. It looks the contract up
+// (by NEPH, then the category) before creating one, so a retry after a lost answer creates
+// nothing twice; a training the DSR refuses has its lessons of the batch put in error in the
+// DSR's words, and the refusal shows on the student's training.
 func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput) (ContractsResult, error) {
 	q := dbq.New(a.Pool)
 	rows, err := q.LessonSendList(ctx, dbq.LessonSendListParams{SchoolID: in.SchoolID, LessonIds: in.LessonIDs})
 	if err != nil {
 		return ContractsResult{}, err
 	}
-	// The students that need a contract, in lesson order, each with their lessons.
-	var students []int64
+	// The trainings that need a contract, in lesson order, each with its lessons.
+	var trainings []int64
 	lessons := map[int64][]dbq.LessonSendListRow{}
 	for _, r := range rows {
 		if r.DsrContractID != nil || r.LessonFact.AccountID == nil || !sendable(r) {
 			continue
 		}
-		if _, seen := lessons[r.StudentID]; !seen {
-			students = append(students, r.StudentID)
+		t := r.LessonFact.TrainingID
+		if _, seen := lessons[t]; !seen {
+			trainings = append(trainings, t)
 		}
-		lessons[r.StudentID] = append(lessons[r.StudentID], r)
+		lessons[t] = append(lessons[t], r)
 	}
 	var res ContractsResult
-	for i, studentID := range students {
+	for i, trainingID := range trainings {
 		activity.RecordHeartbeat(ctx, i)
-		first := lessons[studentID][0]
+		first := lessons[trainingID][0]
 		acct := a.DSR.Account(*first.LessonFact.AccountID)
 		var (
 			id    string
@@ -49,7 +52,10 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 		if err != nil {
 			switch HandlingOf(err) {
 			case RecordStudent, LookupContract, RecordLesson:
-				for _, r := range lessons[studentID] {
+				if err := a.markContractRefused(ctx, q, trainingID, err); err != nil {
+					return res, err
+				}
+				for _, r := range lessons[trainingID] {
 					if err := a.markError(ctx, q, r.ID, err); err != nil {
 						return res, err
 					}
@@ -57,13 +63,14 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 				}
 				continue
 			case StopSchool:
-				return res, a.stopSchool(ctx, q, in.SchoolID, lessons[studentID], err)
+				return res, a.stopSchool(ctx, q, in.SchoolID, lessons[trainingID], err)
 			case Reconnect:
 				return res, a.needsReconnect(ctx, q, *first.LessonFact.AccountID, err)
 			}
 			return res, failure(err)
 		}
-		if _, err := q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: in.SchoolID, StudentID: studentID, DsrContractID: id}); err != nil {
+		if _, err := q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: in.SchoolID, StudentID: first.StudentID,
+			TrainingID: trainingID, DsrContractID: id}); err != nil {
 			return res, err
 		}
 		if found {
@@ -75,16 +82,16 @@ func (a *Activities) EnsureTrainingContracts(ctx context.Context, in BatchInput)
 	return res, nil
 }
 
-// ensureContract finds the student's contract at the DSR or creates it.
+// ensureContract finds the training's contract at the DSR or creates it.
 func (a *Activities) ensureContract(ctx context.Context, acct *dsr.Account, r dbq.LessonSendListRow) (id string, found bool, err error) {
 	neph, _ := domain.NormalizeNEPH(r.LessonFact.Neph)
-	if id, ok, err := a.findContract(ctx, acct, neph); err != nil || ok {
+	category := domain.Category(r.LessonFact.Category).DSRCode()
+	if id, ok, err := a.findContract(ctx, acct, neph, category); err != nil || ok {
 		return id, ok, err
 	}
 	started := a.now()
 	c, err := acct.CreateContract(ctx, dsr.ContractRequest{
-		NEPH: neph, LastName: r.StudentLastName, FirstName: r.StudentFirstName,
-		Category: domain.Category(r.LessonFact.Category).DSRCode(),
+		NEPH: neph, LastName: r.StudentLastName, FirstName: r.StudentFirstName, Category: category,
 	})
 	a.Metrics.observe("create_contract", a.now().Sub(started).Seconds(), err)
 	if err == nil {
@@ -92,14 +99,16 @@ func (a *Activities) ensureContract(ctx context.Context, acct *dsr.Account, r db
 	}
 	if HandlingOf(err) == LookupContract {
 		// "déjà connu": ours if this school can see it (an earlier answer was lost).
-		if id, ok, lookErr := a.findContract(ctx, acct, neph); lookErr != nil || ok {
+		if id, ok, lookErr := a.findContract(ctx, acct, neph, category); lookErr != nil || ok {
 			return id, ok, lookErr
 		}
 	}
 	return "", false, err
 }
 
-func (a *Activities) findContract(ctx context.Context, acct *dsr.Account, neph string) (string, bool, error) {
+// findContract looks for the school's contract of this NEPH and category (the DSR lists
+// every category's contract of the NEPH).
+func (a *Activities) findContract(ctx context.Context, acct *dsr.Account, neph, category string) (string, bool, error) {
 	started := a.now()
 	contracts, err := acct.FindContracts(ctx, neph)
 	a.Metrics.observe("find_contracts", a.now().Sub(started).Seconds(), err)
@@ -107,7 +116,7 @@ func (a *Activities) findContract(ctx context.Context, acct *dsr.Account, neph s
 		return "", false, err
 	}
 	for _, c := range contracts {
-		if c.NEPH == neph {
+		if c.NEPH == neph && c.Category == category {
 			return c.ID, true, nil
 		}
 	}
@@ -123,4 +132,16 @@ func sendable(r dbq.LessonSendListRow) bool {
 		return domain.Evaluate(school.Facts(r.LessonFact)).Pending()
 	}
 	return false
+}
+
+// markContractRefused shows the DSR's refusal of a training's contract on the training.
+func (a *Activities) markContractRefused(ctx context.Context, q *dbq.Queries, trainingID int64, err error) error {
+	code, message := domain.Code("DSR"), err.Error()
+	if e, ok := dsr.AsError(err); ok {
+		code, message = e.Code, e.Message
+		if message == "" {
+			message = code.Message()
+		}
+	}
+	return q.TrainingSetContractRefusal(ctx, dbq.TrainingSetContractRefusalParams{ID: trainingID, Code: string(code), Message: message})
 }

@@ -156,7 +156,7 @@ func lessonRequest(r dbq.LessonSendListRow) dsr.LessonRequest {
 	number, _ := domain.NormalizeAuthorization(r.LessonFact.AuthorizationNumber)
 	return dsr.LessonRequest{
 		Start: r.LessonFact.StartsAt, End: r.LessonFact.EndsAt,
-		Type:                domain.LessonType(r.LessonFact.Type).DSRType(),
+		Type:                school.Facts(r.LessonFact).DSRType(),
 		AuthorizationNumber: number,
 		InstructorLastName:  r.InstructorLastName, InstructorFirstName: r.InstructorFirstName,
 	}

@@ -38,7 +38,7 @@ func TestDeclareTransmitsEachLessonOnce(t *testing.T) {
 	noNumber, err := e.q.InstructorUpsert(e.ctx, dbq.InstructorUpsertParams{SchoolID: e.school.ID, Ref: "I-NEW", FirstName: "Paul", LastName: "Martin"})
 	e.must(err, "instructor")
 	_, err = e.q.LessonUpsert(e.ctx, dbq.LessonUpsertParams{SchoolID: e.school.ID, Ref: bad.Ref, OfficeID: e.office.ID, StudentID: lea.ID,
-		InstructorID: noNumber.ID, Type: bad.Type, StartsAt: bad.StartsAt, EndsAt: bad.EndsAt})
+		TrainingID: e.trainingOf(lea).ID, InstructorID: noNumber.ID, Type: bad.Type, StartsAt: bad.StartsAt, EndsAt: bad.EndsAt})
 	e.must(err, "change of instructor")
 	in := e.batch(append(ls, today, bad)...)
 
@@ -334,7 +334,7 @@ func TestDeclareRefusalsOfTheLessonItself(t *testing.T) {
 	}{
 		{"DUREE_INVALIDE", domain.CodeDureeInvalide, func(e *env, st dbq.Student, l dbq.Lesson) {
 			_, err := e.q.LessonUpsert(e.ctx, dbq.LessonUpsertParams{SchoolID: e.school.ID, Ref: l.Ref, OfficeID: l.OfficeID, StudentID: st.ID,
-				InstructorID: l.InstructorID, Type: l.Type, StartsAt: l.StartsAt, EndsAt: l.StartsAt.Add(20 * time.Minute)})
+				TrainingID: l.TrainingID, InstructorID: l.InstructorID, Type: l.Type, StartsAt: l.StartsAt, EndsAt: l.StartsAt.Add(20 * time.Minute)})
 			e.must(err, "shorten the lesson")
 		}},
 		{"FORMAT_AUTORISATION_INVALIDE", domain.CodeFormatAutorisationInvalide, func(e *env, _ dbq.Student, _ dbq.Lesson) {

@@ -214,9 +214,11 @@ func (e *env) outsider(email, agrementOf string) *dsr.Account {
 func (e *env) student(ref, last, neph string, antsCategories ...string) dbq.Student {
 	e.t.Helper()
 	st, err := e.q.StudentUpsert(e.ctx, dbq.StudentUpsertParams{SchoolID: e.school.ID, Ref: ref, OfficeID: e.office.ID,
-		FirstName: "Léa", LastName: last, SearchName: domain.SearchKey("Léa " + last), Neph: neph,
-		Category: string(domain.CategoryB), InitialEvaluationAccepted: true})
+		FirstName: "Léa", LastName: last, SearchName: domain.SearchKey("Léa " + last), Neph: neph})
 	e.must(err, "student")
+	_, err = e.q.TrainingUpsert(e.ctx, dbq.TrainingUpsertParams{SchoolID: e.school.ID, StudentID: st.ID,
+		Category: string(domain.CategoryB), InitialEvaluationAccepted: true})
+	e.must(err, "training")
 	if len(antsCategories) > 0 {
 		e.must(e.ctl.AddStudent(e.ctx, sandbox.Student{Nom: strings.ToUpper(last), Prenom: "Léa", NEPH: neph, Categories: antsCategories}), "ANTS record")
 	}
@@ -229,7 +231,8 @@ func (e *env) student(ref, last, neph string, antsCategories ...string) dbq.Stud
 func (e *env) lesson(st dbq.Student, ref string, start time.Time, length time.Duration) dbq.Lesson {
 	e.t.Helper()
 	l, err := e.q.LessonUpsert(e.ctx, dbq.LessonUpsertParams{SchoolID: e.school.ID, Ref: ref, OfficeID: st.OfficeID,
-		StudentID: st.ID, InstructorID: e.instructor.ID, Type: string(domain.TypeConduite), StartsAt: start, EndsAt: start.Add(length)})
+		StudentID: st.ID, TrainingID: e.trainingOf(st).ID, InstructorID: e.instructor.ID, Type: string(domain.TypeConduite),
+		StartsAt: start, EndsAt: start.Add(length)})
 	e.must(err, "lesson")
 	_, err = e.q.TransmissionSetVerdict(e.ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: e.school.ID,
 		OfficeID: st.OfficeID, StudentID: st.ID, StartsAt: l.StartsAt, EndsAt: l.EndsAt, Status: string(domain.StatusPending)})
@@ -250,8 +253,20 @@ func (e *env) markSending(l dbq.Lesson) {
 // saveContract records a student's DSR contract in Livret.
 func (e *env) saveContract(st dbq.Student, id string) {
 	e.t.Helper()
-	_, err := e.q.ContractSave(e.ctx, dbq.ContractSaveParams{SchoolID: e.school.ID, StudentID: st.ID, DsrContractID: id})
+	_, err := e.q.ContractSave(e.ctx, dbq.ContractSaveParams{SchoolID: e.school.ID, StudentID: st.ID,
+		TrainingID: e.trainingOf(st).ID, DsrContractID: id})
 	e.must(err, "contract")
+}
+
+// trainingOf is the student's first training (the fixture's students have one, B).
+func (e *env) trainingOf(st dbq.Student) dbq.TrainingListRow {
+	e.t.Helper()
+	ts, err := e.q.TrainingList(e.ctx, dbq.TrainingListParams{SchoolID: e.school.ID, StudentIds: []int64{st.ID}})
+	e.must(err, "trainings")
+	if len(ts) == 0 {
+		e.t.Fatalf("student %s has no training", st.Ref)
+	}
+	return ts[0]
 }
 
 // livretAccount is the DSR as Livret's own linked account sees it, for arranging state.

@@ -62,7 +62,8 @@ func baseline(ctx context.Context, s *stack, sd *seeded, limitPerMin, concurrenc
 					found = []dsr.Contract{c}
 				}
 				contracts[r.StudentID] = found[0].ID
-				if _, err := q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: o.schoolID, StudentID: r.StudentID, DsrContractID: found[0].ID}); err != nil {
+				if _, err := q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: o.schoolID, StudentID: r.StudentID,
+					TrainingID: r.LessonFact.TrainingID, DsrContractID: found[0].ID}); err != nil {
 					return "", false, err
 				}
 				return found[0].ID, true, nil

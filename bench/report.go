@@ -72,6 +72,14 @@ func scenarioReport(ctx context.Context, c config) ([]result, error) {
 		}
 		ids = append(ids, st.ID)
 	}
+	trainings, err := q.TrainingList(ctx, dbq.TrainingListParams{SchoolID: school.ID, StudentIds: ids})
+	if err != nil {
+		return nil, err
+	}
+	trainingOf := map[int64]int64{}
+	for _, t := range trainings {
+		trainingOf[t.StudentID] = t.ID
+	}
 	// The lessons, in bulk: c.reportSize over two years.
 	for from := 0; from < c.reportSize; from += 5000 {
 		n := min(5000, c.reportSize-from)
@@ -81,6 +89,7 @@ func scenarioReport(ctx context.Context, c config) ([]result, error) {
 			start := time.Date(2024, 1, 1, 8, 0, 0, 0, domain.Paris).AddDate(0, 0, k%700).Add(time.Duration(k/700) * time.Hour)
 			p.Refs = append(p.Refs, fmt.Sprintf("L%d", i))
 			p.StudentIds = append(p.StudentIds, ids[i%students])
+			p.TrainingIds = append(p.TrainingIds, trainingOf[ids[i%students]])
 			p.Starts = append(p.Starts, start)
 			p.Ends = append(p.Ends, start.Add(time.Hour))
 		}
@@ -92,6 +101,7 @@ func scenarioReport(ctx context.Context, c config) ([]result, error) {
 		for j, r := range rows {
 			t.LessonIds = append(t.LessonIds, r.ID)
 			t.StudentIds = append(t.StudentIds, r.StudentID)
+			t.Categories = append(t.Categories, "B")
 			t.Starts = append(t.Starts, r.StartsAt)
 			t.Ends = append(t.Ends, r.EndsAt)
 			_ = j

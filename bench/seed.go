@@ -127,18 +127,23 @@ func link(ctx context.Context, s *stack, c *dsr.Client, browser *http.Client, sc
 }
 
 func seedLessons(ctx context.Context, s *stack, q *dbq.Queries, sh shape, schoolID, officeID, instructorID int64, nephSeq *int, out *seeded) error {
-	var studentIDs []int64
+	var studentIDs, trainingIDs []int64
 	var known []bool
 	for st := 0; st < sh.StudentsPerOffice; st++ {
 		*nephSeq++
 		neph := fmt.Sprintf("%012d", *nephSeq)
 		last := fmt.Sprintf("Eleve%d", *nephSeq)
 		student, err := q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: schoolID, Ref: fmt.Sprintf("S%d-%d", officeID, st), OfficeID: officeID,
-			FirstName: "Camille", LastName: last, SearchName: domain.SearchKey("Camille " + last), Neph: neph, Category: "B",
+			FirstName: "Camille", LastName: last, SearchName: domain.SearchKey("Camille " + last), Neph: neph})
+		if err != nil {
+			return err
+		}
+		training, err := q.TrainingUpsert(ctx, dbq.TrainingUpsertParams{SchoolID: schoolID, StudentID: student.ID, Category: "B",
 			InitialEvaluationAccepted: true})
 		if err != nil {
 			return err
 		}
+		trainingIDs = append(trainingIDs, training.ID)
 		isKnown := float64(st) >= sh.ErrorShare*float64(sh.StudentsPerOffice)
 		if isKnown {
 			if err := s.control.AddStudent(ctx, sandbox.Student{Nom: strings.ToUpper(last), Prenom: "Camille", NEPH: neph, Categories: []string{"B"}}); err != nil {
@@ -159,6 +164,7 @@ func seedLessons(ctx context.Context, s *stack, q *dbq.Queries, sh shape, school
 			start := time.Date(2026, 1, 1, 8, 0, 0, 0, domain.Paris).AddDate(0, 0, k%300).Add(time.Duration(k/300) * time.Hour)
 			p.Refs = append(p.Refs, fmt.Sprintf("L%d-%d", officeID, i))
 			p.StudentIds = append(p.StudentIds, studentIDs[st])
+			p.TrainingIds = append(p.TrainingIds, trainingIDs[st])
 			p.Starts = append(p.Starts, start)
 			p.Ends = append(p.Ends, start.Add(time.Hour))
 			if known[st] {
@@ -173,6 +179,7 @@ func seedLessons(ctx context.Context, s *stack, q *dbq.Queries, sh shape, school
 		for _, r := range rows {
 			t.LessonIds = append(t.LessonIds, r.ID)
 			t.StudentIds = append(t.StudentIds, r.StudentID)
+			t.Categories = append(t.Categories, "B")
 			t.Starts = append(t.Starts, r.StartsAt)
 			t.Ends = append(t.Ends, r.EndsAt)
 		}

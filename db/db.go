@@ -52,6 +52,19 @@ func MigrateDB(ctx context.Context, conn *sql.DB) error {
 	return nil
 }
 
+// MigrateDBTo applies the pending migrations up to version (a migration's number) only: the
+// tests of a migration fill a database at the version before it.
+func MigrateDBTo(ctx context.Context, conn *sql.DB, version int64) error {
+	provider, err := goose.NewProvider(goose.DialectPostgres, conn, Migrations())
+	if err != nil {
+		return fmt.Errorf("db: read migrations: %w", err)
+	}
+	if _, err := provider.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("db: migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Open connects a pool to the database at dsn and checks it answers.
 func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.New(ctx, dsn)

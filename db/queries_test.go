@@ -20,6 +20,7 @@ type fixture struct {
 	school     dbq.School
 	office     dbq.Office
 	student    dbq.Student
+	training   dbq.Training
 	instructor dbq.Instructor
 }
 
@@ -37,8 +38,12 @@ func newFixture(t *testing.T, pool *pgxpool.Pool, agrement string) fixture {
 		t.Fatal(err)
 	}
 	student, err := q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: school.ID, Ref: "S1", OfficeID: office.ID,
-		FirstName: "Mélanie", LastName: "Perrin", SearchName: "melanie perrin", Neph: "123456789012", Category: "B",
-		InitialEvaluationAccepted: true})
+		FirstName: "Mélanie", LastName: "Perrin", SearchName: "melanie perrin", Neph: "123456789012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	training, err := q.TrainingUpsert(ctx, dbq.TrainingUpsertParams{SchoolID: school.ID, StudentID: student.ID,
+		Category: "B", InitialEvaluationAccepted: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +52,7 @@ func newFixture(t *testing.T, pool *pgxpool.Pool, agrement string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{q: q, school: school, office: office, student: student, instructor: instructor}
+	return fixture{q: q, school: school, office: office, student: student, training: training, instructor: instructor}
 }
 
 // addLesson inserts a lesson and its transmission with the given status.
@@ -55,7 +60,7 @@ func (f fixture) addLesson(t *testing.T, ref string, start time.Time, minutes in
 	t.Helper()
 	ctx := context.Background()
 	l, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: ref, OfficeID: f.office.ID,
-		StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "conduite",
+		StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "conduite",
 		StartsAt: start, EndsAt: start.Add(time.Duration(minutes) * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +88,14 @@ func TestUpsertsByRef(t *testing.T) {
 	planned := time.Date(2021, 12, 1, 9, 0, 0, 0, time.UTC)
 	start := time.Date(2021, 12, 9, 14, 0, 0, 0, time.UTC)
 	l1, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: "L1", OfficeID: f.office.ID,
-		StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start,
+		StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start,
 		EndsAt: start.Add(time.Hour), PlannedAt: &planned})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// An update without planned_at keeps the first one.
 	l2, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: "L1", OfficeID: f.office.ID,
-		StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "simulateur", StartsAt: start,
+		StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "simulateur", StartsAt: start,
 		EndsAt: start.Add(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +105,7 @@ func TestUpsertsByRef(t *testing.T) {
 	}
 	// A lesson without planned_at gets the time Livret first saw it.
 	l3, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: "L3", OfficeID: f.office.ID,
-		StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start, EndsAt: start.Add(time.Hour)})
+		StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start, EndsAt: start.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +114,7 @@ func TestUpsertsByRef(t *testing.T) {
 	}
 	// end before start is refused by the database itself.
 	if _, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: "L4", OfficeID: f.office.ID,
-		StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start, EndsAt: start}); err == nil {
+		StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "conduite", StartsAt: start, EndsAt: start}); err == nil {
 		t.Fatal("a lesson that ends when it starts must be refused")
 	}
 }
@@ -262,7 +267,11 @@ func TestReportFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2, err := f.q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: f.school.ID, Ref: "S2", OfficeID: other.ID,
-		FirstName: "Lou", LastName: "Michel", SearchName: "lou michel", Neph: "210987654321", Category: "B"})
+		FirstName: "Lou", LastName: "Michel", SearchName: "lou michel", Neph: "210987654321"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := f.q.TrainingUpsert(ctx, dbq.TrainingUpsertParams{SchoolID: f.school.ID, StudentID: s2.ID, Category: "B"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +281,7 @@ func TestReportFilters(t *testing.T) {
 		f.addLesson(t, fmt.Sprintf("L%02d", i), base.Add(time.Duration(i)*24*time.Hour), 60, status)
 	}
 	f2 := f
-	f2.office, f2.student = other, s2
+	f2.office, f2.student, f2.training = other, s2, t2
 	f2.addLesson(t, "M1", base.Add(5*time.Hour), 60, "error")
 
 	cases := []struct {

@@ -131,7 +131,7 @@ func putInState(t *testing.T, q *dbq.Queries, f fixture, st lessonState) dbq.Les
 	ctx := context.Background()
 	start := time.Date(2021, 12, 9, 9, 0, 0, 0, time.UTC)
 	l, err := q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: "L-" + string(st.status) + string(st.code),
-		OfficeID: f.office.ID, StudentID: f.student.ID, InstructorID: f.instructor.ID, Type: "conduite",
+		OfficeID: f.office.ID, StudentID: f.student.ID, TrainingID: f.training.ID, InstructorID: f.instructor.ID, Type: "conduite",
 		StartsAt: start, EndsAt: start.Add(time.Hour)})
 	must := func(err error) {
 		t.Helper()

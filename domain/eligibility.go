@@ -4,6 +4,9 @@ import "time"
 
 // LessonFacts is what the rules need to know of a lesson, its student, instructor and office.
 type LessonFacts struct {
+	// Scope is the school's (guide or etendu); the zero value is guide.
+	Scope Scope
+	// Category and InitialEvaluationAccepted are the lesson's training's.
 	Category                  Category
 	NEPH                      string
 	InitialEvaluationAccepted bool
@@ -48,15 +51,11 @@ type rule struct {
 // office) is not reported as an error to fix. Rule 8 (ended before today) is not here: it
 // says *when* a pending lesson goes, see DueBy.
 var rules = []rule{
-	{"1 catégorie B", func(f LessonFacts) Code {
-		if !f.Category.Sent() {
-			return CodeCategorieNonConcernee
-		}
-		return ""
-	}},
-	{"6 type de leçon", func(f LessonFacts) Code {
-		if !f.Type.Sent() {
-			return CodeTypeNonConcerne
+	{"1 et 6 table d'envoi", func(f LessonFacts) Code {
+		// A type that belongs to another kind of training is an error to fix: it is checked
+		// with the errors, after the rules that say a lesson is not concerned.
+		if c := f.route(); c != CodeTypeIncompatible {
+			return c
 		}
 		return ""
 	}},
@@ -72,6 +71,12 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	{"6 type adapté à la formation", func(f LessonFacts) Code {
+		if c := f.route(); c == CodeTypeIncompatible {
+			return c
+		}
+		return ""
+	}},
 	{"3 NEPH", func(f LessonFacts) Code {
 		if f.NEPH == "" {
 			return CodeNEPHManquant
@@ -82,7 +87,8 @@ var rules = []rule{
 		return ""
 	}},
 	{"3 évaluation de départ", func(f LessonFacts) Code {
-		if !f.InitialEvaluationAccepted {
+		// The initial evaluation itself is not held back for want of an accepted one.
+		if !f.InitialEvaluationAccepted && f.Type != TypeEvaluationDepart {
 			return CodeEvaluationNonAcceptee
 		}
 		return ""
@@ -111,6 +117,18 @@ var rules = []rule{
 		}
 		return ""
 	}},
+}
+
+// route is the sending table's answer for the lesson's stop code ("" when it is sent).
+func (f LessonFacts) route() Code {
+	_, c := Route(f.Scope, f.Category, f.Type, !f.InstructorSimulator, f.End)
+	return c
+}
+
+// DSRType is the type the lesson goes to the DSR as, empty when it is not sent.
+func (f LessonFacts) DSRType() string {
+	t, _ := Route(f.Scope, f.Category, f.Type, !f.InstructorSimulator, f.End)
+	return t
 }
 
 // The DSR's bounds on a lesson's length, in minutes.

@@ -20,6 +20,9 @@ const (
 	// table; the sandbox answers it and Livret treats it as a refusal to show).
 	CodeContratIntrouvable Code = "CONTRAT_INTROUVABLE"
 	CodeTropDeRequetes     Code = "TROP_DE_REQUETES"
+	// CodeTypeNonAutorise: the DSR refuses a type its contract's category does not take
+	// (docs/dsr.md, "Categories and activity types").
+	CodeTypeNonAutorise Code = "TYPE_NON_AUTORISE"
 )
 
 // Livret's own checks, made when a lesson is pushed in.
@@ -31,8 +34,10 @@ const (
 	CodeAutorisationManquante   Code = "AUTORISATION_MANQUANTE"
 	CodeNumeroGeneriqueInterdit Code = "NUMERO_GENERIQUE_INTERDIT"
 	CodeHorairesInvalides       Code = "HORAIRES_INVALIDES"
+	CodeTypeIncompatible        Code = "TYPE_INCOMPATIBLE"
 	// Not concerned: nothing to fix.
-	CodeCategorieNonConcernee   Code = "CATEGORIE_NON_CONCERNEE"
+	CodeCategorieNonConcernee   Code = "CATEGORIE_NON_CONCERNEE" // scope guide: B only
+	CodeCategorieNonTransmise   Code = "CATEGORIE_NON_TRANSMISE" // scope etendu: AM and others
 	CodeBureauNonConnecte       Code = "BUREAU_NON_CONNECTE"
 	CodeTypeNonConcerne         Code = "TYPE_NON_CONCERNE"
 	CodePlanifieeAvantConnexion Code = "PLANIFIEE_AVANT_CONNEXION"
@@ -82,6 +87,9 @@ var catalogue = map[Code]Entry{
 	CodeContratIntrouvable: {HTTPStatus: 404, Status: StatusError,
 		Message: "Contrat de formation introuvable",
 		Hint:    "Le contrat de formation enregistré pour cet élève est inconnu de la DSR : contactez la hotline."},
+	CodeTypeNonAutorise: {HTTPStatus: 422, Status: StatusError,
+		Message: "Ce type de leçon n'est pas autorisé pour la catégorie de ce contrat de formation.",
+		Hint:    "Vérifiez le type de la leçon et la formation (catégorie de permis) à laquelle elle est rattachée."},
 	CodeTokenInvalide: {HTTPStatus: 401, Status: StatusPending,
 		Message: "Jeton d'accès invalide ou expiré",
 		Hint:    "La connexion au compte RdvPermis a expiré : reconnectez le bureau."},
@@ -108,9 +116,16 @@ var catalogue = map[Code]Entry{
 		Message: "L'heure de fin de la leçon est avant son heure de début.",
 		Hint:    "Corrigez les horaires de la leçon."},
 
+	CodeTypeIncompatible: {Status: StatusError,
+		Message: "Ce type de leçon ne correspond pas à la catégorie de la formation de l'élève.",
+		Hint:    "Choisissez un type de leçon de cette catégorie (plateau ou circulation pour la moto, conduite pour le permis B), ou rattachez la leçon à la bonne formation de l'élève."},
+
+	CodeCategorieNonTransmise: {Status: StatusNotEligible,
+		Message: "Leçon non concernée : les leçons de cette catégorie de permis ne sont pas transmises à la DSR.",
+		Hint:    "Rien à faire."},
 	CodeCategorieNonConcernee: {Status: StatusNotEligible,
 		Message: "Leçon non concernée : seuls les élèves en permis B sont transmis à la DSR.",
-		Hint:    "Rien à faire."},
+		Hint:    "Rien à faire. Pour transmettre aussi les leçons moto et poids lourds, passez l'auto-école au périmètre « étendu » (page Paramètres)."},
 	CodeBureauNonConnecte: {Status: StatusNotEligible,
 		Message: "Leçon non concernée : le bureau n'est pas connecté à un compte RdvPermis.",
 		Hint:    "Connectez le bureau à un compte RdvPermis pour transmettre ses leçons."},
@@ -139,15 +154,15 @@ func Lookup(c Code) (Entry, bool) {
 func DSRCodes() []Code {
 	return []Code{CodeContratDejaConnu, CodeAutoEcoleFermee, CodeEleveIntrouvable,
 		CodeCategorieSansDemande, CodeLeconFuture, CodeDureeInvalide, CodeContratNonAutorise,
-		CodeLeconEnDoublon, CodeFormatAutorisationInvalide}
+		CodeLeconEnDoublon, CodeFormatAutorisationInvalide, CodeTypeNonAutorise}
 }
 
 // LivretCodes lists Livret's own codes, those that put a lesson in error then those that make
 // it not concerned, in the order of docs/rules.md ("Messages and hints").
 func LivretCodes() []Code {
 	return []Code{CodeNEPHManquant, CodeNEPHInvalide, CodeEvaluationNonAcceptee, CodeAutorisationManquante,
-		CodeNumeroGeneriqueInterdit, CodeHorairesInvalides,
-		CodeCategorieNonConcernee, CodeBureauNonConnecte, CodeTypeNonConcerne, CodePlanifieeAvantConnexion}
+		CodeNumeroGeneriqueInterdit, CodeHorairesInvalides, CodeTypeIncompatible,
+		CodeCategorieNonConcernee, CodeCategorieNonTransmise, CodeBureauNonConnecte, CodeTypeNonConcerne, CodePlanifieeAvantConnexion}
 }
 
 // Message is the French text of a code, or the code itself when unknown.

@@ -17,6 +17,8 @@ func TestDSRCatalogue(t *testing.T) {
 		{CodeContratNonAutorise, 403, "Cette auto-école n'est pas autorisée à ajouter une leçon sur ce contrat"},
 		{CodeLeconEnDoublon, 409, "Cet élève a déjà une leçon renseignée à cette date et à cette heure"},
 		{CodeFormatAutorisationInvalide, 422, "Le format du numéro d'autorisation du formateur n'est pas valide."},
+		// docs/dsr.md, "Categories and activity types".
+		{CodeTypeNonAutorise, 422, "Ce type de leçon n'est pas autorisé pour la catégorie de ce contrat de formation."},
 	}
 	if len(DSRCodes()) != len(want) {
 		t.Fatalf("DSRCodes() has %d codes, want %d", len(DSRCodes()), len(want))

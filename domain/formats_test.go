@@ -1,6 +1,9 @@
 package domain
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestNormalizeNEPH(t *testing.T) {
 	cases := []struct {
@@ -76,8 +79,8 @@ func TestCategories(t *testing.T) {
 			t.Errorf("category %s lacks a label or DSR code", c)
 		}
 		want := c == CategoryB || c == CategoryBAuto || c == CategoryBAAC || c == CategoryBCS
-		if c.Sent() != want {
-			t.Errorf("%s.Sent() = %v, want %v", c, c.Sent(), want)
+		if (c.Group() == GroupB) != want {
+			t.Errorf("%s.Group() = %q, want B: %v", c, c.Group(), want)
 		}
 	}
 	if _, ok := ParseCategory("b"); ok {
@@ -90,16 +93,17 @@ func TestLessonTypes(t *testing.T) {
 		TypeConduite: "Leçon de conduite", TypeConduiteBoiteAuto: "Leçon de conduite Boîte Auto",
 		TypeSimulateur: "Simulateur", TypeSimulateurBoiteAuto: "Simulateur Boîte Auto",
 	}
-	if got := len(LessonTypes()); got != 16 {
-		t.Fatalf("%d lesson types, want the 16 of api.md", got)
+	if got := len(LessonTypes()); got != 19 {
+		t.Fatalf("%d lesson types, want the 16 of api.md and plateau, circulation, simulateur_moto", got)
 	}
+	guide := TypesSent(ScopeGuide, GroupB)
 	for _, lt := range LessonTypes() {
 		if _, ok := ParseLessonType(string(lt)); !ok {
 			t.Errorf("listed type %s does not parse", lt)
 		}
 		label, isSent := sent[lt]
-		if lt.Sent() != isSent {
-			t.Errorf("%s.Sent() = %v, want %v", lt, lt.Sent(), isSent)
+		if slices.Contains(guide, lt) != isSent {
+			t.Errorf("%s sent in scope guide = %v, want %v", lt, !isSent, isSent)
 		}
 		if isSent && lt.Label() != label {
 			t.Errorf("%s.Label() = %q, want the seed's %q", lt, lt.Label(), label)
@@ -108,7 +112,7 @@ func TestLessonTypes(t *testing.T) {
 			t.Errorf("%s has no French label", lt)
 		}
 	}
-	if len(DSRLessonTypes()) != 4 {
-		t.Error("the DSR knows four lesson types")
+	if len(guide) != 4 {
+		t.Error("the vendor guide sends four lesson types")
 	}
 }

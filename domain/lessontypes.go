@@ -20,20 +20,26 @@ const (
 	TypeRVPPratique              LessonType = "rvp_pratique"
 	TypeRVPTheorique             LessonType = "rvp_theorique"
 	TypeAutre                    LessonType = "autre"
+	// Motorcycle and heavy-vehicle practice (docs/rules.md, "The sending table").
+	TypePlateau        LessonType = "plateau"
+	TypeCirculation    LessonType = "circulation"
+	TypeSimulateurMoto LessonType = "simulateur_moto"
 )
 
 type lessonTypeInfo struct {
-	label string // the vendor guide's French label, as the report shows it
-	// dsrType is the DSR's lesson type; empty means the type is stored but never sent.
-	dsrType   string
+	label     string // the vendor guide's French label, as the report shows it
 	simulator bool
+	// practice: a driving lesson proper, which belongs to one category group; a practice type
+	// on a training of another group is a mistake to fix (TYPE_INCOMPATIBLE), not a lesson
+	// that is merely not sent.
+	practice bool
 }
 
 var lessonTypeTable = map[LessonType]lessonTypeInfo{
-	TypeConduite:                 {label: "Leçon de conduite", dsrType: "CONDUITE"},
-	TypeConduiteBoiteAuto:        {label: "Leçon de conduite Boîte Auto", dsrType: "CONDUITE_BOITE_AUTO"},
-	TypeSimulateur:               {label: "Simulateur", dsrType: "SIMULATEUR", simulator: true},
-	TypeSimulateurBoiteAuto:      {label: "Simulateur Boîte Auto", dsrType: "SIMULATEUR_BOITE_AUTO", simulator: true},
+	TypeConduite:                 {label: "Leçon de conduite", practice: true},
+	TypeConduiteBoiteAuto:        {label: "Leçon de conduite Boîte Auto", practice: true},
+	TypeSimulateur:               {label: "Simulateur", simulator: true, practice: true},
+	TypeSimulateurBoiteAuto:      {label: "Simulateur Boîte Auto", simulator: true, practice: true},
 	TypeCode:                     {label: "Cours de code"},
 	TypeEvaluationDepart:         {label: "Évaluation de départ"},
 	TypeEvaluationDepartLogiciel: {label: "Évaluation de départ (logiciel)"},
@@ -46,6 +52,9 @@ var lessonTypeTable = map[LessonType]lessonTypeInfo{
 	TypeRVPPratique:              {label: "RVP pratique"},
 	TypeRVPTheorique:             {label: "RVP théorique"},
 	TypeAutre:                    {label: "Autres"},
+	TypePlateau:                  {label: "Plateau", practice: true},
+	TypeCirculation:              {label: "Circulation", practice: true},
+	TypeSimulateurMoto:           {label: "Simulateur moto", simulator: true, practice: true},
 }
 
 // LessonTypes lists every known type in the vendor guide's order, sent types first.
@@ -53,7 +62,8 @@ func LessonTypes() []LessonType {
 	return []LessonType{TypeConduite, TypeConduiteBoiteAuto, TypeSimulateur, TypeSimulateurBoiteAuto,
 		TypeCode, TypeEvaluationDepart, TypeEvaluationDepartLogiciel, TypeEvaluationSynthese,
 		TypeExamenBlanc, TypeExamenPratiqueB, TypeAccompagnementETG, TypePerfectionnement,
-		TypeRVPPrealable, TypeRVPPratique, TypeRVPTheorique, TypeAutre}
+		TypeRVPPrealable, TypeRVPPratique, TypeRVPTheorique, TypeAutre,
+		TypePlateau, TypeCirculation, TypeSimulateurMoto}
 }
 
 // ParseLessonType accepts a known type.
@@ -71,16 +81,8 @@ func (t LessonType) Label() string {
 	return string(t)
 }
 
-// Sent reports whether lessons of this type are declared to the DSR.
-func (t LessonType) Sent() bool { return lessonTypeTable[t].dsrType != "" }
-
-// DSRType is the type in the DSR's vocabulary ("CONDUITE"…), empty when never sent.
-func (t LessonType) DSRType() string { return lessonTypeTable[t].dsrType }
-
 // Simulator reports whether the lesson is taken on a simulator.
 func (t LessonType) Simulator() bool { return lessonTypeTable[t].simulator }
 
-// DSRLessonTypes are the four types the DSR accepts.
-func DSRLessonTypes() []string {
-	return []string{"CONDUITE", "CONDUITE_BOITE_AUTO", "SIMULATEUR", "SIMULATEUR_BOITE_AUTO"}
-}
+// Practice reports whether the type is a driving lesson proper (see lessonTypeInfo.practice).
+func (t LessonType) Practice() bool { return lessonTypeTable[t].practice }

@@ -115,6 +115,14 @@ func TestBusinessRefusals(t *testing.T) {
 			req.AuthorizationNumber = "12345" // Lou Michel's instructor
 			return declare(h, a, req)
 		}},
+		{domain.CodeTypeNonAutorise, func(h *harness, a, b *dsr.Account) error {
+			c, err := a.CreateContract(ctx, dupont)
+			must(h.t, err)
+			req := lesson(10, 10)
+			req.Type = "PLATEAU" // a two-wheel type on a B contract
+			_, err = a.DeclareLesson(ctx, c.ID, req)
+			return err
+		}},
 		{dsr.CodeContratIntrouvable, func(h *harness, a, b *dsr.Account) error {
 			_, err := a.DeclareLesson(ctx, "CF-inconnu", lesson(10, 10))
 			return err

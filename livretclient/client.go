@@ -140,6 +140,20 @@ func (c *Client) ReopenSchool(ctx context.Context, id int64) (Reopened, error) {
 	return out, err
 }
 
+// Settings is the school's GET /v1/school.
+func (c *Client) Settings(ctx context.Context) (Settings, error) {
+	var out Settings
+	_, err := c.call(ctx, http.MethodGet, "/v1/school", nil, &out)
+	return out, err
+}
+
+// ChangeSettings is PATCH /v1/school (a new scope judges the waiting lessons again).
+func (c *Client) ChangeSettings(ctx context.Context, in SettingsInput) (Settings, error) {
+	var out Settings
+	_, err := c.call(ctx, http.MethodPatch, "/v1/school", in, &out)
+	return out, err
+}
+
 // Offices is GET /v1/offices.
 func (c *Client) Offices(ctx context.Context) ([]Office, error) {
 	var out []Office
@@ -353,6 +367,7 @@ func (q LessonQuery) encode() string {
 	set("from", q.From)
 	set("to", q.To)
 	set("student", q.Student)
+	set("category", q.Category)
 	if q.Page > 0 {
 		v.Set("page", strconv.Itoa(q.Page))
 	}

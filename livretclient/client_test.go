@@ -39,6 +39,8 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"SchoolCreated": SchoolCreated{}, "RunStarted": RunStarted{}, "ResendStarted": ResendStarted{},
 		"SchoolInfo": SchoolInfo{}, "SchoolPage": SchoolPage{}, "Reopened": Reopened{},
 		"LessonCounts": LessonCounts{}, "ResendFilter": ResendFilter{}, "BulkResent": BulkResent{},
+		"Contract": Contract{}, "Training": Training{}, "TrainingInput": TrainingInput{}, "Settings": Settings{},
+		"SettingsInput": SettingsInput{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

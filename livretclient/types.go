@@ -11,6 +11,21 @@ import "time"
 type SchoolInput struct {
 	Name     string `json:"name"`
 	Agrement string `json:"agrement"`
+	Scope    string `json:"scope,omitempty"` // guide or etendu; empty: the deployment's default
+}
+
+// Settings is the school's own GET /v1/school.
+type Settings struct {
+	Name       string  `json:"name"`
+	Agrement   string  `json:"agrement"`
+	Scope      string  `json:"scope"`
+	ScopeLabel string  `json:"scope_label"`
+	ClosedAt   *string `json:"closed_at"`
+}
+
+// SettingsInput is PATCH /v1/school's body: a nil field is left as it is.
+type SettingsInput struct {
+	Scope *string `json:"scope,omitempty"`
 }
 
 // SchoolCreated is a new school; APIKey is shown this once (only its hash is stored).
@@ -18,6 +33,7 @@ type SchoolCreated struct {
 	ID       int64  `json:"id"`
 	Name     string `json:"name"`
 	Agrement string `json:"agrement"`
+	Scope    string `json:"scope"`
 	APIKey   string `json:"api_key"`
 }
 
@@ -26,6 +42,7 @@ type SchoolInfo struct {
 	ID       int64   `json:"id"`
 	Name     string  `json:"name"`
 	Agrement string  `json:"agrement"`
+	Scope    string  `json:"scope"`
 	ClosedAt *string `json:"closed_at"`
 	Created  string  `json:"created_at"`
 }
@@ -133,24 +150,48 @@ type Instructor struct {
 
 // StudentInput is PUT /v1/students/{ref}'s body.
 type StudentInput struct {
-	OfficeRef                 string `json:"office_ref"`
-	FirstName                 string `json:"first_name"`
-	LastName                  string `json:"last_name"`
-	NEPH                      string `json:"neph"`
+	OfficeRef string `json:"office_ref"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	NEPH      string `json:"neph"`
+	// The one-training form; or Trainings, all of the student's trainings.
+	Category                  string          `json:"category,omitempty"`
+	InitialEvaluationAccepted bool            `json:"initial_evaluation_accepted,omitempty"`
+	Trainings                 []TrainingInput `json:"trainings,omitempty"`
+}
+
+// TrainingInput is one of a student's trainings (one per licence category).
+type TrainingInput struct {
 	Category                  string `json:"category"`
 	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
 }
 
+// Training is a student's training with its contract at the DSR.
+type Training struct {
+	Category                  string   `json:"category"`
+	CategoryLabel             string   `json:"category_label"`
+	InitialEvaluationAccepted bool     `json:"initial_evaluation_accepted"`
+	Contract                  Contract `json:"contract"`
+}
+
+// Contract is a training's contract: status none, created or error (Message: the DSR's words).
+type Contract struct {
+	Status  string  `json:"status"`
+	Message *string `json:"message"`
+	Hint    *string `json:"hint"`
+}
+
 // Student is a student as Livret keeps them.
 type Student struct {
-	Ref                       string `json:"ref"`
-	OfficeRef                 string `json:"office_ref"`
-	FirstName                 string `json:"first_name"`
-	LastName                  string `json:"last_name"`
-	NEPH                      string `json:"neph"`
-	Category                  string `json:"category"`
-	CategoryLabel             string `json:"category_label"`
-	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
+	Ref                       string     `json:"ref"`
+	OfficeRef                 string     `json:"office_ref"`
+	FirstName                 string     `json:"first_name"`
+	LastName                  string     `json:"last_name"`
+	NEPH                      string     `json:"neph"`
+	Category                  string     `json:"category"`
+	CategoryLabel             string     `json:"category_label"`
+	InitialEvaluationAccepted bool       `json:"initial_evaluation_accepted"`
+	Trainings                 []Training `json:"trainings"`
 }
 
 // LessonInput is PUT /v1/lessons/{ref}'s body. Type is one of the API's lesson types
@@ -163,6 +204,9 @@ type LessonInput struct {
 	Start         time.Time  `json:"start"`
 	End           time.Time  `json:"end"`
 	PlannedAt     *time.Time `json:"planned_at,omitempty"`
+	// Category names the lesson's training (required when the student has several).
+	Category   string `json:"category,omitempty"`
+	SessionRef string `json:"session_ref,omitempty"`
 }
 
 // Lesson is a lesson with its transmission to the DSR.
@@ -173,6 +217,9 @@ type Lesson struct {
 	InstructorRef string       `json:"instructor_ref"`
 	Type          string       `json:"type"`
 	TypeLabel     string       `json:"type_label"`
+	Category      string       `json:"category"`
+	CategoryLabel string       `json:"category_label"`
+	SessionRef    *string      `json:"session_ref"`
 	Start         time.Time    `json:"start"`
 	End           time.Time    `json:"end"`
 	PlannedAt     time.Time    `json:"planned_at"`
@@ -246,8 +293,10 @@ type LessonQuery struct {
 	From    string // first Paris day, inclusive (YYYY-MM-DD)
 	To      string // last Paris day, inclusive (YYYY-MM-DD)
 	Student string // student ref (GET /v1/lessons only)
-	Page    int
-	PerPage int
+	// Category: the lessons of one training category.
+	Category string
+	Page     int
+	PerPage  int
 }
 
 // ResendFilter picks the lessons of a bulk resend (refs, YYYY-MM-DD dates; empty: no filter).
@@ -256,6 +305,8 @@ type ResendFilter struct {
 	Student string `json:"student,omitempty"`
 	From    string `json:"from,omitempty"`
 	To      string `json:"to,omitempty"`
+	// Category: the lessons of one training category.
+	Category string `json:"category,omitempty"`
 }
 
 // BulkResent is a bulk resend's outcome.

@@ -100,6 +100,8 @@ type ResendFilter struct {
 	Student string `json:"student"`
 	From    string `json:"from"`
 	To      string `json:"to"`
+	// Category: the lessons of one training category only.
+	Category string `json:"category"`
 }
 
 // BulkResent is a bulk resend's outcome.
@@ -120,7 +122,7 @@ type BulkResent struct {
 // query is the filter as the report's query parameters.
 func (f ResendFilter) query() url.Values {
 	query := url.Values{}
-	for k, v := range map[string]string{"office": f.Office, "student": f.Student, "from": f.From, "to": f.To} {
+	for k, v := range map[string]string{"office": f.Office, "student": f.Student, "from": f.From, "to": f.To, "category": f.Category} {
 		if v != "" {
 			query.Set(k, v)
 		}
@@ -137,7 +139,8 @@ func (s *Service) ResendableCount(ctx context.Context, school dbq.School, f Rese
 		return 0, err
 	}
 	return q.TransmissionCountResendable(ctx, dbq.TransmissionCountResendableParams{
-		SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt})
+		SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt,
+		Category: filter.Category})
 }
 
 // ResendLessons puts back to pending every lesson of the filter that the DSR refused
@@ -154,7 +157,7 @@ func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f Resend
 	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		rows, err := q.TransmissionListResendable(ctx, dbq.TransmissionListResendableParams{
 			SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt,
-			Lim: maxBulkResend + 1})
+			Category: filter.Category, Lim: maxBulkResend + 1})
 		if err != nil {
 			return err
 		}

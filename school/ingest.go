@@ -28,12 +28,15 @@ type InstructorInput struct {
 
 // StudentInput is the body of PUT /v1/students/{ref}.
 type StudentInput struct {
-	OfficeRef                 string `json:"office_ref"`
-	FirstName                 string `json:"first_name"`
-	LastName                  string `json:"last_name"`
-	NEPH                      string `json:"neph"`
+	OfficeRef string `json:"office_ref"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	NEPH      string `json:"neph"`
+	// The one-training form: this training is written, the student's others are kept.
 	Category                  string `json:"category"`
 	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
+	// Trainings, when sent, are all of the student's trainings (one per category).
+	Trainings *[]TrainingInput `json:"trainings"`
 }
 
 // LessonInput is the body of PUT /v1/lessons/{ref}.
@@ -45,6 +48,10 @@ type LessonInput struct {
 	Start         string  `json:"start"`
 	End           string  `json:"end"`
 	PlannedAt     *string `json:"planned_at"`
+	// Category names the lesson's training; required only when the student has several.
+	Category *string `json:"category"`
+	// SessionRef ties the lessons of one collective session (one per attending student).
+	SessionRef string `json:"session_ref"`
 }
 
 // Messages naming a reference the school does not have (or another school has: same answer).
@@ -122,11 +129,7 @@ func (s *Service) PutStudent(ctx context.Context, school dbq.School, ref string,
 	if n, ok := domain.NormalizeNEPH(neph); ok {
 		neph = n
 	}
-	category, ok := domain.ParseCategory(in.Category)
-	if !ok {
-		errs.add("category", "Catégorie de permis inconnue. Valeurs possibles : "+categoryList()+".")
-	}
-	var student dbq.Student
+	trainings, all := parseTrainings(in, &errs)
 	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		office, err := lookupOffice(ctx, q, school.ID, officeRef, &errs)
 		if err != nil {
@@ -135,19 +138,32 @@ func (s *Service) PutStudent(ctx context.Context, school dbq.School, ref string,
 		if err := errs.problem(); err != nil {
 			return err
 		}
-		student, err = q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: school.ID, Ref: ref, OfficeID: office.ID,
-			FirstName: first, LastName: last, SearchName: domain.SearchKey(first + " " + last), Neph: neph,
-			Category: string(category), InitialEvaluationAccepted: in.InitialEvaluationAccepted})
+		student, err := q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: school.ID, Ref: ref, OfficeID: office.ID,
+			FirstName: first, LastName: last, SearchName: domain.SearchKey(first + " " + last), Neph: neph})
 		if err != nil {
 			return err
 		}
 		isNew = created(student.CreatedAt, student.UpdatedAt)
-		return Reevaluate(ctx, q, school.ID, Scope{StudentID: &student.ID})
+		if err := saveTrainings(ctx, q, school.ID, student.ID, trainings, all, &errs); err != nil {
+			return err
+		}
+		if err := errs.problem(); err != nil {
+			return err // rolled back: nothing half-written
+		}
+		if err := Reevaluate(ctx, q, school.ID, Scope{StudentID: &student.ID}); err != nil {
+			return err
+		}
+		ts, err := studentTrainings(ctx, q, school.ID, []int64{student.ID})
+		if err != nil {
+			return err
+		}
+		view = newStudent(student.ID, student.Ref, officeRef, student.FirstName, student.LastName, student.Neph, ts[student.ID])
+		return nil
 	})
 	if err != nil {
 		return Student{}, false, err
 	}
-	return newStudent(student, officeRef), isNew, nil
+	return view, isNew, nil
 }
 
 // PutLesson creates or updates a lesson and judges it, in one transaction: the answer says
@@ -166,6 +182,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 	if startOK && endOK && !end.After(start) {
 		errs.add("end", "La fin de la leçon doit être après son début.")
 	}
+	sessionRef := errs.cleanText("session_ref", in.SessionRef, false, maxRefLen)
 	var plannedAt *time.Time
 	if in.PlannedAt != nil {
 		if t, ok := errs.parseTime("planned_at", *in.PlannedAt, false); ok {
@@ -186,6 +203,14 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 		if err != nil {
 			return err
 		}
+		var training dbq.TrainingListRow
+		if student.ID != 0 {
+			ts, err := studentTrainings(ctx, q, school.ID, []int64{student.ID})
+			if err != nil {
+				return err
+			}
+			training, _ = lessonTraining(ts[student.ID], in.Category, &errs)
+		}
 		// Every bad field at once, the unknown refs included.
 		if err := errs.problem(); err != nil {
 			return err
@@ -202,6 +227,7 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 			if domain.Status(existing.TransmissionStatus).AtDSR() {
 				unchanged := existing.OfficeID == office.ID && existing.StudentID == student.ID &&
 					existing.InstructorID == instructor.ID && existing.Type == string(typ) &&
+					existing.TrainingID == training.ID && existing.SessionRef == sessionRef &&
 					existing.StartsAt.Equal(start) && existing.EndsAt.Equal(end) &&
 					(plannedAt == nil || existing.PlannedAt.Equal(*plannedAt))
 				if !unchanged {
@@ -214,8 +240,8 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 		}
 
 		lesson, err := q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: school.ID, Ref: ref, OfficeID: office.ID,
-			StudentID: student.ID, InstructorID: instructor.ID, Type: string(typ), StartsAt: start, EndsAt: end,
-			PlannedAt: plannedAt})
+			StudentID: student.ID, TrainingID: training.ID, InstructorID: instructor.ID, Type: string(typ),
+			SessionRef: sessionRef, StartsAt: start, EndsAt: end, PlannedAt: plannedAt})
 		if err != nil {
 			return err
 		}

@@ -134,6 +134,7 @@ type reportFilter struct {
 	OfficeID, StudentID *int64
 	Statuses            []string
 	FromAt, ToAt        *time.Time
+	Category            *string
 }
 
 // parseFilter reads the report's filters (office, student, status, from, to), adding what is
@@ -171,6 +172,14 @@ func parseFilter(ctx context.Context, q *dbq.Queries, school dbq.School, student
 	}
 	if raw, ok := get(query, "status"); ok {
 		f.Statuses = parseStatuses(raw, errs)
+	}
+	if raw, ok := get(query, "category"); ok {
+		if c, known := domain.ParseCategory(raw); known {
+			cat := string(c)
+			f.Category = &cat
+		} else {
+			errs.add("category", "Catégorie de permis inconnue. Valeurs possibles : "+categoryList()+".")
+		}
 	}
 	from, fromOK := parseDay(query, "from", errs)
 	to, toOK := parseDay(query, "to", errs)
@@ -211,7 +220,7 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	params := dbq.LessonReportPageParams{SchoolID: school.ID, OfficeID: f.OfficeID, StudentID: f.StudentID,
-		Statuses: f.Statuses, FromAt: f.FromAt, ToAt: f.ToAt}
+		Statuses: f.Statuses, FromAt: f.FromAt, ToAt: f.ToAt, Category: f.Category}
 	page := parsePositive(query, "page", 1, math.MaxInt32, &errs)
 	perPage := parsePositive(query, "per_page", defaultPerPage, maxPerPage, &errs)
 	if offset := int64(page-1) * int64(perPage); offset > math.MaxInt32 {
@@ -228,7 +237,7 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	total, err := q.LessonReportCount(ctx, dbq.LessonReportCountParams{SchoolID: params.SchoolID, OfficeID: params.OfficeID,
-		StudentID: params.StudentID, Statuses: params.Statuses, FromAt: params.FromAt, ToAt: params.ToAt})
+		StudentID: params.StudentID, Statuses: params.Statuses, FromAt: params.FromAt, ToAt: params.ToAt, Category: params.Category})
 	if err != nil {
 		return LessonPage{}, err
 	}
@@ -322,11 +331,17 @@ func (s *Service) SearchStudents(ctx context.Context, school dbq.School, text st
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	ts, err := studentTrainings(ctx, dbq.New(s.Pool), school.ID, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Student, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Student{Ref: r.Ref, OfficeRef: r.OfficeRef, FirstName: r.FirstName, LastName: r.LastName,
-			NEPH: r.Neph, Category: r.Category, CategoryLabel: domain.Category(r.Category).Label(),
-			InitialEvaluationAccepted: r.InitialEvaluationAccepted})
+		out = append(out, newStudent(r.ID, r.Ref, r.OfficeRef, r.FirstName, r.LastName, r.Neph, ts[r.ID]))
 	}
 	return out, nil
 }

@@ -65,6 +65,8 @@ func (s *Service) SchoolByID(ctx context.Context, id int64) (dbq.School, error) 
 type SchoolInput struct {
 	Name     string `json:"name"`
 	Agrement string `json:"agrement"`
+	// Scope: "guide" or "etendu"; empty takes the deployment's default.
+	Scope string `json:"scope"`
 }
 
 // SchoolCreated answers POST /v1/schools.
@@ -72,6 +74,7 @@ type SchoolCreated struct {
 	ID       int64  `json:"id"`
 	Name     string `json:"name"`
 	Agrement string `json:"agrement"`
+	Scope    string `json:"scope"`
 	// APIKey is shown once: only its hash is stored.
 	APIKey string `json:"api_key"`
 }
@@ -84,11 +87,22 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 	if !ok {
 		errs.add("agrement", "Le numéro d'agrément doit comporter la lettre E suivie de 10 chiffres (par exemple E0203100010).")
 	}
+	scope := s.DefaultScope
+	if scope == "" {
+		scope = domain.ScopeGuide
+	}
+	if in.Scope != "" {
+		var ok bool
+		if scope, ok = domain.ParseScope(in.Scope); !ok {
+			errs.add("scope", "Périmètre inconnu : « guide » ou « etendu ».")
+		}
+	}
 	if err := errs.problem(); err != nil {
 		return SchoolCreated{}, err
 	}
 	key, hash := newAPIKey()
-	school, err := dbq.New(s.Pool).SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash})
+	school, err := dbq.New(s.Pool).SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash,
+		Scope: string(scope)})
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "schools_agrement_key" {
@@ -97,7 +111,7 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 		return SchoolCreated{}, err
 	}
 	s.log().InfoContext(ctx, "school created", "school_id", school.ID)
-	return SchoolCreated{ID: school.ID, Name: school.Name, Agrement: school.Agrement, APIKey: key}, nil
+	return SchoolCreated{ID: school.ID, Name: school.Name, Agrement: school.Agrement, Scope: school.Scope, APIKey: key}, nil
 }
 
 // SchoolInfo is a school as the operator sees it: never its key.
@@ -105,12 +119,13 @@ type SchoolInfo struct {
 	ID       int64   `json:"id"`
 	Name     string  `json:"name"`
 	Agrement string  `json:"agrement"`
+	Scope    string  `json:"scope"`
 	ClosedAt *string `json:"closed_at"` // when the DSR reported it closed; null when open
 	Created  string  `json:"created_at"`
 }
 
 func newSchoolInfo(s dbq.School) SchoolInfo {
-	return SchoolInfo{ID: s.ID, Name: s.Name, Agrement: s.Agrement, ClosedAt: parisTimePtr(s.ClosedAt), Created: parisTime(s.CreatedAt)}
+	return SchoolInfo{ID: s.ID, Name: s.Name, Agrement: s.Agrement, Scope: s.Scope, ClosedAt: parisTimePtr(s.ClosedAt), Created: parisTime(s.CreatedAt)}
 }
 
 // SchoolPage is a page of the operator's list of schools.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"livret/db"
+	"livret/domain"
 )
 
 // Orchestrator is what the use cases ask of Temporal. *worker.Orchestrator implements it; the
@@ -52,8 +53,11 @@ type Service struct {
 	// links an office to another account (docs/rules.md, "Linking offices").
 	RdvPermisLogoutURL string
 	Orchestrator       Orchestrator
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// DefaultScope is what a new school sends until it says otherwise (LIVRET_DEFAULT_SCOPE);
+	// empty is guide.
+	DefaultScope domain.Scope
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 func (s *Service) now() time.Time {

@@ -16,6 +16,7 @@ import (
 // query judging lessons embeds (the daily run's included: activities.DeclareLessons).
 func Facts(f dbq.LessonFact) domain.LessonFacts {
 	return domain.LessonFacts{
+		Scope:                     domain.Scope(f.Scope),
 		Category:                  domain.Category(f.Category),
 		NEPH:                      f.Neph,
 		InitialEvaluationAccepted: f.InitialEvaluationAccepted,
@@ -42,7 +43,7 @@ type LessonKey struct {
 func SetVerdict(ctx context.Context, q *dbq.Queries, k LessonKey, f dbq.LessonFact, v domain.Verdict) error {
 	_, err := q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{
 		LessonID: k.LessonID, SchoolID: k.SchoolID, OfficeID: k.OfficeID, StudentID: k.StudentID,
-		StartsAt: f.StartsAt, EndsAt: f.EndsAt, Status: string(v.Status), Code: string(v.Code), Message: v.Message,
+		Category: f.Category, StartsAt: f.StartsAt, EndsAt: f.EndsAt, Status: string(v.Status), Code: string(v.Code), Message: v.Message,
 	})
 	if err != nil && !db.IsNotFound(err) {
 		return err

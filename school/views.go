@@ -113,12 +113,16 @@ type StudentRef struct {
 
 // Lesson is one line of the report, and the answer to a lesson's PUT, cancel or resend.
 type Lesson struct {
-	Ref           string       `json:"ref"`
-	OfficeRef     string       `json:"office_ref"`
-	Student       StudentRef   `json:"student"`
-	InstructorRef string       `json:"instructor_ref"`
-	Type          string       `json:"type"`
-	TypeLabel     string       `json:"type_label"`
+	Ref           string     `json:"ref"`
+	OfficeRef     string     `json:"office_ref"`
+	Student       StudentRef `json:"student"`
+	InstructorRef string     `json:"instructor_ref"`
+	Type          string     `json:"type"`
+	TypeLabel     string     `json:"type_label"`
+	// Category is the lesson's training's; SessionRef its collective session, if any.
+	Category      string       `json:"category"`
+	CategoryLabel string       `json:"category_label"`
+	SessionRef    *string      `json:"session_ref"`
 	Start         string       `json:"start"`
 	End           string       `json:"end"`
 	PlannedAt     string       `json:"planned_at"`
@@ -136,6 +140,9 @@ func newLesson(r dbq.ReportLine, c clock) Lesson {
 		InstructorRef: r.InstructorRef,
 		Type:          r.Type,
 		TypeLabel:     domain.LessonType(r.Type).Label(),
+		Category:      r.Category,
+		CategoryLabel: domain.Category(r.Category).Label(),
+		SessionRef:    nonEmpty(r.SessionRef),
 		Start:         parisTime(r.StartsAt),
 		End:           parisTime(r.EndsAt),
 		PlannedAt:     parisTime(r.PlannedAt),
@@ -229,21 +236,31 @@ func newRun(r dbq.Run) Run {
 	}
 }
 
+// Student is a student with their trainings. Category and InitialEvaluationAccepted are the
+// first training's, for clients of the one-training form.
 type Student struct {
-	Ref                       string `json:"ref"`
-	OfficeRef                 string `json:"office_ref"`
-	FirstName                 string `json:"first_name"`
-	LastName                  string `json:"last_name"`
-	NEPH                      string `json:"neph"`
-	Category                  string `json:"category"`
-	CategoryLabel             string `json:"category_label"`
-	InitialEvaluationAccepted bool   `json:"initial_evaluation_accepted"`
+	Ref                       string     `json:"ref"`
+	OfficeRef                 string     `json:"office_ref"`
+	FirstName                 string     `json:"first_name"`
+	LastName                  string     `json:"last_name"`
+	NEPH                      string     `json:"neph"`
+	Category                  string     `json:"category"`
+	CategoryLabel             string     `json:"category_label"`
+	InitialEvaluationAccepted bool       `json:"initial_evaluation_accepted"`
+	Trainings                 []Training `json:"trainings"`
 }
 
-func newStudent(s dbq.Student, officeRef string) Student {
-	return Student{Ref: s.Ref, OfficeRef: officeRef, FirstName: s.FirstName, LastName: s.LastName,
-		NEPH: s.Neph, Category: s.Category, CategoryLabel: domain.Category(s.Category).Label(),
-		InitialEvaluationAccepted: s.InitialEvaluationAccepted}
+func newStudent(id int64, ref, officeRef, first, last, neph string, trainings []dbq.TrainingListRow) Student {
+	v := Student{Ref: ref, OfficeRef: officeRef, FirstName: first, LastName: last, NEPH: neph,
+		Trainings: make([]Training, 0, len(trainings))}
+	for _, t := range trainings {
+		v.Trainings = append(v.Trainings, newTraining(t))
+	}
+	if len(v.Trainings) > 0 {
+		first := v.Trainings[0]
+		v.Category, v.CategoryLabel, v.InitialEvaluationAccepted = first.Category, first.CategoryLabel, first.InitialEvaluationAccepted
+	}
+	return v
 }
 
 type Instructor struct {

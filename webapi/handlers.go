@@ -96,6 +96,23 @@ func (s *Server) resendLessons(c *gin.Context) {
 	answer(c, http.StatusOK, out, err)
 }
 
+// getSchool is GET /v1/school: the school's own settings.
+func (s *Server) getSchool(c *gin.Context) {
+	v, err := s.School.Settings(c.Request.Context(), schoolOf(c))
+	answer(c, http.StatusOK, v, err)
+}
+
+// patchSchool is PATCH /v1/school: a new scope judges the school's waiting lessons again.
+func (s *Server) patchSchool(c *gin.Context) {
+	var in school.SettingsInput
+	if err := decodeStrict(c, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	v, err := s.School.ChangeSettings(c.Request.Context(), schoolOf(c), in)
+	answer(c, http.StatusOK, v, err)
+}
+
 func (s *Server) getOffice(c *gin.Context) {
 	v, err := s.School.Office(c.Request.Context(), schoolOf(c), c.Param("ref"))
 	answer(c, http.StatusOK, v, err)

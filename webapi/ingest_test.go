@@ -343,7 +343,9 @@ func TestVerdictSeesConcurrentChanges(t *testing.T) {
 	tx, err := e.pool.Begin(ctx)
 	must(t, err)
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op once committed
-	_, err = tx.Exec(ctx, "UPDATE students SET neph = '210987654321', initial_evaluation_accepted = true WHERE school_id = $1 AND ref = 'lou'", a.ID)
+	_, err = tx.Exec(ctx, "UPDATE students SET neph = '210987654321' WHERE school_id = $1 AND ref = 'lou'", a.ID)
+	must(t, err)
+	_, err = tx.Exec(ctx, "UPDATE trainings SET initial_evaluation_accepted = true WHERE school_id = $1 AND student_id = (SELECT id FROM students WHERE school_id = $1 AND ref = 'lou')", a.ID)
 	must(t, err)
 
 	done := make(chan answer, 1)

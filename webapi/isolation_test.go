@@ -51,6 +51,17 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	// In this order: B's own objects with A's refs are created last, so that the lookups above
 	// them cannot find B's.
 	calls := []call{
+		{"GET /v1/school", "/v1/school", nil, 200, func(t *testing.T, ans answer) {
+			if m := ans.object(t); m["name"] != "Auto-école B" || m["agrement"] == agrementA {
+				t.Fatalf("B's settings: %s", ans.body)
+			}
+		}},
+		// B's scope is B's: A's lessons are not judged again (the snapshot below checks).
+		{"PATCH /v1/school", "/v1/school", map[string]any{"scope": "etendu"}, 200, func(t *testing.T, ans answer) {
+			if m := ans.object(t); m["scope"] != "etendu" {
+				t.Fatalf("B's new scope: %s", ans.body)
+			}
+		}},
 		{"GET /v1/offices", "/v1/offices", nil, 200, func(t *testing.T, ans answer) {
 			if strings.Contains(string(ans.body), officeLauriane) || !strings.Contains(string(ans.body), "b-office") {
 				t.Fatalf("B's offices: %s", ans.body)
@@ -148,8 +159,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 17 {
-		t.Fatalf("%d school routes covered, api.md has 17", n)
+	if n := len(covered); n != 19 {
+		t.Fatalf("%d school routes covered, api.md has 19", n)
 	}
 }
 
@@ -181,7 +192,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 20 {
-		t.Fatalf("%d routes with a key, want 20 (17 of a school, 3 of the operator)", checked)
+	if checked != 22 {
+		t.Fatalf("%d routes with a key, want 22 (19 of a school, 3 of the operator)", checked)
 	}
 }

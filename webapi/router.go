@@ -55,6 +55,8 @@ func (s *Server) router() *gin.Engine {
 	v1.POST("/schools/:id/reopen", s.requireOperator, s.reopenSchool)
 
 	school := v1.Group("", s.requireSchool)
+	school.GET("/school", s.getSchool)
+	school.PATCH("/school", s.patchSchool)
 	school.PUT("/offices/:ref", put(s.putOffice))
 	school.GET("/offices", s.listOffices)
 	school.GET("/offices/:ref", s.getOffice)

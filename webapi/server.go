@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"livret/db"
+	"livret/domain"
 	"livret/dsr"
 	"livret/school"
 )
@@ -83,6 +84,9 @@ type Config struct {
 	// DSR is how to reach RdvPermis: BaseURL, ClientID, ClientSecret. Its RedirectURL is set
 	// by New from PublicURL.
 	DSR dsr.Config
+	// DefaultScope is LIVRET_DEFAULT_SCOPE: what a new school sends ("guide", the default, or
+	// "etendu"; docs/rules.md, "Scope").
+	DefaultScope string
 
 	Pool         *pgxpool.Pool
 	Orchestrator Orchestrator
@@ -103,6 +107,13 @@ func New(cfg Config) (*Server, error) {
 	sealer, err := db.ParseSealer(cfg.TokenKey)
 	if err != nil {
 		return nil, fmt.Errorf("webapi: LIVRET_TOKEN_KEY: %w", err)
+	}
+	scope := domain.ScopeGuide
+	if cfg.DefaultScope != "" {
+		var ok bool
+		if scope, ok = domain.ParseScope(cfg.DefaultScope); !ok {
+			return nil, fmt.Errorf("webapi: LIVRET_DEFAULT_SCOPE %q: want guide or etendu", cfg.DefaultScope)
+		}
 	}
 	public, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
 	if err != nil || (public.Scheme != "http" && public.Scheme != "https") || public.Host == "" {
@@ -133,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 			OAuth:              oauth,
 			RdvPermisLogoutURL: dsrCfg.LogoutURL(),
 			Orchestrator:       cfg.Orchestrator,
+			DefaultScope:       scope,
 			Logger:             logger,
 			Now:                time.Now,
 		},

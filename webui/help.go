@@ -3,6 +3,7 @@ package webui
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
@@ -64,12 +65,13 @@ func newHelpPage(dailyHour, dailyMinute int) *helpPage {
 	h := &helpPage{MinMinutes: domain.MinLessonMinutes, MaxMinutes: domain.MaxLessonMinutes, Generic: domain.GenericSimulatorAuthorization,
 		DailyAt: fmt.Sprintf("%02d:%02d", dailyHour, dailyMinute)}
 	for _, c := range domain.Categories() {
-		if c.Sent() {
+		if c.Group() == domain.GroupB {
 			h.Categories = append(h.Categories, c.Label())
 		}
 	}
+	guide := domain.TypesSent(domain.ScopeGuide, domain.GroupB)
 	for _, t := range domain.LessonTypes() {
-		if t.Sent() {
+		if slices.Contains(guide, t) {
 			h.Types = append(h.Types, t.Label())
 		} else {
 			h.Others = append(h.Others, t.Label())

@@ -298,7 +298,8 @@ func TestHistoryOfficeRunWithRefusals(t *testing.T) {
 	// Paul's contract is the other school's, and Livret holds it (a transfer): CONTRAT_NON_AUTORISE.
 	paulsElsewhere, err := s.DSR.Account(otherAcct.ID).CreateContract(ctx, dsr.ContractRequest{NEPH: "120675000005", LastName: "LENOIR", FirstName: "Élève", Category: "B"})
 	s.Must(err, "Paul's contract elsewhere")
-	_, err = s.Q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: o.school.ID, StudentID: paul.ID, DsrContractID: paulsElsewhere.ID})
+	_, err = s.Q.ContractSave(ctx, dbq.ContractSaveParams{SchoolID: o.school.ID, StudentID: paul.ID,
+		TrainingID: s.TrainingOf(paul, "").ID, DsrContractID: paulsElsewhere.ID})
 	s.Must(err, "Paul's contract in Livret")
 
 	ls := map[string]dbq.Lesson{

@@ -27,6 +27,8 @@ func runWebapi(ctx context.Context, args []string) error {
 		PublicURL:  env("LIVRET_PUBLIC_URL", "http://"+addr),
 		AdminToken: env("LIVRET_ADMIN_TOKEN", ""),
 		TokenKey:   env("LIVRET_TOKEN_KEY", ""),
+		// What a new school sends: guide (the vendor guide's rules) unless the deployment says etendu.
+		DefaultScope: env("LIVRET_DEFAULT_SCOPE", ""),
 		DSR: dsr.Config{
 			BaseURL:      env("LIVRET_DSR_URL", "http://127.0.0.1:8090"),
 			ClientID:     env("LIVRET_DSR_CLIENT_ID", ""),

@@ -10,21 +10,32 @@ import (
 )
 
 const contractSave = `-- name: ContractSave :one
-INSERT INTO training_contracts (school_id, student_id, dsr_contract_id)
-VALUES ($1, $2, $3)
-ON CONFLICT (student_id) DO UPDATE SET dsr_contract_id = training_contracts.dsr_contract_id
-RETURNING id, school_id, student_id, dsr_contract_id, created_at
+WITH cleared AS (
+    UPDATE trainings SET contract_code = '', contract_message = ''
+    WHERE id = $3 AND contract_code <> ''
+)
+INSERT INTO training_contracts (school_id, student_id, training_id, dsr_contract_id)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (training_id) DO UPDATE SET dsr_contract_id = training_contracts.dsr_contract_id
+RETURNING id, school_id, student_id, dsr_contract_id, created_at, training_id
 `
 
 type ContractSaveParams struct {
 	SchoolID      int64
 	StudentID     int64
+	TrainingID    int64
 	DsrContractID string
 }
 
-// Idempotent: a retry that found the contract again stores nothing twice.
+// A training's contract, created or found at the DSR. Idempotent: a retry that found the
+// contract again stores nothing twice. The training's last refusal is cleared with it.
 func (q *Queries) ContractSave(ctx context.Context, arg ContractSaveParams) (TrainingContract, error) {
-	row := q.db.QueryRow(ctx, contractSave, arg.SchoolID, arg.StudentID, arg.DsrContractID)
+	row := q.db.QueryRow(ctx, contractSave,
+		arg.SchoolID,
+		arg.StudentID,
+		arg.TrainingID,
+		arg.DsrContractID,
+	)
 	var i TrainingContract
 	err := row.Scan(
 		&i.ID,
@@ -32,6 +43,7 @@ func (q *Queries) ContractSave(ctx context.Context, arg ContractSaveParams) (Tra
 		&i.StudentID,
 		&i.DsrContractID,
 		&i.CreatedAt,
+		&i.TrainingID,
 	)
 	return i, err
 }

@@ -26,7 +26,7 @@ func (q *Queries) LessonCancel(ctx context.Context, arg LessonCancelParams) erro
 }
 
 const lessonFactsList = `-- name: LessonFactsList :many
-SELECT l.id, l.school_id, l.office_id, l.student_id, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at
+SELECT l.id, l.school_id, l.office_id, l.student_id, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at, f.scope, f.training_id
 FROM lessons l
 JOIN lesson_facts f ON f.lesson_id = l.id
 LEFT JOIN transmissions t ON t.lesson_id = l.id
@@ -91,6 +91,8 @@ func (q *Queries) LessonFactsList(ctx context.Context, arg LessonFactsListParams
 			&i.LessonFact.CancelledAt,
 			&i.LessonFact.AccountID,
 			&i.LessonFact.LinkedAt,
+			&i.LessonFact.Scope,
+			&i.LessonFact.TrainingID,
 		); err != nil {
 			return nil, err
 		}
@@ -103,7 +105,7 @@ func (q *Queries) LessonFactsList(ctx context.Context, arg LessonFactsListParams
 }
 
 const lessonGetByRefForUpdate = `-- name: LessonGetByRefForUpdate :one
-SELECT l.id, l.school_id, l.ref, l.office_id, l.student_id, l.instructor_id, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at, l.created_at, l.updated_at, t.status AS transmission_status
+SELECT l.id, l.school_id, l.ref, l.office_id, l.student_id, l.instructor_id, l.type, l.starts_at, l.ends_at, l.planned_at, l.cancelled_at, l.created_at, l.updated_at, l.training_id, l.session_ref, t.status AS transmission_status
 FROM lessons l JOIN transmissions t ON t.lesson_id = l.id
 WHERE l.school_id = $1 AND l.ref = $2
 FOR UPDATE OF l, t
@@ -128,6 +130,8 @@ type LessonGetByRefForUpdateRow struct {
 	CancelledAt        *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	TrainingID         int64
+	SessionRef         string
 	TransmissionStatus string
 }
 
@@ -149,15 +153,18 @@ func (q *Queries) LessonGetByRefForUpdate(ctx context.Context, arg LessonGetByRe
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TrainingID,
+		&i.SessionRef,
 		&i.TransmissionStatus,
 	)
 	return i, err
 }
 
 const lessonInsertMany = `-- name: LessonInsertMany :many
-INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at)
+INSERT INTO lessons (school_id, ref, office_id, student_id, training_id, instructor_id, type, starts_at, ends_at, planned_at)
 SELECT $1::bigint, unnest($2::text[]), $3::bigint, unnest($4::bigint[]),
-       $5::bigint, $6::text, unnest($7::timestamptz[]), unnest($8::timestamptz[]), now()
+       unnest($5::bigint[]), $6::bigint, $7::text, unnest($8::timestamptz[]),
+       unnest($9::timestamptz[]), now()
 RETURNING id, student_id, starts_at, ends_at
 `
 
@@ -166,6 +173,7 @@ type LessonInsertManyParams struct {
 	Refs         []string
 	OfficeID     int64
 	StudentIds   []int64
+	TrainingIds  []int64
 	InstructorID int64
 	Type         string
 	Starts       []time.Time
@@ -189,6 +197,7 @@ func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyPara
 		arg.Refs,
 		arg.OfficeID,
 		arg.StudentIds,
+		arg.TrainingIds,
 		arg.InstructorID,
 		arg.Type,
 		arg.Starts,
@@ -219,7 +228,8 @@ func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyPara
 
 const lessonReportCount = `-- name: LessonReportCount :one
 SELECT count(*) FROM report_matches($1, $2::bigint, $3::bigint,
-                                    $4::text[], $5::timestamptz, $6::timestamptz)
+                                    $4::text[], $5::timestamptz, $6::timestamptz,
+                                    $7::text)
 `
 
 type LessonReportCountParams struct {
@@ -229,6 +239,7 @@ type LessonReportCountParams struct {
 	Statuses  []string
 	FromAt    *time.Time
 	ToAt      *time.Time
+	Category  *string
 }
 
 // How many lessons the report's filter matches (the same report_matches).
@@ -240,6 +251,7 @@ func (q *Queries) LessonReportCount(ctx context.Context, arg LessonReportCountPa
 		arg.Statuses,
 		arg.FromAt,
 		arg.ToAt,
+		arg.Category,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -250,11 +262,12 @@ const lessonReportPage = `-- name: LessonReportPage :many
 WITH page AS (
     SELECT m.lesson_id, m.starts_at
     FROM report_matches($1, $2::bigint, $3::bigint,
-                        $4::text[], $5::timestamptz, $6::timestamptz) m
+                        $4::text[], $5::timestamptz, $6::timestamptz,
+                        $7::text) m
     ORDER BY m.starts_at DESC, m.lesson_id DESC
-    LIMIT $8 OFFSET $7
+    LIMIT $9 OFFSET $8
 )
-SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref
 FROM page p
 JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC
@@ -267,6 +280,7 @@ type LessonReportPageParams struct {
 	Statuses  []string
 	FromAt    *time.Time
 	ToAt      *time.Time
+	Category  *string
 	Off       int32
 	Lim       int32
 }
@@ -287,6 +301,7 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 		arg.Statuses,
 		arg.FromAt,
 		arg.ToAt,
+		arg.Category,
 		arg.Off,
 		arg.Lim,
 	)
@@ -322,6 +337,8 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 			&i.ReportLine.OfficeLinkedAt,
 			&i.ReportLine.OfficeLinked,
 			&i.ReportLine.OfficeNeedsReconnect,
+			&i.ReportLine.Category,
+			&i.ReportLine.SessionRef,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +351,7 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 }
 
 const lessonSendList = `-- name: LessonSendList :many
-SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at,
+SELECT l.id, l.school_id, l.office_id, l.student_id, l.ref, f.lesson_id, f.category, f.neph, f.initial_evaluation_accepted, f.authorization_number, f.simulator, f.type, f.starts_at, f.ends_at, f.planned_at, f.cancelled_at, f.account_id, f.linked_at, f.scope, f.training_id,
        s.first_name AS student_first_name, s.last_name AS student_last_name,
        i.first_name AS instructor_first_name, i.last_name AS instructor_last_name,
        c.dsr_contract_id,
@@ -344,7 +361,7 @@ JOIN lesson_facts f ON f.lesson_id = l.id
 JOIN transmissions t ON t.lesson_id = l.id
 JOIN students s ON s.id = l.student_id
 JOIN instructors i ON i.id = l.instructor_id
-LEFT JOIN training_contracts c ON c.student_id = l.student_id
+LEFT JOIN training_contracts c ON c.training_id = l.training_id
 WHERE l.school_id = $1 AND l.id = ANY($2::bigint[])
 ORDER BY l.id
 `
@@ -401,6 +418,8 @@ func (q *Queries) LessonSendList(ctx context.Context, arg LessonSendListParams) 
 			&i.LessonFact.CancelledAt,
 			&i.LessonFact.AccountID,
 			&i.LessonFact.LinkedAt,
+			&i.LessonFact.Scope,
+			&i.LessonFact.TrainingID,
 			&i.StudentFirstName,
 			&i.StudentLastName,
 			&i.InstructorFirstName,
@@ -422,17 +441,18 @@ func (q *Queries) LessonSendList(ctx context.Context, arg LessonSendListParams) 
 }
 
 const lessonUpsert = `-- name: LessonUpsert :one
-INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at,
-                     ends_at, planned_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-        coalesce($9::timestamptz, now()))
+INSERT INTO lessons (school_id, ref, office_id, student_id, training_id, instructor_id, type,
+                     session_ref, starts_at, ends_at, planned_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, coalesce($11::timestamptz, now()))
 ON CONFLICT (school_id, ref) DO UPDATE
 SET office_id = excluded.office_id, student_id = excluded.student_id,
-    instructor_id = excluded.instructor_id, type = excluded.type,
+    training_id = excluded.training_id, instructor_id = excluded.instructor_id,
+    type = excluded.type, session_ref = excluded.session_ref,
     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-    planned_at = coalesce($9::timestamptz, lessons.planned_at),
+    planned_at = coalesce($11::timestamptz, lessons.planned_at),
     updated_at = now()
-RETURNING id, school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at, cancelled_at, created_at, updated_at
+RETURNING id, school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at, cancelled_at, created_at, updated_at, training_id, session_ref
 `
 
 type LessonUpsertParams struct {
@@ -440,8 +460,10 @@ type LessonUpsertParams struct {
 	Ref          string
 	OfficeID     int64
 	StudentID    int64
+	TrainingID   int64
 	InstructorID int64
 	Type         string
+	SessionRef   string
 	StartsAt     time.Time
 	EndsAt       time.Time
 	PlannedAt    *time.Time
@@ -455,8 +477,10 @@ func (q *Queries) LessonUpsert(ctx context.Context, arg LessonUpsertParams) (Les
 		arg.Ref,
 		arg.OfficeID,
 		arg.StudentID,
+		arg.TrainingID,
 		arg.InstructorID,
 		arg.Type,
+		arg.SessionRef,
 		arg.StartsAt,
 		arg.EndsAt,
 		arg.PlannedAt,
@@ -476,12 +500,14 @@ func (q *Queries) LessonUpsert(ctx context.Context, arg LessonUpsertParams) (Les
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TrainingID,
+		&i.SessionRef,
 	)
 	return i, err
 }
 
 const lessonViewGet = `-- name: LessonViewGet :one
-SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect FROM report_lines v
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref FROM report_lines v
 WHERE v.school_id = $1 AND v.id = $2
 `
 
@@ -523,12 +549,14 @@ func (q *Queries) LessonViewGet(ctx context.Context, arg LessonViewGetParams) (L
 		&i.ReportLine.OfficeLinkedAt,
 		&i.ReportLine.OfficeLinked,
 		&i.ReportLine.OfficeNeedsReconnect,
+		&i.ReportLine.Category,
+		&i.ReportLine.SessionRef,
 	)
 	return i, err
 }
 
 const lessonViewGetByRef = `-- name: LessonViewGetByRef :one
-SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect FROM report_lines v
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref FROM report_lines v
 WHERE v.school_id = $1 AND v.ref = $2
 `
 
@@ -570,6 +598,8 @@ func (q *Queries) LessonViewGetByRef(ctx context.Context, arg LessonViewGetByRef
 		&i.ReportLine.OfficeLinkedAt,
 		&i.ReportLine.OfficeLinked,
 		&i.ReportLine.OfficeNeedsReconnect,
+		&i.ReportLine.Category,
+		&i.ReportLine.SessionRef,
 	)
 	return i, err
 }

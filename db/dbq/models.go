@@ -54,6 +54,8 @@ type Lesson struct {
 	CancelledAt  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	TrainingID   int64
+	SessionRef   string
 }
 
 type LessonFact struct {
@@ -70,6 +72,8 @@ type LessonFact struct {
 	CancelledAt               *time.Time
 	AccountID                 *int64
 	LinkedAt                  *time.Time
+	Scope                     string
+	TrainingID                int64
 }
 
 type OauthState struct {
@@ -120,6 +124,8 @@ type ReportLine struct {
 	OfficeLinkedAt       *time.Time
 	OfficeLinked         bool
 	OfficeNeedsReconnect bool
+	Category             string
+	SessionRef           string
 }
 
 type Run struct {
@@ -147,19 +153,30 @@ type School struct {
 	ApiKeyHash []byte
 	ClosedAt   *time.Time
 	CreatedAt  time.Time
+	Scope      string
 }
 
 type Student struct {
+	ID         int64
+	SchoolID   int64
+	Ref        string
+	OfficeID   int64
+	FirstName  string
+	LastName   string
+	SearchName string
+	Neph       string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type Training struct {
 	ID                        int64
 	SchoolID                  int64
-	Ref                       string
-	OfficeID                  int64
-	FirstName                 string
-	LastName                  string
-	SearchName                string
-	Neph                      string
+	StudentID                 int64
 	Category                  string
 	InitialEvaluationAccepted bool
+	ContractCode              string
+	ContractMessage           string
 	CreatedAt                 time.Time
 	UpdatedAt                 time.Time
 }
@@ -170,6 +187,7 @@ type TrainingContract struct {
 	StudentID     int64
 	DsrContractID string
 	CreatedAt     time.Time
+	TrainingID    int64
 }
 
 type Transmission struct {
@@ -188,4 +206,5 @@ type Transmission struct {
 	SendingSince  *time.Time
 	TransmittedAt *time.Time
 	UpdatedAt     time.Time
+	Category      string
 }

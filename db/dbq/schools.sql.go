@@ -10,7 +10,7 @@ import (
 )
 
 const schoolByAPIKeyHash = `-- name: SchoolByAPIKeyHash :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at FROM schools WHERE api_key_hash = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE api_key_hash = $1
 `
 
 func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (School, error) {
@@ -23,6 +23,7 @@ func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (Sc
 		&i.ApiKeyHash,
 		&i.ClosedAt,
 		&i.CreatedAt,
+		&i.Scope,
 	)
 	return i, err
 }
@@ -39,19 +40,26 @@ func (q *Queries) SchoolCount(ctx context.Context) (int64, error) {
 }
 
 const schoolCreate = `-- name: SchoolCreate :one
-INSERT INTO schools (name, agrement, api_key_hash)
-VALUES ($1, $2, $3)
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at
+INSERT INTO schools (name, agrement, api_key_hash, scope)
+VALUES ($1, $2, $3, coalesce(nullif($4::text, ''), 'guide'))
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
 `
 
 type SchoolCreateParams struct {
 	Name       string
 	Agrement   string
 	ApiKeyHash []byte
+	Scope      string
 }
 
+// An empty scope is the column's default, guide.
 func (q *Queries) SchoolCreate(ctx context.Context, arg SchoolCreateParams) (School, error) {
-	row := q.db.QueryRow(ctx, schoolCreate, arg.Name, arg.Agrement, arg.ApiKeyHash)
+	row := q.db.QueryRow(ctx, schoolCreate,
+		arg.Name,
+		arg.Agrement,
+		arg.ApiKeyHash,
+		arg.Scope,
+	)
 	var i School
 	err := row.Scan(
 		&i.ID,
@@ -60,12 +68,13 @@ func (q *Queries) SchoolCreate(ctx context.Context, arg SchoolCreateParams) (Sch
 		&i.ApiKeyHash,
 		&i.ClosedAt,
 		&i.CreatedAt,
+		&i.Scope,
 	)
 	return i, err
 }
 
 const schoolGet = `-- name: SchoolGet :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at FROM schools WHERE id = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE id = $1
 `
 
 func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
@@ -78,12 +87,13 @@ func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
 		&i.ApiKeyHash,
 		&i.ClosedAt,
 		&i.CreatedAt,
+		&i.Scope,
 	)
 	return i, err
 }
 
 const schoolGetByAgrement = `-- name: SchoolGetByAgrement :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at FROM schools WHERE agrement = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE agrement = $1
 `
 
 func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (School, error) {
@@ -96,12 +106,13 @@ func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (Sch
 		&i.ApiKeyHash,
 		&i.ClosedAt,
 		&i.CreatedAt,
+		&i.Scope,
 	)
 	return i, err
 }
 
 const schoolList = `-- name: SchoolList :many
-SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at FROM schools s
+SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope FROM schools s
 ORDER BY s.id
 LIMIT $2 OFFSET $1
 `
@@ -128,6 +139,7 @@ func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]Schoo
 			&i.ApiKeyHash,
 			&i.ClosedAt,
 			&i.CreatedAt,
+			&i.Scope,
 		); err != nil {
 			return nil, err
 		}
@@ -151,7 +163,7 @@ func (q *Queries) SchoolMarkClosed(ctx context.Context, id int64) error {
 
 const schoolReopen = `-- name: SchoolReopen :one
 UPDATE schools SET closed_at = NULL WHERE id = $1
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
 `
 
 // The operator reopened a school the DSR had reported closed (docs/runbook.md).
@@ -165,6 +177,33 @@ func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
 		&i.ApiKeyHash,
 		&i.ClosedAt,
 		&i.CreatedAt,
+		&i.Scope,
+	)
+	return i, err
+}
+
+const schoolSetScope = `-- name: SchoolSetScope :one
+UPDATE schools SET scope = $1 WHERE id = $2
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
+`
+
+type SchoolSetScopeParams struct {
+	Scope string
+	ID    int64
+}
+
+// PATCH /v1/school: what the school sends (the caller judges its lessons again).
+func (q *Queries) SchoolSetScope(ctx context.Context, arg SchoolSetScopeParams) (School, error) {
+	row := q.db.QueryRow(ctx, schoolSetScope, arg.Scope, arg.ID)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+		&i.Scope,
 	)
 	return i, err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const studentGetByRef = `-- name: StudentGetByRef :one
-SELECT id, school_id, ref, office_id, first_name, last_name, search_name, neph, category, initial_evaluation_accepted, created_at, updated_at FROM students WHERE school_id = $1 AND ref = $2
+SELECT id, school_id, ref, office_id, first_name, last_name, search_name, neph, created_at, updated_at FROM students WHERE school_id = $1 AND ref = $2
 `
 
 type StudentGetByRefParams struct {
@@ -30,8 +30,6 @@ func (q *Queries) StudentGetByRef(ctx context.Context, arg StudentGetByRefParams
 		&i.LastName,
 		&i.SearchName,
 		&i.Neph,
-		&i.Category,
-		&i.InitialEvaluationAccepted,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
@@ -39,7 +37,7 @@ func (q *Queries) StudentGetByRef(ctx context.Context, arg StudentGetByRefParams
 }
 
 const studentGetByRefForShare = `-- name: StudentGetByRefForShare :one
-SELECT id, school_id, ref, office_id, first_name, last_name, search_name, neph, category, initial_evaluation_accepted, created_at, updated_at FROM students WHERE school_id = $1 AND ref = $2 FOR SHARE
+SELECT id, school_id, ref, office_id, first_name, last_name, search_name, neph, created_at, updated_at FROM students WHERE school_id = $1 AND ref = $2 FOR SHARE
 `
 
 type StudentGetByRefForShareParams struct {
@@ -60,8 +58,6 @@ func (q *Queries) StudentGetByRefForShare(ctx context.Context, arg StudentGetByR
 		&i.LastName,
 		&i.SearchName,
 		&i.Neph,
-		&i.Category,
-		&i.InitialEvaluationAccepted,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
@@ -69,8 +65,7 @@ func (q *Queries) StudentGetByRefForShare(ctx context.Context, arg StudentGetByR
 }
 
 const studentSearchWords = `-- name: StudentSearchWords :many
-SELECT s.ref, s.first_name, s.last_name, s.category, s.neph, s.initial_evaluation_accepted,
-       o.ref AS office_ref
+SELECT s.id, s.ref, s.first_name, s.last_name, s.neph, o.ref AS office_ref
 FROM students s
 JOIN offices o ON o.id = s.office_id
 WHERE s.school_id = $1
@@ -88,13 +83,12 @@ type StudentSearchWordsParams struct {
 }
 
 type StudentSearchWordsRow struct {
-	Ref                       string
-	FirstName                 string
-	LastName                  string
-	Category                  string
-	Neph                      string
-	InitialEvaluationAccepted bool
-	OfficeRef                 string
+	ID        int64
+	Ref       string
+	FirstName string
+	LastName  string
+	Neph      string
+	OfficeRef string
 }
 
 // The report's student search, word order free ("perrin melanie" finds "melanie perrin"):
@@ -115,12 +109,11 @@ func (q *Queries) StudentSearchWords(ctx context.Context, arg StudentSearchWords
 	for rows.Next() {
 		var i StudentSearchWordsRow
 		if err := rows.Scan(
+			&i.ID,
 			&i.Ref,
 			&i.FirstName,
 			&i.LastName,
-			&i.Category,
 			&i.Neph,
-			&i.InitialEvaluationAccepted,
 			&i.OfficeRef,
 		); err != nil {
 			return nil, err
@@ -134,27 +127,23 @@ func (q *Queries) StudentSearchWords(ctx context.Context, arg StudentSearchWords
 }
 
 const studentUpsert = `-- name: StudentUpsert :one
-INSERT INTO students (school_id, ref, office_id, first_name, last_name, search_name, neph,
-                      category, initial_evaluation_accepted)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO students (school_id, ref, office_id, first_name, last_name, search_name, neph)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (school_id, ref) DO UPDATE
 SET office_id = excluded.office_id, first_name = excluded.first_name,
     last_name = excluded.last_name, search_name = excluded.search_name, neph = excluded.neph,
-    category = excluded.category,
-    initial_evaluation_accepted = excluded.initial_evaluation_accepted, updated_at = now()
-RETURNING id, school_id, ref, office_id, first_name, last_name, search_name, neph, category, initial_evaluation_accepted, created_at, updated_at
+    updated_at = now()
+RETURNING id, school_id, ref, office_id, first_name, last_name, search_name, neph, created_at, updated_at
 `
 
 type StudentUpsertParams struct {
-	SchoolID                  int64
-	Ref                       string
-	OfficeID                  int64
-	FirstName                 string
-	LastName                  string
-	SearchName                string
-	Neph                      string
-	Category                  string
-	InitialEvaluationAccepted bool
+	SchoolID   int64
+	Ref        string
+	OfficeID   int64
+	FirstName  string
+	LastName   string
+	SearchName string
+	Neph       string
 }
 
 func (q *Queries) StudentUpsert(ctx context.Context, arg StudentUpsertParams) (Student, error) {
@@ -166,8 +155,6 @@ func (q *Queries) StudentUpsert(ctx context.Context, arg StudentUpsertParams) (S
 		arg.LastName,
 		arg.SearchName,
 		arg.Neph,
-		arg.Category,
-		arg.InitialEvaluationAccepted,
 	)
 	var i Student
 	err := row.Scan(
@@ -179,8 +166,6 @@ func (q *Queries) StudentUpsert(ctx context.Context, arg StudentUpsertParams) (S
 		&i.LastName,
 		&i.SearchName,
 		&i.Neph,
-		&i.Category,
-		&i.InitialEvaluationAccepted,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)

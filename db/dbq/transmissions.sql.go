@@ -30,7 +30,8 @@ func (q *Queries) TransmissionCountDue(ctx context.Context, arg TransmissionCoun
 const transmissionCountResendable = `-- name: TransmissionCountResendable :one
 SELECT count(*)
 FROM report_matches($1, $2::bigint, $3::bigint,
-                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz) m
+                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz,
+                    $6::text) m
 WHERE m.origin = 'dsr'
 `
 
@@ -40,6 +41,7 @@ type TransmissionCountResendableParams struct {
 	StudentID *int64
 	FromAt    *time.Time
 	ToAt      *time.Time
+	Category  *string
 }
 
 // How many lessons "Renvoyer les N leçons" would take (TransmissionListResendable's filter).
@@ -50,6 +52,7 @@ func (q *Queries) TransmissionCountResendable(ctx context.Context, arg Transmiss
 		arg.StudentID,
 		arg.FromAt,
 		arg.ToAt,
+		arg.Category,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -57,7 +60,7 @@ func (q *Queries) TransmissionCountResendable(ctx context.Context, arg Transmiss
 }
 
 const transmissionGet = `-- name: TransmissionGet :one
-SELECT lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at FROM transmissions WHERE school_id = $1 AND lesson_id = $2
+SELECT lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at, category FROM transmissions WHERE school_id = $1 AND lesson_id = $2
 `
 
 type TransmissionGetParams struct {
@@ -84,14 +87,15 @@ func (q *Queries) TransmissionGet(ctx context.Context, arg TransmissionGetParams
 		&i.SendingSince,
 		&i.TransmittedAt,
 		&i.UpdatedAt,
+		&i.Category,
 	)
 	return i, err
 }
 
 const transmissionInsertPendingMany = `-- name: TransmissionInsertPendingMany :exec
-INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at, status)
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, category, starts_at, ends_at, status)
 SELECT unnest($1::bigint[]), $2::bigint, $3::bigint, unnest($4::bigint[]),
-       unnest($5::timestamptz[]), unnest($6::timestamptz[]), 'pending'
+       unnest($5::text[]), unnest($6::timestamptz[]), unnest($7::timestamptz[]), 'pending'
 `
 
 type TransmissionInsertPendingManyParams struct {
@@ -99,6 +103,7 @@ type TransmissionInsertPendingManyParams struct {
 	SchoolID   int64
 	OfficeID   int64
 	StudentIds []int64
+	Categories []string
 	Starts     []time.Time
 	Ends       []time.Time
 }
@@ -110,6 +115,7 @@ func (q *Queries) TransmissionInsertPendingMany(ctx context.Context, arg Transmi
 		arg.SchoolID,
 		arg.OfficeID,
 		arg.StudentIds,
+		arg.Categories,
 		arg.Starts,
 		arg.Ends,
 	)
@@ -163,10 +169,11 @@ func (q *Queries) TransmissionListDue(ctx context.Context, arg TransmissionListD
 const transmissionListResendable = `-- name: TransmissionListResendable :many
 SELECT m.lesson_id, m.office_id
 FROM report_matches($1, $2::bigint, $3::bigint,
-                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz) m
+                    ARRAY['error']::text[], $4::timestamptz, $5::timestamptz,
+                    $6::text) m
 WHERE m.origin = 'dsr'
 ORDER BY m.starts_at, m.lesson_id
-LIMIT $6
+LIMIT $7
 `
 
 type TransmissionListResendableParams struct {
@@ -175,6 +182,7 @@ type TransmissionListResendableParams struct {
 	StudentID *int64
 	FromAt    *time.Time
 	ToAt      *time.Time
+	Category  *string
 	Lim       int32
 }
 
@@ -192,6 +200,7 @@ func (q *Queries) TransmissionListResendable(ctx context.Context, arg Transmissi
 		arg.StudentID,
 		arg.FromAt,
 		arg.ToAt,
+		arg.Category,
 		arg.Lim,
 	)
 	if err != nil {
@@ -213,14 +222,14 @@ func (q *Queries) TransmissionListResendable(ctx context.Context, arg Transmissi
 }
 
 const transmissionListWithoutContract = `-- name: TransmissionListWithoutContract :many
-SELECT t.lesson_id FROM transmissions t
-WHERE t.lesson_id = ANY($1::bigint[])
-  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.student_id = t.student_id)
-ORDER BY t.lesson_id
+SELECT l.id FROM lessons l
+WHERE l.id = ANY($1::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.training_id = l.training_id)
+ORDER BY l.id
 `
 
-// Of these lessons, those whose student has no training contract yet: only their batches
-// need the contract step.
+// Of these lessons, those whose training has no contract yet: only their batches need the
+// contract step.
 func (q *Queries) TransmissionListWithoutContract(ctx context.Context, lessonIds []int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, transmissionListWithoutContract, lessonIds)
 	if err != nil {
@@ -229,11 +238,11 @@ func (q *Queries) TransmissionListWithoutContract(ctx context.Context, lessonIds
 	defer rows.Close()
 	items := []int64{}
 	for rows.Next() {
-		var lesson_id int64
-		if err := rows.Scan(&lesson_id); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		items = append(items, lesson_id)
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -348,7 +357,7 @@ const transmissionResend = `-- name: TransmissionResend :one
 UPDATE transmissions
 SET status = 'pending', code = '', message = '', origin = 'livret', updated_at = now()
 WHERE school_id = $1 AND lesson_id = $2 AND status = 'error'
-RETURNING lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at
+RETURNING lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at, category
 `
 
 type TransmissionResendParams struct {
@@ -376,24 +385,25 @@ func (q *Queries) TransmissionResend(ctx context.Context, arg TransmissionResend
 		&i.SendingSince,
 		&i.TransmittedAt,
 		&i.UpdatedAt,
+		&i.Category,
 	)
 	return i, err
 }
 
 const transmissionSetVerdict = `-- name: TransmissionSetVerdict :one
-INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at,
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, category, starts_at, ends_at,
                            status, code, message, origin)
-VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9, 'livret')
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, 'livret')
 ON CONFLICT (lesson_id) DO UPDATE
-SET office_id = excluded.office_id, student_id = excluded.student_id,
+SET office_id = excluded.office_id, student_id = excluded.student_id, category = excluded.category,
     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
     status = excluded.status, code = excluded.code, message = excluded.message,
     origin = 'livret', updated_at = now()
 WHERE transmissions.status NOT IN ('sending', 'transmitted')
   AND NOT (transmissions.origin = 'dsr' AND transmissions.status = 'error'
            AND excluded.status IN ('pending', 'error'))
-RETURNING lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at
+RETURNING lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at, category
 `
 
 type TransmissionSetVerdictParams struct {
@@ -401,6 +411,7 @@ type TransmissionSetVerdictParams struct {
 	SchoolID  int64
 	OfficeID  int64
 	StudentID int64
+	Category  string
 	StartsAt  time.Time
 	EndsAt    time.Time
 	Status    string
@@ -417,6 +428,7 @@ func (q *Queries) TransmissionSetVerdict(ctx context.Context, arg TransmissionSe
 		arg.SchoolID,
 		arg.OfficeID,
 		arg.StudentID,
+		arg.Category,
 		arg.StartsAt,
 		arg.EndsAt,
 		arg.Status,
@@ -440,6 +452,7 @@ func (q *Queries) TransmissionSetVerdict(ctx context.Context, arg TransmissionSe
 		&i.SendingSince,
 		&i.TransmittedAt,
 		&i.UpdatedAt,
+		&i.Category,
 	)
 	return i, err
 }

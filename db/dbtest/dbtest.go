@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
@@ -83,12 +84,22 @@ func config(t testing.TB) pgtestdb.Config {
 	}
 }
 
+// NewURLAt creates a fresh database migrated up to version only (a migration's number), for
+// testing the next migration on data written at the one before.
+func NewURLAt(t testing.TB, version int64) string {
+	t.Helper()
+	return pgtestdb.Custom(t, config(t), migrator{upTo: version}).URL()
+}
+
 // migrator applies Livret's embedded migrations to pgtestdb's template; the template is
 // rebuilt whenever a migration file changes (its hash).
-type migrator struct{}
+type migrator struct {
+	upTo int64 // 0: every migration
+}
 
-func (migrator) Hash() (string, error) {
+func (m migrator) Hash() (string, error) {
 	h := sha256.New()
+	fmt.Fprintf(h, "up to %d;", m.upTo)
 	names, err := fs.Glob(db.Migrations(), "*.sql")
 	if err != nil {
 		return "", err
@@ -105,6 +116,9 @@ func (migrator) Hash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (migrator) Migrate(ctx context.Context, conn *sql.DB, _ pgtestdb.Config) error {
-	return db.MigrateDB(ctx, conn)
+func (m migrator) Migrate(ctx context.Context, conn *sql.DB, _ pgtestdb.Config) error {
+	if m.upTo == 0 {
+		return db.MigrateDB(ctx, conn)
+	}
+	return db.MigrateDBTo(ctx, conn, m.upTo)
 }

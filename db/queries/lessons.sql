@@ -1,13 +1,14 @@
 -- name: LessonUpsert :one
 -- planned_at: the management software's booking time when it gives one, else the time Livret
 -- first saw the lesson (kept on later updates).
-INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at,
-                     ends_at, planned_at)
-VALUES (@school_id, @ref, @office_id, @student_id, @instructor_id, @type, @starts_at, @ends_at,
-        coalesce(sqlc.narg(planned_at)::timestamptz, now()))
+INSERT INTO lessons (school_id, ref, office_id, student_id, training_id, instructor_id, type,
+                     session_ref, starts_at, ends_at, planned_at)
+VALUES (@school_id, @ref, @office_id, @student_id, @training_id, @instructor_id, @type,
+        @session_ref, @starts_at, @ends_at, coalesce(sqlc.narg(planned_at)::timestamptz, now()))
 ON CONFLICT (school_id, ref) DO UPDATE
 SET office_id = excluded.office_id, student_id = excluded.student_id,
-    instructor_id = excluded.instructor_id, type = excluded.type,
+    training_id = excluded.training_id, instructor_id = excluded.instructor_id,
+    type = excluded.type, session_ref = excluded.session_ref,
     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
     planned_at = coalesce(sqlc.narg(planned_at)::timestamptz, lessons.planned_at),
     updated_at = now()
@@ -52,7 +53,7 @@ JOIN lesson_facts f ON f.lesson_id = l.id
 JOIN transmissions t ON t.lesson_id = l.id
 JOIN students s ON s.id = l.student_id
 JOIN instructors i ON i.id = l.instructor_id
-LEFT JOIN training_contracts c ON c.student_id = l.student_id
+LEFT JOIN training_contracts c ON c.training_id = l.training_id
 WHERE l.school_id = @school_id AND l.id = ANY(@lesson_ids::bigint[])
 ORDER BY l.id;
 
@@ -74,7 +75,8 @@ WHERE v.school_id = @school_id AND v.ref = @ref;
 WITH page AS (
     SELECT m.lesson_id, m.starts_at
     FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
-                        sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+                        sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
+                        sqlc.narg(category)::text) m
     ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT @lim OFFSET @off
 )
@@ -86,14 +88,16 @@ ORDER BY p.starts_at DESC, p.lesson_id DESC;
 -- name: LessonReportCount :one
 -- How many lessons the report's filter matches (the same report_matches).
 SELECT count(*) FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
-                                    sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz);
+                                    sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
+                                    sqlc.narg(category)::text);
 
 -- name: LessonInsertMany :many
 -- Bulk load for benchmarks and drills: many lessons of one office in one statement, arrays
 -- zipped by position. The caller has judged every lesson eligible (domain.Evaluate) and
 -- writes their transmissions with TransmissionInsertPendingMany; ingestion from the API goes
 -- through LessonUpsert and TransmissionSetVerdict instead.
-INSERT INTO lessons (school_id, ref, office_id, student_id, instructor_id, type, starts_at, ends_at, planned_at)
+INSERT INTO lessons (school_id, ref, office_id, student_id, training_id, instructor_id, type, starts_at, ends_at, planned_at)
 SELECT @school_id::bigint, unnest(@refs::text[]), @office_id::bigint, unnest(@student_ids::bigint[]),
-       @instructor_id::bigint, @type::text, unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), now()
+       unnest(@training_ids::bigint[]), @instructor_id::bigint, @type::text, unnest(@starts::timestamptz[]),
+       unnest(@ends::timestamptz[]), now()
 RETURNING id, student_id, starts_at, ends_at;

@@ -1,6 +1,7 @@
 -- name: SchoolCreate :one
-INSERT INTO schools (name, agrement, api_key_hash)
-VALUES ($1, $2, $3)
+-- An empty scope is the column's default, guide.
+INSERT INTO schools (name, agrement, api_key_hash, scope)
+VALUES (@name, @agrement, @api_key_hash, coalesce(nullif(@scope::text, ''), 'guide'))
 RETURNING *;
 
 -- name: SchoolByAPIKeyHash :one
@@ -29,3 +30,8 @@ SELECT count(*) FROM schools;
 
 -- name: SchoolGetByAgrement :one
 SELECT * FROM schools WHERE agrement = $1;
+
+-- name: SchoolSetScope :one
+-- PATCH /v1/school: what the school sends (the caller judges its lessons again).
+UPDATE schools SET scope = @scope WHERE id = @id
+RETURNING *;

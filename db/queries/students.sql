@@ -1,12 +1,10 @@
 -- name: StudentUpsert :one
-INSERT INTO students (school_id, ref, office_id, first_name, last_name, search_name, neph,
-                      category, initial_evaluation_accepted)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO students (school_id, ref, office_id, first_name, last_name, search_name, neph)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (school_id, ref) DO UPDATE
 SET office_id = excluded.office_id, first_name = excluded.first_name,
     last_name = excluded.last_name, search_name = excluded.search_name, neph = excluded.neph,
-    category = excluded.category,
-    initial_evaluation_accepted = excluded.initial_evaluation_accepted, updated_at = now()
+    updated_at = now()
 RETURNING *;
 
 -- name: StudentGetByRef :one
@@ -20,8 +18,7 @@ SELECT * FROM students WHERE school_id = $1 AND ref = $2 FOR SHARE;
 -- The report's student search, word order free ("perrin melanie" finds "melanie perrin"):
 -- the longest word is matched through the trigram index, every word (LIKE patterns, already
 -- escaped) filters the candidates.
-SELECT s.ref, s.first_name, s.last_name, s.category, s.neph, s.initial_evaluation_accepted,
-       o.ref AS office_ref
+SELECT s.id, s.ref, s.first_name, s.last_name, s.neph, o.ref AS office_ref
 FROM students s
 JOIN offices o ON o.id = s.office_id
 WHERE s.school_id = @school_id

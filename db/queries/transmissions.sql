@@ -2,12 +2,12 @@
 -- Livret's own verdict on a lesson not yet at the DSR. It never touches a lesson being sent or
 -- sent, and a DSR refusal stays until the admin resends (a fix of ours cannot know the DSR
 -- would now accept it), unless the lesson is no longer to be sent at all.
-INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at,
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, category, starts_at, ends_at,
                            status, code, message, origin)
-VALUES (@lesson_id, @school_id, @office_id, @student_id, @starts_at, @ends_at,
+VALUES (@lesson_id, @school_id, @office_id, @student_id, @category, @starts_at, @ends_at,
         @status, @code, @message, 'livret')
 ON CONFLICT (lesson_id) DO UPDATE
-SET office_id = excluded.office_id, student_id = excluded.student_id,
+SET office_id = excluded.office_id, student_id = excluded.student_id, category = excluded.category,
     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
     status = excluded.status, code = excluded.code, message = excluded.message,
     origin = 'livret', updated_at = now()
@@ -68,12 +68,12 @@ SELECT count(*) FROM transmissions t
 WHERE t.office_id = @office_id AND t.status IN ('pending', 'sending') AND t.ends_at < @before;
 
 -- name: TransmissionListWithoutContract :many
--- Of these lessons, those whose student has no training contract yet: only their batches
--- need the contract step.
-SELECT t.lesson_id FROM transmissions t
-WHERE t.lesson_id = ANY(@lesson_ids::bigint[])
-  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.student_id = t.student_id)
-ORDER BY t.lesson_id;
+-- Of these lessons, those whose training has no contract yet: only their batches need the
+-- contract step.
+SELECT l.id FROM lessons l
+WHERE l.id = ANY(@lesson_ids::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM training_contracts c WHERE c.training_id = l.training_id)
+ORDER BY l.id;
 
 -- name: TransmissionReopen :many
 -- The operator reopened the school (docs/runbook.md): the lessons refused because the DSR
@@ -85,16 +85,17 @@ RETURNING lesson_id;
 
 -- name: TransmissionInsertPendingMany :exec
 -- The transmissions of LessonInsertMany's lessons, arrays zipped by position.
-INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, starts_at, ends_at, status)
+INSERT INTO transmissions (lesson_id, school_id, office_id, student_id, category, starts_at, ends_at, status)
 SELECT unnest(@lesson_ids::bigint[]), @school_id::bigint, @office_id::bigint, unnest(@student_ids::bigint[]),
-       unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), 'pending';
+       unnest(@categories::text[]), unnest(@starts::timestamptz[]), unnest(@ends::timestamptz[]), 'pending';
 
 -- name: TransmissionListResendable :many
 -- The lessons a "Renvoyer les N leçons" takes: in error by a DSR refusal (origin dsr),
 -- matching the report's filter (report_matches), oldest first, at most lim.
 SELECT m.lesson_id, m.office_id
 FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
-                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
+                    sqlc.narg(category)::text) m
 WHERE m.origin = 'dsr'
 ORDER BY m.starts_at, m.lesson_id
 LIMIT @lim;
@@ -103,5 +104,6 @@ LIMIT @lim;
 -- How many lessons "Renvoyer les N leçons" would take (TransmissionListResendable's filter).
 SELECT count(*)
 FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
-                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz) m
+                    ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
+                    sqlc.narg(category)::text) m
 WHERE m.origin = 'dsr';

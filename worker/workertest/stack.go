@@ -189,11 +189,19 @@ func (s *Stack) StartWorkerWith(opts worker.Options) sdkworker.Worker {
 // SchoolAPIKey is the API key of the school School creates with that agrément.
 func SchoolAPIKey(agrement string) string { return "lvk_test-api-key-of-" + agrement }
 
-// School creates a school in Livret and, at the sandbox, nothing: accounts come with Account.
+// School creates a school in Livret, in scope guide, and, at the sandbox, nothing: accounts
+// come with Account.
 func (s *Stack) School(name, agrement string) dbq.School {
 	s.T.Helper()
+	return s.SchoolInScope(name, agrement, domain.ScopeGuide)
+}
+
+// SchoolInScope creates a school that sends what scope says (docs/rules.md, "Scope").
+func (s *Stack) SchoolInScope(name, agrement string, scope domain.Scope) dbq.School {
+	s.T.Helper()
 	key := sha256.Sum256([]byte(SchoolAPIKey(agrement)))
-	school, err := s.Q.SchoolCreate(context.Background(), dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: key[:]})
+	school, err := s.Q.SchoolCreate(context.Background(), dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: key[:],
+		Scope: string(scope)})
 	if err != nil {
 		s.T.Fatal(err)
 	}
@@ -265,6 +273,8 @@ func (s *Stack) Link(b *Browser, school dbq.School, office dbq.Office, email, pa
 type StudentSpec struct {
 	Ref, First, Last, NEPH, Category string
 	EvaluationAccepted               bool
+	// More trainings, after the first (Category).
+	More []TrainingSpec
 	// KnownToANTS registers the student at the sandbox (NOM+NEPH, category).
 	KnownToANTS bool
 }
@@ -274,18 +284,47 @@ func (s *Stack) Student(school dbq.School, office dbq.Office, sp StudentSpec) db
 	s.T.Helper()
 	ctx := context.Background()
 	st, err := s.Q.StudentUpsert(ctx, dbq.StudentUpsertParams{SchoolID: school.ID, Ref: sp.Ref, OfficeID: office.ID,
-		FirstName: sp.First, LastName: sp.Last, SearchName: domain.SearchKey(sp.First + " " + sp.Last), Neph: sp.NEPH,
-		Category: sp.Category, InitialEvaluationAccepted: sp.EvaluationAccepted})
+		FirstName: sp.First, LastName: sp.Last, SearchName: domain.SearchKey(sp.First + " " + sp.Last), Neph: sp.NEPH})
 	if err != nil {
 		s.T.Fatal(err)
 	}
+	trainings := append([]TrainingSpec{{Category: sp.Category, EvaluationAccepted: sp.EvaluationAccepted}}, sp.More...)
+	var cats []string
+	for _, t := range trainings {
+		if _, err := s.Q.TrainingUpsert(ctx, dbq.TrainingUpsertParams{SchoolID: school.ID, StudentID: st.ID,
+			Category: t.Category, InitialEvaluationAccepted: t.EvaluationAccepted}); err != nil {
+			s.T.Fatal(err)
+		}
+		cats = append(cats, domain.Category(t.Category).DSRCode())
+	}
 	if sp.KnownToANTS {
-		cat := domain.Category(sp.Category).DSRCode()
-		if err := s.Sandbox.AddStudent(ctx, sandbox.Student{Nom: strings.ToUpper(sp.Last), Prenom: sp.First, NEPH: sp.NEPH, Categories: []string{cat}}); err != nil {
+		if err := s.Sandbox.AddStudent(ctx, sandbox.Student{Nom: strings.ToUpper(sp.Last), Prenom: sp.First, NEPH: sp.NEPH, Categories: cats}); err != nil {
 			s.T.Fatal(err)
 		}
 	}
 	return st
+}
+
+// TrainingSpec is one more training of a student.
+type TrainingSpec struct {
+	Category           string
+	EvaluationAccepted bool
+}
+
+// TrainingOf is the student's training in a category ("" for the first).
+func (s *Stack) TrainingOf(st dbq.Student, category string) dbq.TrainingListRow {
+	s.T.Helper()
+	ts, err := s.Q.TrainingList(context.Background(), dbq.TrainingListParams{SchoolID: st.SchoolID, StudentIds: []int64{st.ID}})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	for _, t := range ts {
+		if category == "" || t.Category == category {
+			return t
+		}
+	}
+	s.T.Fatalf("student %s has no training %q", st.Ref, category)
+	return dbq.TrainingListRow{}
 }
 
 // Instructor creates an instructor.
@@ -299,12 +338,21 @@ func (s *Stack) Instructor(school dbq.School, ref, first, last, number string, s
 	return in
 }
 
-// Lesson creates a lesson with Livret's verdict on it, as ingestion does.
+// Lesson creates a lesson of the student's first training with Livret's verdict on it, as
+// ingestion does.
 func (s *Stack) Lesson(school dbq.School, office dbq.Office, st dbq.Student, in dbq.Instructor, ref string, typ domain.LessonType, start, end time.Time) (dbq.Lesson, domain.Verdict) {
+	s.T.Helper()
+	return s.LessonOn(school, office, st, "", "", in, ref, typ, start, end)
+}
+
+// LessonOn creates a lesson of the student's training in category ("" for the first), in a
+// collective session when session is set.
+func (s *Stack) LessonOn(school dbq.School, office dbq.Office, st dbq.Student, category, session string, in dbq.Instructor, ref string, typ domain.LessonType, start, end time.Time) (dbq.Lesson, domain.Verdict) {
 	s.T.Helper()
 	ctx := context.Background()
 	l, err := s.Q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: school.ID, Ref: ref, OfficeID: office.ID,
-		StudentID: st.ID, InstructorID: in.ID, Type: string(typ), StartsAt: start, EndsAt: end})
+		StudentID: st.ID, TrainingID: s.TrainingOf(st, category).ID, InstructorID: in.ID, Type: string(typ),
+		SessionRef: session, StartsAt: start, EndsAt: end})
 	if err != nil {
 		s.T.Fatal(err)
 	}
