@@ -337,3 +337,60 @@ func TestContractAlreadyKnownElsewhereIsAnError(t *testing.T) {
 		t.Fatal("Livret took another school's contract")
 	}
 }
+
+// Contracts are per training: a student with a B and an A2 training gets one contract per
+// category, each found by its category at the DSR; a refusal of one (no ANTS request for A2)
+// puts that training's lessons in error and shows on that training, not on the other.
+func TestContractsPerTraining(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.q.SchoolSetScope(e.ctx, dbq.SchoolSetScopeParams{ID: e.school.ID, Scope: string(domain.ScopeEtendu)})
+	e.must(err, "scope")
+	lea := e.student("E-LEA", "Perrin", nephLea, "B") // the ANTS knows Léa for B only
+	a2, err := e.q.TrainingUpsert(e.ctx, dbq.TrainingUpsertParams{SchoolID: e.school.ID, StudentID: lea.ID, Category: "A2", InitialEvaluationAccepted: true})
+	e.must(err, "A2 training")
+	tom := e.student("E-TOM", "Blanc", nephTom, "B", "A2")
+	tomA2, err := e.q.TrainingUpsert(e.ctx, dbq.TrainingUpsertParams{SchoolID: e.school.ID, StudentID: tom.ID, Category: "A2", InitialEvaluationAccepted: true})
+	e.must(err, "Tom's A2 training")
+	plateau := func(st dbq.Student, training int64, ref string, start time.Time) dbq.Lesson {
+		l, err := e.q.LessonUpsert(e.ctx, dbq.LessonUpsertParams{SchoolID: e.school.ID, Ref: ref, OfficeID: st.OfficeID,
+			StudentID: st.ID, TrainingID: training, InstructorID: e.instructor.ID, Type: string(domain.TypePlateau),
+			StartsAt: start, EndsAt: start.Add(time.Hour)})
+		e.must(err, "plateau")
+		_, err = e.q.TransmissionSetVerdict(e.ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: e.school.ID,
+			OfficeID: st.OfficeID, StudentID: st.ID, Category: "A2", StartsAt: l.StartsAt, EndsAt: l.EndsAt, Status: string(domain.StatusPending)})
+		e.must(err, "plateau's transmission")
+		return l
+	}
+	leaB := e.lesson(lea, "L-LEA-B", june10(9), time.Hour)
+	leaA2 := plateau(lea, a2.ID, "L-LEA-A2", june10(11))
+	tomB := e.lesson(tom, "L-TOM-B", june10(9), time.Hour)
+	tomA2L := plateau(tom, tomA2.ID, "L-TOM-A2", june10(11))
+	// Tom's A2 contract exists already at the DSR (a colleague's account): found by category.
+	colleague := e.outsider("secretariat@plesses.fr", agrement)
+	theirs, err := colleague.CreateContract(e.ctx, dsr.ContractRequest{NEPH: nephTom, LastName: "BLANC", FirstName: "Léa", Category: "A2"})
+	e.must(err, "Tom's A2 contract")
+
+	res, err := e.contracts(e.batch(leaB, leaA2, tomB, tomA2L))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (activities.ContractsResult{Created: 2, Found: 1, Refused: 1}) {
+		t.Fatalf("result %+v, want Léa's and Tom's B created, Tom's A2 found, Léa's A2 refused", res)
+	}
+	if e.contractOf(tomA2L) != theirs.ID || e.contractOf(tomB) == "" || e.contractOf(tomB) == theirs.ID {
+		t.Fatalf("Tom's contracts: B %q, A2 %q (the DSR's A2 %q)", e.contractOf(tomB), e.contractOf(tomA2L), theirs.ID)
+	}
+	e.wantStatus(leaA2, domain.StatusError, domain.CodeCategorieSansDemande)
+	e.wantStatus(leaB, domain.StatusPending, "")
+	ts, err := e.q.TrainingList(e.ctx, dbq.TrainingListParams{SchoolID: e.school.ID, StudentIds: []int64{lea.ID}})
+	e.must(err, "Léa's trainings")
+	for _, tr := range ts {
+		switch {
+		case tr.Category == "B" && (tr.DsrContractID == nil || tr.ContractCode != ""):
+			t.Errorf("Léa's B training: %+v", tr)
+		case tr.Category == "A2" && (tr.DsrContractID != nil || tr.ContractCode != string(domain.CodeCategorieSansDemande) || tr.ContractMessage == ""):
+			t.Errorf("Léa's A2 training: %+v", tr)
+		}
+	}
+}
