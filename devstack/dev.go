@@ -65,6 +65,8 @@ type Config struct {
 	TokenKey         string // "" to generate one into the data folder
 	SandboxToken     string
 	RateLimit        int
+	// DefaultScope is what a new school sends (LIVRET_DEFAULT_SCOPE; "" is guide).
+	DefaultScope string
 	// Demo seeds the demo school once the stack is ready (livret dev --demo).
 	Demo bool
 	// Out receives the banner and the demo's summary (default os.Stdout).
@@ -274,6 +276,7 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		PublicURL:    cfg.PublicURL,
 		AdminToken:   adminToken,
 		TokenKey:     tokenKey,
+		DefaultScope: cfg.DefaultScope,
 		DSR:          dsr.Config{BaseURL: sandboxURL, ClientID: devClientID, ClientSecret: clientSecret, Logger: slog.Default()},
 		Pool:         pool,
 		Orchestrator: orch,

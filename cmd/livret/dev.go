@@ -34,6 +34,7 @@ func devConfigFromEnv() (devstack.Config, error) {
 		AdminToken:       env("LIVRET_ADMIN_TOKEN", ""),
 		TokenKey:         env("LIVRET_TOKEN_KEY", ""),
 		SandboxToken:     env("LIVRET_SANDBOX_TOKEN", ""),
+		DefaultScope:     env("LIVRET_DEFAULT_SCOPE", ""),
 	}
 	if c.PostgresMode != "auto" && c.PostgresMode != "own" {
 		return c, fmt.Errorf("LIVRET_DEV_POSTGRES: %q: want auto or own", c.PostgresMode)
