@@ -46,34 +46,6 @@ func (q *Queries) TrainingDeleteUnused(ctx context.Context, arg TrainingDeleteUn
 	return items, nil
 }
 
-const trainingGetForShare = `-- name: TrainingGetForShare :one
-SELECT id, school_id, student_id, category, initial_evaluation_accepted, contract_code, contract_message, created_at, updated_at FROM trainings WHERE school_id = $1 AND id = $2 FOR SHARE
-`
-
-type TrainingGetForShareParams struct {
-	SchoolID int64
-	ID       int64
-}
-
-// The training a lesson is written on, locked until the write commits (see
-// OfficeGetByRefForShare).
-func (q *Queries) TrainingGetForShare(ctx context.Context, arg TrainingGetForShareParams) (Training, error) {
-	row := q.db.QueryRow(ctx, trainingGetForShare, arg.SchoolID, arg.ID)
-	var i Training
-	err := row.Scan(
-		&i.ID,
-		&i.SchoolID,
-		&i.StudentID,
-		&i.Category,
-		&i.InitialEvaluationAccepted,
-		&i.ContractCode,
-		&i.ContractMessage,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const trainingList = `-- name: TrainingList :many
 SELECT tr.id, tr.student_id, tr.category, tr.initial_evaluation_accepted,
        tr.contract_code, tr.contract_message, c.dsr_contract_id

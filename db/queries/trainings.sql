@@ -18,11 +18,6 @@ LEFT JOIN training_contracts c ON c.training_id = tr.id
 WHERE tr.school_id = @school_id AND tr.student_id = ANY(@student_ids::bigint[])
 ORDER BY tr.student_id, tr.id;
 
--- name: TrainingGetForShare :one
--- The training a lesson is written on, locked until the write commits (see
--- OfficeGetByRefForShare).
-SELECT * FROM trainings WHERE school_id = @school_id AND id = @id FOR SHARE;
-
 -- name: TrainingDeleteUnused :many
 -- A PUT with "trainings" lists all of the student's trainings: the others go, unless a
 -- lesson is on them (then they stay, and the caller refuses the PUT).
