@@ -203,6 +203,9 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 		if err != nil {
 			return err
 		}
+		// The student's trainings change only with the student's row (PutStudent upserts it),
+		// which lookupStudent holds FOR SHARE: they cannot change, nor one of them go, until
+		// this lesson is written.
 		var training dbq.TrainingListRow
 		if student.ID != 0 {
 			ts, err := studentTrainings(ctx, q, school.ID, []int64{student.ID})
