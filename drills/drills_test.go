@@ -1,6 +1,8 @@
 // Package drills breaks Livret on purpose while it runs, with its workers as separate
 // `livret worker` processes, and checks the DSR's ledger against Postgres lesson by lesson:
-// nothing lost, nothing doubled.
+// nothing lost, nothing doubled, each lesson of its mixed workload (two schools, scopes
+// guide and etendu; B, A2 and C trainings; collective theory sessions) declared as its DSR
+// type on its student's contract of its category.
 //
 //	go test ./drills -run 'TestDrill/worker-kill' -v                  # one drill, CI size
 //	LIVRET_DRILL_LESSONS=3000 LIVRET_DRILLS=all go test ./drills -v -timeout 30m
@@ -72,6 +74,25 @@ type report struct {
 	// WorkerWarnings counts the workers' log lines at WARN or ERROR: evidence that the drill
 	// broke something the workers felt.
 	WorkerWarnings int `json:"worker_log_warnings"`
+	// The lessons the DSR holds once but not as they were seeded: declared with another DSR
+	// type than the sending table's (WrongType), on a contract of another category, student or
+	// school (WrongContract), or at another start, end or instructor (WrongDetails).
+	WrongType     int `json:"wrong_type"`
+	WrongContract int `json:"wrong_contract"`
+	WrongDetails  int `json:"wrong_details"`
+	// Mix is the workload: lessons per scope, contract category and DSR type; Sessions the
+	// collective theory sessions among them.
+	Mix      map[string]int `json:"mix"`
+	Sessions int            `json:"theory_sessions"`
+}
+
+// failed says what is wrong with the run, "" when nothing is.
+func (r report) failed() string {
+	if r.Lost == 0 && r.Duplicates == 0 && r.WrongType == 0 && r.WrongContract == 0 && r.WrongDetails == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d lost, %d duplicates, %d of another DSR type, %d on a wrong contract, %d with other details",
+		r.Lost, r.Duplicates, r.WrongType, r.WrongContract, r.WrongDetails)
 }
 
 func lessonsPerDrill() int {
@@ -119,8 +140,8 @@ func TestDrill(t *testing.T) {
 			r.RecoverS = time.Since(recovered).Seconds()
 			b, _ := json.Marshal(r)
 			t.Logf("DRILL %s", b)
-			if r.Lost != 0 || r.Duplicates != 0 {
-				t.Fatalf("%s: %d lost, %d duplicates", dr.name, r.Lost, r.Duplicates)
+			if msg := r.failed(); msg != "" {
+				t.Fatalf("%s: %s", dr.name, msg)
 			}
 			if dr.felt && r.WorkerWarnings == 0 {
 				t.Fatalf("%s: the workers logged no trouble: the drill broke nothing", dr.name)
@@ -129,16 +150,21 @@ func TestDrill(t *testing.T) {
 	}
 }
 
-// drill is one stack with many lessons over several offices, and its worker processes.
+// drill is one stack with many lessons over several schools and offices, and its worker
+// processes.
 type drill struct {
-	name    string
-	s       *workertest.Stack
-	school  dbq.School
-	offices []dbq.Office
-	lessons []dbq.Lesson
-	workers []*exec.Cmd
-	runs    []string
-	logDir  string // the workers' logs
+	name string
+	s    *workertest.Stack
+	// schools: the guide school first (the one TestSecretsAfterARun reads through the API),
+	// then the etendu one.
+	schools  []dbq.School
+	offices  []dbq.Office // each knows its school (SchoolID)
+	accounts int          // RdvPermis accounts linked
+	lessons  []seeded
+	sessions int // collective theory sessions among the lessons
+	workers  []*exec.Cmd
+	runs     []string
+	logDir   string // the workers' logs
 	// rateLimit is the workers' per-account limit, calls per minute (0: none).
 	rateLimit int
 
@@ -147,40 +173,215 @@ type drill struct {
 	tcfg     devstack.TemporalConfig // how to start it again
 }
 
-// start starts the stack and creates the school.
+// seeded is one lesson of the workload and what the DSR must hold for it: every seeded
+// lesson is one the sending table sends in its school's scope.
+type seeded struct {
+	dbq.Lesson
+	school   dbq.School
+	neph     string
+	category string // the category of its contract at the DSR (B, A2, C)
+	dsrType  string // the type it must be declared as (CONDUITE, PLATEAU, THEORIE…)
+	auth     string // its instructor's authorisation number
+}
+
+// The drill's two schools: one sends the vendor guide's lessons only, the other the whole
+// sending table (docs/rules.md, "Scope").
+const (
+	guideAgrement  = "E0000000077"
+	etenduAgrement = "E0000000412"
+)
+
+// start starts the stack and creates the schools.
 func (d *drill) start(t *testing.T, opts workertest.Options) {
 	s := workertest.NewStack(t, opts)
-	d.s, d.school = s, s.School("Auto-école Exercice", "E0000000077")
+	d.s = s
+	d.schools = []dbq.School{s.SchoolInScope("Auto-école Exercice", guideAgrement, domain.ScopeGuide),
+		s.SchoolInScope("Moto-école Étendue", etenduAgrement, domain.ScopeEtendu)}
 	d.logDir = t.TempDir()
 	s.Must(s.Sandbox.SetFaults(context.Background(), sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
 }
 
-// seed creates offices (two of them centralised on one account) with n lessons in all.
-func (d *drill) seed(t *testing.T, n int) {
-	s := d.s
-	jean := s.Instructor(d.school, "I1", "Jean", "Dupont", "A1234567890", false)
-	const offices, perStudent = 6, 10
-	shared := workertest.NewBrowser()
-	s.Account(d.school, "central@exercice.fr", "pw")
-	for o := 0; o < offices; o++ {
-		office := s.Office(d.school, fmt.Sprintf("B%d", o), fmt.Sprintf("Bureau %d", o))
-		d.offices = append(d.offices, office)
-		if o < 2 {
-			s.Link(shared, d.school, office, "central@exercice.fr", "pw")
-		} else {
-			email := fmt.Sprintf("b%d@exercice.fr", o)
-			s.Account(d.school, email, "pw")
-			s.Link(workertest.NewBrowser(), d.school, office, email, "pw")
+// calendar books one-hour slots, 08:00 to 18:00 Monday to Saturday from 1 September 2025,
+// so that no instructor gives two lessons at once and no student has two lessons a day (so
+// never two at one start, on any of their contracts).
+type calendar struct {
+	instructor map[int64]map[int]bool // instructor → slots taken
+	student    map[int64]map[int]bool // student → days taken
+}
+
+const slotsPerDay = 10
+
+func newCalendar() *calendar {
+	return &calendar{instructor: map[int64]map[int]bool{}, student: map[int64]map[int]bool{}}
+}
+
+// book takes the first slot the instructor and every student are free at, and returns its start.
+func (c *calendar) book(in int64, students ...int64) time.Time {
+	if c.instructor[in] == nil {
+		c.instructor[in] = map[int]bool{}
+	}
+	for _, st := range students {
+		if c.student[st] == nil {
+			c.student[st] = map[int]bool{}
 		}
 	}
+next:
+	for slot := 0; ; slot++ {
+		day := slot / slotsPerDay
+		if c.instructor[in][slot] {
+			continue
+		}
+		for _, st := range students {
+			if c.student[st][day] {
+				continue next
+			}
+		}
+		c.instructor[in][slot] = true
+		for _, st := range students {
+			c.student[st][day] = true
+		}
+		week, wd := day/6, day%6 // 2025-09-01 is a Monday
+		return workertest.Paris(2025, 9, 1+7*week+wd, 8+slot%slotsPerDay, 0)
+	}
+}
+
+// seed creates, in n lessons in all, a mixed workload over six offices (two of them
+// centralised on one account), all of whose lessons must reach the DSR:
+//
+//   - the guide school (offices B0–B3): B students, ten conduite lessons each;
+//   - the etendu school (offices M0, M1), its students in turn: a B and an A2 training
+//     (three conduite on B, three plateau and two circulation on A2, and a collective code
+//     session on each training), a C training (five conduite, five plateau), a B and an A2
+//     training again, a B training (nine conduite and a code session). The code sessions are
+//     given by a real instructor to four students of the office at one start, one lesson
+//     each on their own contract, under one session_ref.
+//
+// Instructors never give two lessons at once; students have one lesson a day at most.
+func (d *drill) seed(t *testing.T, n int) {
+	s := d.s
+	guide, etendu := d.schools[0], d.schools[1]
+	number := 0
+	instructor := func(school dbq.School, first string) dbq.Instructor {
+		number++
+		return s.Instructor(school, fmt.Sprintf("I%d", number), first, fmt.Sprintf("Moniteur%d", number), fmt.Sprintf("A%010d", 1234500000+number), false)
+	}
+	guideB := []dbq.Instructor{instructor(guide, "Jean"), instructor(guide, "Luc"), instructor(guide, "Anne"), instructor(guide, "Paul")}
+	etenduB := []dbq.Instructor{instructor(etendu, "Marc"), instructor(etendu, "Sophie")}
+	moto := []dbq.Instructor{instructor(etendu, "Karim"), instructor(etendu, "Léa")}
+	heavy := []dbq.Instructor{instructor(etendu, "Bruno"), instructor(etendu, "Nadia")}
+	theory := instructor(etendu, "Claire")
+	auth := map[int64]string{}
+	for _, in := range append(append(append(append(guideB, etenduB...), moto...), heavy...), theory) {
+		auth[in.ID] = in.AuthorizationNumber
+	}
+
+	// Offices: B0 and B1 share one account, B2, B3, M0 and M1 have their own.
+	shared := workertest.NewBrowser()
+	s.Account(guide, "central@exercice.fr", "pw")
+	d.accounts = 1
+	for o, spec := range []struct {
+		school   dbq.School
+		ref      string
+		email    string
+		centrale bool
+	}{{guide, "B0", "central@exercice.fr", true}, {guide, "B1", "central@exercice.fr", true},
+		{guide, "B2", "b2@exercice.fr", false}, {guide, "B3", "b3@exercice.fr", false},
+		{etendu, "M0", "m0@etendue.fr", false}, {etendu, "M1", "m1@etendue.fr", false}} {
+		office := s.Office(spec.school, spec.ref, fmt.Sprintf("Bureau %d", o))
+		d.offices = append(d.offices, office)
+		if spec.centrale {
+			s.Link(shared, spec.school, office, spec.email, "pw")
+		} else {
+			s.Account(spec.school, spec.email, "pw")
+			d.accounts++
+			s.Link(workertest.NewBrowser(), spec.school, office, spec.email, "pw")
+		}
+	}
+	schoolOf := map[int64]dbq.School{guide.ID: guide, etendu.ID: etendu}
+
+	cal := newCalendar()
+	neph := map[int64]string{}
+	// lesson seeds one lesson, unless n are seeded already; it must be sent as dsrType on a
+	// contract of category dsrCat.
+	lesson := func(office dbq.Office, st dbq.Student, category, session string, in dbq.Instructor, ref string, typ domain.LessonType,
+		start time.Time, dsrCat, dsrType string) {
+		if len(d.lessons) >= n {
+			return
+		}
+		school := schoolOf[office.SchoolID]
+		l, v := s.LessonOn(school, office, st, category, session, in, ref, typ, start, start.Add(time.Hour))
+		if !v.Pending() {
+			t.Fatalf("seed: lesson %s (%s, %s on %s) would not be sent: %+v", ref, school.Scope, typ, category, v)
+		}
+		d.lessons = append(d.lessons, seeded{Lesson: l, school: school, neph: neph[st.ID], category: dsrCat, dsrType: dsrType, auth: auth[in.ID]})
+	}
+	individual := func(office dbq.Office, st dbq.Student, category string, in dbq.Instructor, typ domain.LessonType, count int, dsrCat, dsrType string) {
+		for k := 0; k < count; k++ {
+			lesson(office, st, category, "", in, fmt.Sprintf("%s-%s-%s-%d", st.Ref, category, typ, k), typ, cal.book(in.ID, st.ID), dsrCat, dsrType)
+		}
+	}
+	// Code sessions fill per office and training category, four students each.
+	type attendee struct {
+		st       dbq.Student
+		category string
+	}
+	const perSession = 4
+	waiting := map[string][]attendee{}
+	attend := func(office dbq.Office, st dbq.Student, category string) {
+		key := office.Ref + "/" + category
+		waiting[key] = append(waiting[key], attendee{st, category})
+		if len(waiting[key]) < perSession || len(d.lessons) >= n {
+			return
+		}
+		group := waiting[key]
+		waiting[key] = nil
+		ids := make([]int64, len(group))
+		for i, a := range group {
+			ids[i] = a.st.ID
+		}
+		d.sessions++
+		ref := fmt.Sprintf("CODE-%s-%d", office.Ref, d.sessions)
+		start := cal.book(theory.ID, ids...)
+		for _, a := range group {
+			lesson(office, a.st, a.category, ref, theory, ref+"-"+a.st.Ref, domain.TypeCode, start, domain.Category(a.category).DSRCode(), "THEORIE")
+		}
+	}
+
+	perOffice := map[int64]int{}
 	for i := 0; len(d.lessons) < n; i++ {
-		office := d.offices[i%offices]
-		st := s.Student(d.school, office, workertest.StudentSpec{Ref: fmt.Sprintf("S%d", i), First: "Élève", Last: fmt.Sprintf("N%d", i),
-			NEPH: fmt.Sprintf("%012d", 7000+i), Category: "B", EvaluationAccepted: true, KnownToANTS: true})
-		for l := 0; l < perStudent && len(d.lessons) < n; l++ {
-			start := workertest.Paris(2026, 2, 2, 9, 0).AddDate(0, 0, l)
-			lesson, _ := s.Lesson(d.school, office, st, jean, fmt.Sprintf("L%d-%d", i, l), domain.TypeConduite, start, start.Add(time.Hour))
-			d.lessons = append(d.lessons, lesson)
+		office := d.offices[i%len(d.offices)]
+		k := perOffice[office.ID]
+		perOffice[office.ID]++
+		spec := workertest.StudentSpec{Ref: fmt.Sprintf("S%d", i), First: "Élève", Last: fmt.Sprintf("N%d", i),
+			NEPH: fmt.Sprintf("%012d", 7000+i), Category: "B", EvaluationAccepted: true, KnownToANTS: true}
+		school := schoolOf[office.SchoolID]
+		profile := "B"
+		if school.ID == etendu.ID {
+			profile = []string{"B+A2", "C", "B+A2", "B"}[k%4]
+		}
+		switch profile {
+		case "B+A2":
+			spec.More = []workertest.TrainingSpec{{Category: "A2", EvaluationAccepted: true}}
+		case "C":
+			spec.Category = "C"
+		}
+		st := s.Student(school, office, spec)
+		neph[st.ID] = spec.NEPH
+		switch {
+		case school.ID == guide.ID:
+			individual(office, st, "B", guideB[k%len(guideB)], domain.TypeConduite, 10, "B", "CONDUITE")
+		case profile == "B+A2":
+			individual(office, st, "B", etenduB[k%len(etenduB)], domain.TypeConduite, 3, "B", "CONDUITE")
+			individual(office, st, "A2", moto[k%len(moto)], domain.TypePlateau, 3, "A2", "PLATEAU")
+			individual(office, st, "A2", moto[k%len(moto)], domain.TypeCirculation, 2, "A2", "CIRCULATION")
+			attend(office, st, "A2")
+			attend(office, st, "B")
+		case profile == "C":
+			individual(office, st, "C", heavy[k%len(heavy)], domain.TypeConduite, 5, "C", "CONDUITE")
+			individual(office, st, "C", heavy[k%len(heavy)], domain.TypePlateau, 5, "C", "PLATEAU")
+		default:
+			individual(office, st, "B", etenduB[k%len(etenduB)], domain.TypeConduite, 9, "B", "CONDUITE")
+			attend(office, st, "B")
 		}
 	}
 }
@@ -226,7 +427,7 @@ func (d *drill) launch(t *testing.T, n int) {
 
 func (d *drill) startRuns(t *testing.T) {
 	for _, o := range d.offices {
-		wid, _, err := d.s.Orchestrator.StartRun(context.Background(), d.school.ID, o.ID)
+		wid, _, err := d.s.Orchestrator.StartRun(context.Background(), o.SchoolID, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,17 +463,25 @@ func (d *drill) waitAtDSR(t *testing.T, n int) {
 	}
 }
 
-// check compares the ledger with Postgres lesson by lesson.
+// check compares the ledger with Postgres lesson by lesson: each lesson held once, by its DSR
+// id, as the type the sending table gives it, on its student's contract of its category at
+// its school, at its start and end and under its instructor's number.
 func (d *drill) check(t *testing.T) report {
 	ledger := d.s.Ledger()
 	held := map[string]int{}
+	byID := map[string]sandbox.LedgerLesson{}
 	slots := map[string]int{}
 	for _, l := range ledger.Lessons {
 		held[l.IDLecon]++
+		byID[l.IDLecon] = l
 		slots[l.IDContrat+"@"+l.Debut.UTC().Format(time.RFC3339)]++
 	}
+	contracts := map[string]sandbox.LedgerContract{}
+	for _, c := range ledger.Contracts {
+		contracts[c.IDContrat] = c
+	}
 	r := report{Drill: d.name, Expected: len(d.lessons), AtDSR: len(ledger.Lessons), Calls: ledger.Calls, Refused: ledger.DuplicatesRefused,
-		Refreshes: ledger.Refreshes}
+		Refreshes: ledger.Refreshes, Mix: map[string]int{}, Sessions: d.sessions}
 	for _, n := range slots {
 		r.Duplicates += n - 1
 	}
@@ -284,10 +493,30 @@ func (d *drill) check(t *testing.T) report {
 		}
 		r.WorkerWarnings += bytes.Count(data, []byte(`"level":"WARN"`)) + bytes.Count(data, []byte(`"level":"ERROR"`))
 	}
+	shown := 0
+	wrong := func(counter *int, format string, args ...any) {
+		*counter++
+		if shown++; shown <= 10 {
+			t.Logf("wrong at the DSR: "+format, args...)
+		}
+	}
 	for _, l := range d.lessons {
-		tr := d.s.Transmission(d.school.ID, l.ID)
+		r.Mix[fmt.Sprintf("%s %s %s", l.school.Scope, l.category, l.dsrType)]++
+		tr := d.s.Transmission(l.SchoolID, l.ID)
 		if tr.Status != string(domain.StatusTransmitted) || tr.DsrLessonID == nil || held[*tr.DsrLessonID] != 1 {
 			r.Lost++
+			continue
+		}
+		at := byID[*tr.DsrLessonID]
+		if at.Type != l.dsrType {
+			wrong(&r.WrongType, "lesson %s (%s) declared %s, not %s", l.Ref, l.Type, at.Type, l.dsrType)
+		}
+		if c, ok := contracts[at.IDContrat]; !ok || c.Categorie != l.category || c.NEPH != l.neph || c.Agrement != l.school.Agrement {
+			wrong(&r.WrongContract, "lesson %s (%s %s of %s) is on contract %+v", l.Ref, l.category, l.Type, l.neph, c)
+		}
+		if !at.Debut.Equal(l.StartsAt) || !at.Fin.Equal(l.EndsAt) || at.NumeroAutorisationFormateur != l.auth {
+			wrong(&r.WrongDetails, "lesson %s (%s–%s by %s) held as %s–%s by %s", l.Ref, l.StartsAt, l.EndsAt, l.auth,
+				at.Debut, at.Fin, at.NumeroAutorisationFormateur)
 		}
 	}
 	return r
@@ -340,7 +569,7 @@ func tokenChurn(t *testing.T, d *drill) time.Time {
 	d.launch(t, 3)
 	d.wait(t, 10*time.Minute)
 	accounts, err := d.s.Q.AccountListLinked(context.Background())
-	if err != nil || len(accounts) != 5 {
+	if err != nil || len(accounts) != d.accounts {
 		t.Fatalf("every account must still be usable (no invalid_grant): %d %v", len(accounts), err)
 	}
 	// Each account's access token is renewed every ~2 s (5 s, less the client's 3 s margin).

@@ -44,7 +44,7 @@ func TestSecretsAfterARun(t *testing.T) {
 	api, apiLog := startWebapi(t, d)
 	d.launch(t, 2)
 	d.wait(t, 5*time.Minute)
-	if r := d.check(t); r.Lost != 0 || r.Duplicates != 0 {
+	if r := d.check(t); r.failed() != "" {
 		t.Fatalf("the run itself failed: %+v", r)
 	}
 	if refreshes := d.s.Ledger().Refreshes; refreshes < 3 {
@@ -52,7 +52,7 @@ func TestSecretsAfterARun(t *testing.T) {
 	}
 
 	// The API, as a school's software and admin read it.
-	key := workertest.SchoolAPIKey(d.school.Agrement)
+	key := workertest.SchoolAPIKey(d.schools[0].Agrement)
 	school := api.WithToken(key)
 	var answers []string
 	for _, req := range []struct{ method, path string }{
@@ -69,7 +69,8 @@ func TestSecretsAfterARun(t *testing.T) {
 	mu.Lock()
 	issued := append([]string(nil), tokens...)
 	mu.Unlock()
-	secrets := map[string]string{"the school's API key": key, "the operator's token": webapiAdminToken,
+	secrets := map[string]string{"the school's API key": key, "the other school's API key": workertest.SchoolAPIKey(d.schools[1].Agrement),
+		"the operator's token":    webapiAdminToken,
 		"the OAuth client secret": workertest.ClientSecret, "the token encryption key": tokenKeyMaterial(t, d.s.KeySpec)}
 	for i, tok := range issued {
 		secrets[fmt.Sprintf("DSR token %d of %d", i+1, len(issued))] = tok
