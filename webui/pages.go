@@ -302,11 +302,11 @@ func (s *Pages) uiResend(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/ui/lessons?"+back.Encode())
 }
 
-// uiResendMany is "Renvoyer les N leçons": the DSR's refusals of the view's office, student
-// and period, then back to the same view.
+// uiResendMany is "Renvoyer les N leçons": the DSR's refusals of the view's office, student,
+// category and period, then back to the same view.
 func (s *Pages) uiResendMany(c *gin.Context) {
 	f := school.ResendFilter{Office: strings.TrimSpace(c.PostForm("office")), Student: strings.TrimSpace(c.PostForm("student")),
-		From: strings.TrimSpace(c.PostForm("from")), To: strings.TrimSpace(c.PostForm("to"))}
+		From: strings.TrimSpace(c.PostForm("from")), To: strings.TrimSpace(c.PostForm("to")), Category: strings.TrimSpace(c.PostForm("category"))}
 	r, err := s.School.ResendLessons(c.Request.Context(), schoolOf(c), f)
 	if err != nil {
 		s.uiProblem(c, err)
@@ -331,7 +331,7 @@ func (s *Pages) uiResendMany(c *gin.Context) {
 func lessonsQuery(raw string) url.Values {
 	in, _ := url.ParseQuery(raw)
 	out := url.Values{}
-	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student", "status"} {
+	for _, k := range []string{"tab", "office", "from", "to", "category", "page", "q", "student", "status"} {
 		if v := strings.TrimSpace(in.Get(k)); v != "" && len(v) <= 200 {
 			out.Set(k, v)
 		}

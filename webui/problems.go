@@ -27,6 +27,7 @@ var fieldLabels = map[string]string{
 	"from":     "Période du",
 	"to":       "Période au",
 	"status":   "Transmission",
+	"category": "Catégorie",
 	"page":     "Page",
 	"per_page": "Lignes par page",
 }
