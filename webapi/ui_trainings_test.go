@@ -176,3 +176,101 @@ func TestUITrainings(t *testing.T) {
 		onlyCategory(t, p, "Permis B", 2)
 	})
 }
+
+// TestUISettings: "Paramètres" shows the school and its scope, and changes the scope with
+// the pages' CSRF protection; the change judges the lessons again at once (a moto lesson
+// goes from not concerned to pending and back), and bad input is a French page and writes
+// nothing.
+func TestUISettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := linkedSchool(e)
+	seedPeople(e, a.Key, officeLauriane)
+	e.put(a.Key, "/v1/students/tom", map[string]any{"office_ref": officeLauriane, "first_name": "Tom", "last_name": "Blanc",
+		"neph": "120675000003", "category": "A2", "initial_evaluation_accepted": true})
+	e.put(a.Key, "/v1/lessons/moto", map[string]any{"office_ref": officeLauriane, "student_ref": "tom", "instructor_ref": "jean",
+		"type": "circulation", "start": "2026-03-10T09:00:00+01:00", "end": "2026-03-10T10:00:00+01:00"})
+	if l := e.lesson(a.Key, "moto"); l.code() != "CATEGORIE_NON_CONCERNEE" {
+		t.Fatalf("moto in scope guide: %+v", l.Transmission)
+	}
+	scope := func() string {
+		var s struct {
+			Scope string `json:"scope"`
+		}
+		e.do("GET", "/v1/school", a.Key, nil).want(t, http.StatusOK).json(t, &s)
+		return s.Scope
+	}
+	admin := e.uiAgent(t)
+	admin.signIn(a.Key)
+	admin.get("/ui/offices").want(t, http.StatusOK).has(t, `<a href="/ui/parametres">Paramètres</a>`)
+
+	p := admin.get("/ui/parametres").want(t, http.StatusOK)
+	p.has(t, "<h1>Paramètres</h1>", `<a href="/ui/parametres" aria-current="page">Paramètres</a>`,
+		"Auto-école Lauriane", agrementA, `<form method="post" action="/ui/parametres" class="card">`,
+		`<input type="radio" id="scope-guide" name="scope" value="guide" checked`, `<input type="radio" id="scope-etendu" name="scope" value="etendu" aria-describedby`,
+		domain.ScopeGuide.Label(), domain.ScopeEtendu.Label(), "Exactement les règles du guide de l'éditeur",
+		"Leçon de conduite, Leçon de conduite Boîte Auto, Simulateur, Simulateur Boîte Auto",
+		"les permis moto (A1, A2, A), BE et poids lourds", "rendez-vous pédagogiques (RVP)",
+		"Changer de périmètre réexamine aussitôt les leçons pas encore transmises à la DSR")
+	p.hasNot(t, `class="notice`)
+
+	t.Run("the form needs the token", func(t *testing.T) {
+		before := e.snapshot(a.ID)
+		admin.post("/ui/parametres", url.Values{"scope": {"etendu"}}, false).want(t, http.StatusForbidden).has(t, "jeton de sécurité", `lang="fr"`)
+		admin.post("/ui/parametres", url.Values{"scope": {"etendu"}, "csrf": {"pas-le-bon"}}, true).want(t, http.StatusForbidden)
+		if e.snapshot(a.ID) != before || scope() != "guide" {
+			t.Fatal("a form without its token changed the settings")
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		before := e.snapshot(a.ID)
+		for _, form := range []url.Values{{"scope": {"tout"}}, {}} {
+			p := admin.post("/ui/parametres", form, true).want(t, http.StatusBadRequest)
+			p.has(t, `<div class="alert" role="alert">`, "<strong>Périmètre</strong> : Périmètre inconnu", "<h1>Paramètres</h1>",
+				`value="guide" checked`)
+			p.hasNot(t, "voir la liste des champs", `class="notice`)
+		}
+		if e.snapshot(a.ID) != before {
+			t.Fatal("a refused form changed something")
+		}
+	})
+	t.Run("scope etendu", func(t *testing.T) {
+		r := admin.post("/ui/parametres", url.Values{"scope": {"etendu"}}, true)
+		r.redirect(t, "/ui/parametres")
+		if loc := r.header.Get("Location"); loc != "/ui/parametres?msg=parametres" {
+			t.Fatalf("after saving: %q", loc)
+		}
+		p := admin.get(r.header.Get("Location")).want(t, http.StatusOK)
+		p.has(t, `<p class="notice success" role="status">`, "Les paramètres sont enregistrés", `value="etendu" checked`,
+			"<dd>"+domain.ScopeEtendu.Label()+"</dd>")
+		if scope() != "etendu" {
+			t.Fatalf("scope %q after the form", scope())
+		}
+		if l := e.lesson(a.Key, "moto"); l.Transmission.Status != "pending" {
+			t.Fatalf("moto in scope etendu: %+v", l.Transmission)
+		}
+		admin.get("/ui/lessons?tab=toutes").want(t, http.StatusOK).has(t, `<td data-label="Catégorie">Permis A2</td>`, "● En attente")
+		// Nothing of the query is echoed.
+		admin.get("/ui/parametres?msg=%3Cb%3Epirate").want(t, http.StatusOK).hasNot(t, "pirate", `class="notice`)
+	})
+	t.Run("another school's settings are its own", func(t *testing.T) {
+		b := e.createSchool("Auto-école Bis", agrementB)
+		other := e.uiAgent(t)
+		other.signIn(b.Key)
+		p := other.get("/ui/parametres").want(t, http.StatusOK)
+		p.has(t, "Auto-école Bis", agrementB, `value="guide" checked`)
+		p.hasNot(t, "Auto-école Lauriane", agrementA)
+		// A's token in B's session is refused.
+		other.post("/ui/parametres", url.Values{"scope": {"guide"}, "csrf": {admin.csrf}}, true).want(t, http.StatusForbidden)
+		if scope() != "etendu" {
+			t.Fatal("school B's form changed school A's scope")
+		}
+	})
+	t.Run("back to guide", func(t *testing.T) {
+		admin.get("/ui/parametres")
+		admin.post("/ui/parametres", url.Values{"scope": {"guide"}}, true).redirect(t, "/ui/parametres?msg=parametres")
+		if l := e.lesson(a.Key, "moto"); l.code() != "CATEGORIE_NON_CONCERNEE" {
+			t.Fatalf("moto back in scope guide: %+v", l.Transmission)
+		}
+	})
+}

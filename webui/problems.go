@@ -28,6 +28,7 @@ var fieldLabels = map[string]string{
 	"to":       "Période au",
 	"status":   "Transmission",
 	"category": "Catégorie",
+	"scope":    "Périmètre",
 	"page":     "Page",
 	"per_page": "Lignes par page",
 }
