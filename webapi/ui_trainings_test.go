@@ -179,8 +179,8 @@ func TestUITrainings(t *testing.T) {
 
 // TestUISettings: "Paramètres" shows the school and its scope, and changes the scope with
 // the pages' CSRF protection; the change judges the lessons again at once (a moto lesson
-// goes from not concerned to pending and back), and bad input is a French page and writes
-// nothing.
+// goes from not concerned to pending and back), bad input is a French page and writes
+// nothing, and the help shows the sending table and the school's scope.
 func TestUISettings(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -252,6 +252,27 @@ func TestUISettings(t *testing.T) {
 		admin.get("/ui/lessons?tab=toutes").want(t, http.StatusOK).has(t, `<td data-label="Catégorie">Permis A2</td>`, "● En attente")
 		// Nothing of the query is echoed.
 		admin.get("/ui/parametres?msg=%3Cb%3Epirate").want(t, http.StatusOK).hasNot(t, "pirate", `class="notice`)
+	})
+	t.Run("help shows the sending table and the scope", func(t *testing.T) {
+		p := admin.get("/ui/aide").want(t, http.StatusOK)
+		p.has(t, `id="perimetre"`, "Votre auto-école est en périmètre <strong>"+domain.ScopeEtendu.Label()+"</strong>",
+			`<th scope="row" data-label="Catégorie de permis">`+domain.GroupMoto.Label()+`</th>`,
+			`<th scope="row" data-label="Catégorie de permis">`+domain.GroupLourd.Label()+`</th>`,
+			"Cours de code (donné par un formateur)")
+		for _, g := range []domain.Group{domain.GroupB, domain.GroupMoto, domain.GroupLourd} {
+			for _, sc := range []domain.Scope{domain.ScopeGuide, domain.ScopeEtendu} {
+				for _, typ := range domain.TypesSent(sc, g) {
+					p.has(t, typ.Label())
+				}
+			}
+		}
+		// The guide column of the moto row: nothing sent.
+		p.has(t, `<th scope="row" data-label="Catégorie de permis">`+domain.GroupMoto.Label()+`</th>
+    <td data-label="Périmètre guide">Rien : leçons enregistrées, jamais envoyées</td>`)
+		// A visitor reads the table, not a school's scope.
+		anon := e.uiAgent(t).get("/ui/aide").want(t, http.StatusOK)
+		anon.has(t, domain.GroupMoto.Label())
+		anon.hasNot(t, "Votre auto-école est en périmètre")
 	})
 	t.Run("another school's settings are its own", func(t *testing.T) {
 		b := e.createSchool("Auto-école Bis", agrementB)
