@@ -45,8 +45,8 @@ func scopeChoices(current string) []scopeChoice {
 	}
 	return []scopeChoice{
 		{Value: string(domain.ScopeGuide), Label: domain.ScopeGuide.Label(), Checked: current != string(domain.ScopeEtendu),
-			Explanation: "Exactement les règles du guide de l'éditeur : seuls les élèves en permis B (" + strings.Join(bCategories, ", ") +
-				") sont concernés, et seules leurs leçons de conduite et de simulateur sont transmises (" + strings.Join(guideTypes, ", ") +
+			Explanation: "Exactement les règles du guide de l'éditeur : seules les formations au permis B (" + strings.Join(bCategories, ", ") +
+				") sont concernées, et seules leurs leçons de conduite et de simulateur sont transmises (" + strings.Join(guideTypes, ", ") +
 				"). Les autres leçons (code, évaluations, moto, poids lourds…) sont enregistrées, jamais envoyées."},
 		{Value: string(domain.ScopeEtendu), Label: domain.ScopeEtendu.Label(), Checked: current == string(domain.ScopeEtendu),
 			Explanation: "En plus du permis B : les permis moto (A1, A2, A), BE et poids lourds (C1, C, CE, D1, D), les cours de code donnés par un formateur (une séance collective compte une leçon par élève présent), les évaluations de départ et, en AAC et en conduite supervisée, les rendez-vous pédagogiques (RVP). Chaque formation d'un élève (une par catégorie de permis) a son propre contrat de formation à la DSR. Le détail est dans l'aide."},
