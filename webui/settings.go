@@ -19,7 +19,6 @@ const SettingsPage = "/ui/parametres"
 // settingsPage is the settings as the template shows them.
 type settingsPage struct {
 	Name, Agrement string
-	Closed         bool
 	Scope          string // the current scope's label
 	Scopes         []scopeChoice
 }
@@ -55,7 +54,7 @@ func scopeChoices(current string) []scopeChoice {
 
 func (s *Pages) settingsData(c *gin.Context, st school.Settings, scope string) pageData {
 	return pageData{Title: "Paramètres", Nav: "parametres", Notice: uiNotices[c.Query("msg")],
-		Settings: &settingsPage{Name: st.Name, Agrement: st.Agrement, Closed: st.ClosedAt != nil, Scope: st.ScopeLabel,
+		Settings: &settingsPage{Name: st.Name, Agrement: st.Agrement, Scope: st.ScopeLabel,
 			Scopes: scopeChoices(scope)}}
 }
 
