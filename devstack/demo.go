@@ -22,10 +22,11 @@ import (
 )
 
 // demoSeeder fills a running dev stack with a demo school, through the HTTP API as a
-// management software and a school admin would: two offices linked at the sandbox, people,
-// two weeks of lessons with every refusal of the vendor guide, a completed run, and a run
-// that failed for the operator to inspect and reset in the Temporal UI, and that the school
-// sees as failed in Livret.
+// management software and a school admin would: a school in scope étendu, two offices linked
+// at the sandbox, people (a motorcycle student with a B and an A2 training among them), two
+// weeks of lessons with every refusal of the vendor guide and a collective theory session, a
+// completed run, and a run that failed for the operator to inspect and reset in the Temporal
+// UI, and that the school sees as failed in Livret.
 type demoSeeder struct {
 	API        string
 	AdminToken string
@@ -56,6 +57,7 @@ type DemoState struct {
 const (
 	demoOfficeCentre = "centre"
 	demoOfficeSud    = "sud"
+	demoScope        = "etendu"
 )
 
 // DemoStateFile is the demo's state in the data folder, written last.
@@ -78,7 +80,9 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.Out, "\nSeeding the demo school…\n")
 	admin := livretclient.New(d.API, d.AdminToken)
-	school, err := admin.CreateSchool(ctx, livretclient.SchoolInput{Name: devSchoolName, Agrement: devAgrement})
+	// Scope étendu: the moto student's A2 lessons and the theory session go to the DSR too
+	// (docs/rules.md, "Scope").
+	school, err := admin.CreateSchool(ctx, livretclient.SchoolInput{Name: devSchoolName, Agrement: devAgrement, Scope: demoScope})
 	if livretclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("a school with the agrément %s exists already (created by hand?): start from an empty data folder (LIVRET_DATA_DIR) to seed the demo", devAgrement)
 	}
@@ -94,7 +98,7 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 		}
 	}
 	// The ANTS records of the students the DSR knows (Nina is unknown; Inès has no request
-	// for a B licence).
+	// for a B licence; Théo has one for B and one for A2).
 	for _, st := range demoStudents {
 		if st.ants == nil {
 			continue
@@ -246,11 +250,24 @@ func (d *demoSeeder) printSummary(ctx context.Context, s DemoState) {
 		}
 		return fmt.Sprint(page.Total)
 	}
+	scope := "?"
+	if st, err := api.Settings(ctx); err == nil {
+		scope = st.Scope
+	}
+	countA2 := func() string {
+		page, err := api.Lessons(ctx, livretclient.LessonQuery{Category: "A2", PerPage: 1})
+		if err != nil {
+			return "?"
+		}
+		return fmt.Sprint(page.Total)
+	}
 	fmt.Fprintf(d.Out, `
 Demo school %q (agrément %s), API key (the admin pages' login too):
   %s
   Report:      %s/ui   ·   curl -H 'Authorization: Bearer %s' '%s/v1/lessons?office=%s&status=error'
   Lessons:     %s transmitted, %s in error, %s not concerned, %s pending
+  Scope:       %s (the pages' "Paramètres"): Théo Lambert's %s lessons of his A2 training
+               (motorcycle) and a collective theory session go to the DSR too
   Runs:        %s (completed) and a FAILED run of office %q:
                %s/namespaces/%s/workflows/%s/%s/history
                The DSR refused Livret's OAuth client when the run refreshed the office's token
@@ -259,6 +276,7 @@ Demo school %q (agrément %s), API key (the admin pages' login too):
                %s
 `, devSchoolName, s.Agrement, s.APIKey, d.API, s.APIKey, d.API, demoOfficeCentre,
 		count(livretclient.StatusTransmitted), count(livretclient.StatusError), count(livretclient.StatusNotEligible), count(livretclient.StatusPending),
+		scope, countA2(),
 		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID),
 		demoOfficeSud, shown)
 }
@@ -281,17 +299,26 @@ var demoInstructors = []demoInstructor{
 	{ref: "paul", first: "Paul", last: "Martin", number: "A12345"},
 	// An unsupervised simulator: the generic number (docs/rules.md, "What is sent", rule 4).
 	{ref: "simu", first: "", last: "Simulateur", number: domain.GenericSimulatorAuthorization, simulator: true},
+	// The motorcycle instructor.
+	{ref: "karim", first: "Karim", last: "Benali", number: "A 11.223.344.55"},
 }
 
 type demoStudent struct {
 	ref, office, first, last, neph, category string
 	evaluation                               bool
-	ants                                     []string // the ANTS's licence requests; nil: unknown to the ANTS
+	// trainings, when set, are all of the student's trainings (category and evaluation unused).
+	trainings []livretclient.TrainingInput
+	ants      []string // the ANTS's licence requests; nil: unknown to the ANTS
 }
 
 func (s demoStudent) input() livretclient.StudentInput {
-	return livretclient.StudentInput{OfficeRef: s.office, FirstName: s.first, LastName: s.last, NEPH: s.neph,
-		Category: s.category, InitialEvaluationAccepted: s.evaluation}
+	in := livretclient.StudentInput{OfficeRef: s.office, FirstName: s.first, LastName: s.last, NEPH: s.neph}
+	if s.trainings != nil {
+		in.Trainings = s.trainings
+	} else {
+		in.Category, in.InitialEvaluationAccepted = s.category, s.evaluation
+	}
+	return in
 }
 
 var demoStudents = []demoStudent{
@@ -306,8 +333,11 @@ var demoStudents = []demoStudent{
 	{ref: "tom", office: demoOfficeCentre, first: "Tom", last: "Blanc", category: "B", evaluation: true},
 	// Initial evaluation not accepted: in error at once.
 	{ref: "sarah", office: demoOfficeCentre, first: "Sarah", last: "Haddad", neph: "120675000009", category: "B", ants: []string{"B"}},
-	// A motorcycle student: not concerned.
-	{ref: "jules", office: demoOfficeCentre, first: "Jules", last: "Petit", neph: "120675000004", category: "A2", evaluation: true, ants: []string{"A2"}},
+	// A moped (AM) student: not concerned, whatever the scope.
+	{ref: "jules", office: demoOfficeCentre, first: "Jules", last: "Petit", neph: "120675000004", category: "AM", evaluation: true, ants: []string{"AM"}},
+	// A motorcycle student who also learns to drive a car: two trainings, two contracts.
+	{ref: "theo", office: demoOfficeCentre, first: "Théo", last: "Lambert", neph: "120675000010", ants: []string{"B", "A2"},
+		trainings: []livretclient.TrainingInput{{Category: "B", InitialEvaluationAccepted: true}, {Category: "A2", InitialEvaluationAccepted: true}}},
 	{ref: "zoe", office: demoOfficeSud, first: "Zoé", last: "Faure", neph: "120675000006", category: "B", evaluation: true, ants: []string{"B"}},
 	{ref: "leo", office: demoOfficeSud, first: "Léo", last: "Marchand", neph: "120675000008", category: "B_AUTO", evaluation: true, ants: []string{"B"}},
 }
@@ -316,16 +346,24 @@ type demoLesson struct {
 	ref, office, student, instructor string
 	typ                              domain.LessonType
 	start, end                       time.Time
+	// category names the lesson's training (needed for a student with several); session
+	// ties the lessons of a collective session.
+	category, session string
 }
 
 func (l demoLesson) input() livretclient.LessonInput {
 	return livretclient.LessonInput{OfficeRef: l.office, StudentRef: l.student, InstructorRef: l.instructor,
-		Type: string(l.typ), Start: l.start, End: l.end}
+		Type: string(l.typ), Start: l.start, End: l.end, Category: l.category, SessionRef: l.session}
 }
+
+// demoSessionStudents attend the demo's collective theory session, each on one training.
+var demoSessionStudents = []struct{ student, category string }{{"lou", "B"}, {"hugo", "B_AAC"}, {"theo", "A2"}}
 
 // demoLessons is two weeks of an ordinary agenda up to tomorrow (no Sundays), with, on top
 // of the refusals the people above earn, the vendor guide's 25-minute simulator lesson, code
-// lessons, an initial evaluation and a mock exam (not concerned).
+// lessons given by an instructor and a collective theory session (sent in scope étendu), an
+// initial evaluation (sent too: it is that evaluation), a mock exam (not concerned), and Théo's
+// B driving and A2 motorcycle lessons.
 func demoLessons(now time.Time) []demoLesson {
 	today := domain.StartOfDay(now)
 	var out []demoLesson
@@ -338,13 +376,17 @@ func demoLessons(now time.Time) []demoLesson {
 		at := func(h, m int) time.Time {
 			return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, domain.Paris)
 		}
-		add := func(office, student, instructor string, typ domain.LessonType, h, m, minutes int) {
+		lesson := func(office, student, instructor string, typ domain.LessonType, h, m, minutes int) *demoLesson {
 			start := at(h, m)
 			out = append(out, demoLesson{
 				ref:    fmt.Sprintf("L-%s-%02d%02d-%s", day.Format("20060102"), h, m, student),
 				office: office, student: student, instructor: instructor, typ: typ,
 				start: start, end: start.Add(time.Duration(minutes) * time.Minute),
 			})
+			return &out[len(out)-1]
+		}
+		add := func(office, student, instructor string, typ domain.LessonType, h, m, minutes int) {
+			lesson(office, student, instructor, typ, h, m, minutes)
 		}
 		// Agence du Centre.
 		if i%2 == 0 {
@@ -375,6 +417,15 @@ func demoLessons(now time.Time) []demoLesson {
 		if i%5 == 0 {
 			add(demoOfficeCentre, "melanie", "jean", domain.TypeCode, 17, 0, 60)
 		}
+		// Théo: a car lesson one day, a motorcycle one (plateau, then circulation) the next.
+		switch i % 4 {
+		case 0, 2:
+			lesson(demoOfficeCentre, "theo", "claire", domain.TypeConduite, 13, 0, 60).category = "B"
+		case 1:
+			lesson(demoOfficeCentre, "theo", "karim", domain.TypePlateau, 13, 0, 120).category = "A2"
+		case 3:
+			lesson(demoOfficeCentre, "theo", "karim", domain.TypeCirculation, 13, 0, 90).category = "A2"
+		}
 		// Agence Sud.
 		add(demoOfficeSud, "zoe", "claire", domain.TypeConduite, 9, 0, 60)
 		if i%2 == 0 {
@@ -392,6 +443,13 @@ func demoLessons(now time.Time) []demoLesson {
 			add(demoOfficeCentre, "melanie", "simu", domain.TypeSimulateur, 13, 0, 25)
 		case pastWorkingDay(today, -3):
 			add(demoOfficeCentre, "hugo", "jean", domain.TypeExamenBlanc, 14, 0, 60)
+		case pastWorkingDay(today, -8):
+			// A collective theory session: one lesson per attending student, one session ref.
+			session := "CODE-" + day.Format("20060102") + "-1830"
+			for _, st := range demoSessionStudents {
+				l := lesson(demoOfficeCentre, st.student, "jean", domain.TypeCode, 18, 30, 90)
+				l.category, l.session = st.category, session
+			}
 		}
 	}
 	return out

@@ -210,7 +210,8 @@ func wantText(t *testing.T, ctx context.Context, wants ...string) {
 // sign in, link an office at RdvPermis's login page, the warning for a second office, the
 // seed's lessons sent by a run, the report's filters and tabs, a resend, the pager over
 // three pages with a filter on and a resend from page 2, linking with another school's
-// account, the unlink confirmation, the help and a page that does not exist.
+// account, the unlink confirmation, the help, the scope changed in "Paramètres" and a page
+// that does not exist.
 func TestBrowserAdmin(t *testing.T) {
 	ctx := newChromium(t)
 	b := newBrowserStack(t)
@@ -495,6 +496,24 @@ func TestBrowserAdmin(t *testing.T) {
 		screenshot(filepath.Join(dir, "ui-help.png")),
 	)
 	wantText(t, ctx, "Ce que Livret transmet à la DSR", domain.CodeDureeInvalide.Message(), domain.CodeDureeInvalide.Hint())
+
+	// "Paramètres": the scope étendu chosen in the browser; the school's scope changes.
+	run(t, ctx, "settings",
+		chromedp.Click(`//nav[@aria-label="Menu principal"]/a[.="Paramètres"]`, chromedp.BySearch),
+		chromedp.WaitVisible("#scope-etendu", chromedp.ByQuery),
+		chromedp.Click("#scope-etendu", chromedp.ByQuery),
+		chromedp.Click(`form[action="/ui/parametres"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.notice.success`, chromedp.ByQuery),
+		screenshot(filepath.Join(dir, "ui-settings.png")),
+	)
+	wantText(t, ctx, "Les paramètres sont enregistrés", "Auto-école Lauriane", agrementA, domain.ScopeEtendu.Label())
+	var settings struct {
+		Scope string `json:"scope"`
+	}
+	b.call("GET", "/v1/school", key, nil, &settings)
+	if settings.Scope != "etendu" {
+		t.Fatalf("the school's scope is %q after the settings form", settings.Scope)
+	}
 
 	// A phone's width: the same report, readable.
 	run(t, ctx, "phone",

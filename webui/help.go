@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"livret/db/dbq"
 	"livret/domain"
 )
 
@@ -24,6 +27,77 @@ type helpPage struct {
 	Generic    string // the simulator's generic authorisation number
 	DailyAt    string // the daily run's time, "01:30"
 	Groups     []helpGroup
+	// Sending is the sending table per category group, in each scope.
+	Sending []sendingRow
+	// Scope is the signed-in school's scope, by its label ("" for a visitor).
+	Scope string
+}
+
+// sendingRow is one category group of the sending table: the types it sends in scope guide
+// and in scope étendu, by their French names.
+type sendingRow struct {
+	Group         string
+	Guide, Etendu []string
+	From          string // the first day the étendu rows apply, "01/01/2024"; "" when none
+}
+
+// sendingGroups are the category groups in the order of domain.Categories, the group of
+// categories never sent last.
+func sendingGroups() []domain.Group {
+	var out []domain.Group
+	for _, c := range domain.Categories() {
+		if g := c.Group(); g != domain.GroupNone && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return append(out, domain.GroupNone)
+}
+
+// typeSent is a type's French name with the sending table's conditions on it in group g
+// (given by an instructor, some categories only).
+func typeSent(g domain.Group, t domain.LessonType) string {
+	label := t.Label()
+	for _, r := range domain.SendingTable() {
+		if r.Group != g || r.Type != t {
+			continue
+		}
+		if r.ByInstructor {
+			label += " (donné par un formateur)"
+		}
+		if r.Only != nil {
+			var names []string
+			for _, c := range r.Only {
+				names = append(names, c.Label())
+			}
+			label += " (seulement " + strings.Join(names, " et ") + ")"
+		}
+		break
+	}
+	return label
+}
+
+func newSendingRows() []sendingRow {
+	var out []sendingRow
+	for _, g := range sendingGroups() {
+		row := sendingRow{Group: g.Label()}
+		for _, t := range domain.TypesSent(domain.ScopeGuide, g) {
+			row.Guide = append(row.Guide, typeSent(g, t))
+		}
+		for _, t := range domain.TypesSent(domain.ScopeEtendu, g) {
+			row.Etendu = append(row.Etendu, typeSent(g, t))
+		}
+		var from time.Time
+		for _, r := range domain.SendingTable() {
+			if r.Group == g && !r.Guide && (from.IsZero() || r.From.Before(from)) {
+				from = r.From
+			}
+		}
+		if !from.IsZero() {
+			row.From = from.Format("02/01/2006")
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // helpGroup is one list of the error catalogue.
@@ -63,7 +137,7 @@ func helpEntries(codes []domain.Code) []helpEntry {
 
 func newHelpPage(dailyHour, dailyMinute int) *helpPage {
 	h := &helpPage{MinMinutes: domain.MinLessonMinutes, MaxMinutes: domain.MaxLessonMinutes, Generic: domain.GenericSimulatorAuthorization,
-		DailyAt: fmt.Sprintf("%02d:%02d", dailyHour, dailyMinute)}
+		DailyAt: fmt.Sprintf("%02d:%02d", dailyHour, dailyMinute), Sending: newSendingRows()}
 	for _, c := range domain.Categories() {
 		if c.Group() == domain.GroupB {
 			h.Categories = append(h.Categories, c.Label())
@@ -99,5 +173,9 @@ func (s *Pages) uiHelp(c *gin.Context) {
 	if s.School.Orchestrator != nil {
 		h, m = s.School.Orchestrator.DailyTime()
 	}
-	s.renderPage(c, http.StatusOK, "help", pageData{Title: "Aide", Nav: "aide", Help: newHelpPage(h, m)})
+	help := newHelpPage(h, m)
+	if sc, ok := c.Get(schoolKey); ok {
+		help.Scope = domain.Scope(sc.(dbq.School).Scope).Label()
+	}
+	s.renderPage(c, http.StatusOK, "help", pageData{Title: "Aide", Nav: "aide", Help: help})
 }

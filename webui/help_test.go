@@ -3,6 +3,7 @@ package webui
 import (
 	"os"
 	"regexp"
+	"slices"
 	"testing"
 
 	"livret/domain"
@@ -50,5 +51,39 @@ func TestHelpListsTheWholeCatalogue(t *testing.T) {
 		if !documented[code] {
 			t.Errorf("%s is on the help page but not in docs/rules.md", code)
 		}
+	}
+}
+
+// TestHelpShowsTheSendingTable: each row of domain's sending table is on the help page, in
+// its group's row, under étendu, and under guide too when the row holds in scope guide; a
+// group that sends nothing in a scope says so.
+func TestHelpShowsTheSendingTable(t *testing.T) {
+	rows := map[string]sendingRow{}
+	for _, r := range newHelpPage(1, 30).Sending {
+		rows[r.Group] = r
+	}
+	for _, g := range []domain.Group{domain.GroupB, domain.GroupMoto, domain.GroupLourd, domain.GroupNone} {
+		if _, ok := rows[g.Label()]; !ok {
+			t.Errorf("no row for %s", g.Label())
+		}
+	}
+	for _, r := range domain.SendingTable() {
+		row := rows[r.Group.Label()]
+		label := typeSent(r.Group, r.Type)
+		if !slices.Contains(row.Etendu, label) {
+			t.Errorf("%s / %s: not under étendu (%v)", r.Group.Label(), label, row.Etendu)
+		}
+		if r.Guide != slices.Contains(row.Guide, label) {
+			t.Errorf("%s / %s: under guide %v, want %v", r.Group.Label(), label, !r.Guide, r.Guide)
+		}
+	}
+	if none := rows[domain.GroupNone.Label()]; none.Guide != nil || none.Etendu != nil {
+		t.Errorf("the categories never sent send %+v", none)
+	}
+	if moto := rows[domain.GroupMoto.Label()]; moto.Guide != nil || moto.From != "01/01/2024" {
+		t.Errorf("moto: guide %v, from %q", moto.Guide, moto.From)
+	}
+	if code := typeSent(domain.GroupB, domain.TypeCode); code != "Cours de code (donné par un formateur)" {
+		t.Errorf("B's code: %q", code)
 	}
 }

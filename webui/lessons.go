@@ -38,7 +38,10 @@ type lessonsPage struct {
 	Pager    pager
 	Retour   string // this view's query, page included, for the resend form
 	Status   string // on "toutes": the status filtered on, "" for all
-	Statuses []statusOption
+	Statuses []selectOption
+	// Category is the training category filtered on ("" for all), kept by every tab.
+	Category   string
+	Categories []selectOption
 	// Resendable is the N of "Renvoyer les N leçons": the DSR's refusals of this view's
 	// office, student and period (docs/rules.md, "Resending").
 	Resendable int64
@@ -61,25 +64,67 @@ type tabLink struct {
 type studentLink struct {
 	Name, URL string
 	Current   bool
+	Trainings []trainingView
 }
 
-// statusOption is one choice of the "Transmission" filter.
-type statusOption struct {
+// trainingView is one of a found student's trainings: its category, its initial evaluation
+// and where its training contract stands at the DSR, in French.
+type trainingView struct {
+	Label, Evaluation string
+	Contract          string
+	ContractClass     string // the status style: ok, wait or err
+	Hint              string // what to do about a refused contract
+}
+
+func newTrainingView(t school.Training) trainingView {
+	v := trainingView{Label: t.CategoryLabel, Evaluation: "Évaluation de départ non acceptée"}
+	if t.InitialEvaluationAccepted {
+		v.Evaluation = "Évaluation de départ acceptée"
+	}
+	switch t.Contract.Status {
+	case school.ContractCreated:
+		v.Contract, v.ContractClass = "Contrat de formation créé", "ok"
+	case school.ContractError:
+		v.Contract, v.ContractClass = "Contrat de formation refusé par la DSR", "err"
+		if t.Contract.Message != nil {
+			v.Contract += " : " + *t.Contract.Message
+		}
+		if t.Contract.Hint != nil {
+			v.Hint = *t.Contract.Hint
+		}
+	default:
+		v.Contract, v.ContractClass = "Contrat de formation : pas encore créé (il le sera au premier envoi)", "wait"
+	}
+	return v
+}
+
+// selectOption is one choice of a filter (Transmission, Catégorie).
+type selectOption struct {
 	Value, Label string
 	Selected     bool
 }
 
 // statusChoices are the statuses a school sees ("sending" shows as pending), in the order of
 // a lesson's life, worded by domain ("en erreur" → "En erreur").
-func statusChoices() []statusOption {
-	out := []statusOption{{Value: "", Label: "Toutes"}}
+func statusChoices() []selectOption {
+	out := []selectOption{{Value: "", Label: "Toutes"}}
 	for _, st := range domain.Statuses() {
 		if st.Shown() != st {
 			continue
 		}
 		phrase := st.Phrase()
 		r, size := utf8.DecodeRuneInString(phrase)
-		out = append(out, statusOption{Value: string(st), Label: string(unicode.ToUpper(r)) + phrase[size:]})
+		out = append(out, selectOption{Value: string(st), Label: string(unicode.ToUpper(r)) + phrase[size:]})
+	}
+	return out
+}
+
+// categoryChoices are the "Catégorie" filter's choices: every licence category, by its
+// French name.
+func categoryChoices() []selectOption {
+	out := []selectOption{{Value: "", Label: "Toutes"}}
+	for _, c := range domain.Categories() {
+		out = append(out, selectOption{Value: string(c), Label: c.Label()})
 	}
 	return out
 }
@@ -92,6 +137,8 @@ type pager struct {
 
 type lessonRow struct {
 	Ref, Slot, Type, Student string
+	Category                 string // the training's category, by its French name
+	Session                  string // the collective session's ref, if any
 	Status, StatusClass      string
 	Hint                     string
 	// Note says when a pending lesson goes, or why one will not (school.Transmission.Note).
@@ -116,10 +163,16 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		return
 	}
 	sortOffices(p.Offices)
+	p.Categories = choose(categoryChoices(), c.Query("category"))
+	for _, o := range p.Categories {
+		if o.Selected {
+			p.Category = o.Value
+		}
+	}
 
 	// The filters every tab keeps, and this view: the tab, the filters, the search.
 	filters := url.Values{}
-	for k, v := range map[string]string{"office": p.Office, "from": p.From, "to": p.To} {
+	for k, v := range map[string]string{"office": p.Office, "from": p.From, "to": p.To, "category": p.Category} {
 		if v != "" {
 			filters.Set(k, v)
 		}
@@ -153,8 +206,11 @@ func (s *Pages) uiLessons(c *gin.Context) {
 			}
 		}
 		for _, st := range students {
-			p.Students = append(p.Students, studentLink{Name: st.LastName + " " + st.FirstName,
-				URL: lessonsURL(view, "student", st.Ref), Current: st.Ref == p.Student})
+			link := studentLink{Name: st.LastName + " " + st.FirstName, URL: lessonsURL(view, "student", st.Ref), Current: st.Ref == p.Student}
+			for _, t := range st.Trainings {
+				link.Trainings = append(link.Trainings, newTrainingView(t))
+			}
+			p.Students = append(p.Students, link)
 			if st.Ref == p.Student {
 				p.Chosen = st.FirstName + " " + st.LastName
 			}
@@ -170,16 +226,12 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		view.Set("student", p.Student)
 		report.Set("student", p.Student)
 	case "toutes":
-		p.Statuses = statusChoices()
-		chosen := 0 // "Toutes"
-		for i, o := range p.Statuses {
-			// Only a status of the list: anything else is no filter, and is not echoed.
-			if o.Value == c.Query("status") {
-				chosen = i
+		p.Statuses = choose(statusChoices(), c.Query("status"))
+		for _, o := range p.Statuses {
+			if o.Selected {
+				p.Status = o.Value
 			}
 		}
-		p.Status = p.Statuses[chosen].Value
-		p.Statuses[chosen].Selected = true
 		if p.Status != "" {
 			view.Set("status", p.Status)
 			report.Set("status", p.Status)
@@ -206,7 +258,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	p.Shown, p.Page, p.Total = true, res.Page, res.Total
 	if p.Tab != "toutes" {
 		p.ResendStudent = report.Get("student")
-		f := school.ResendFilter{Office: p.Office, Student: p.ResendStudent, From: p.From, To: p.To}
+		f := school.ResendFilter{Office: p.Office, Student: p.ResendStudent, From: p.From, To: p.To, Category: p.Category}
 		if p.Resendable, err = s.School.ResendableCount(ctx, schoolOf(c), f); err != nil {
 			s.uiProblem(c, err)
 			return
@@ -247,7 +299,11 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	}
 	p.Retour = retour.Encode()
 	for _, l := range res.Items {
-		row := lessonRow{Ref: l.Ref, Slot: l.Slot, Type: l.TypeLabel, Student: l.Student.FirstName + " " + l.Student.LastName}
+		row := lessonRow{Ref: l.Ref, Slot: l.Slot, Type: l.TypeLabel, Student: l.Student.FirstName + " " + l.Student.LastName,
+			Category: l.CategoryLabel}
+		if l.SessionRef != nil {
+			row.Session = *l.SessionRef
+		}
 		row.Status, row.StatusClass = statusCell(l.Transmission)
 		inError := l.Transmission.Status == string(domain.StatusError)
 		if l.Transmission.Hint != nil && inError {
@@ -263,6 +319,19 @@ func (s *Pages) uiLessons(c *gin.Context) {
 		p.Rows = append(p.Rows, row)
 	}
 	s.renderPage(c, http.StatusOK, "lessons", d)
+}
+
+// choose marks the option of value as selected, "Toutes" (the first) when no option has it:
+// a value not of the list is no filter, and is not echoed.
+func choose(options []selectOption, value string) []selectOption {
+	chosen := 0
+	for i, o := range options {
+		if o.Value == value {
+			chosen = i
+		}
+	}
+	options[chosen].Selected = true
+	return options
 }
 
 // maxPage bounds the page asked for: far past any real report, well inside the use case's

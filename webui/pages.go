@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -99,12 +99,14 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/offices", s.uiOffices)
 	in.GET("/offices/:ref/disconnect", s.uiDisconnectConfirm)
 	in.GET("/lessons", s.uiLessons)
+	in.GET("/parametres", s.uiSettings)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
 	forms.POST("/offices/:ref/disconnect", s.uiDisconnect)
 	forms.POST("/lessons/:ref/resend", s.uiResend)
 	forms.POST("/lessons/resend", s.uiResendMany)
+	forms.POST("/parametres", s.uiChangeSettings)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -143,8 +145,9 @@ type pageData struct {
 	Warning   string
 	RequestID string // on a failure's page, for the support
 
-	Lessons *lessonsPage
-	Help    *helpPage
+	Lessons  *lessonsPage
+	Help     *helpPage
+	Settings *settingsPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
@@ -212,6 +215,7 @@ var uiNotices = map[string]notice{
 	"renvoyees-suite":   {Kind: "warning", Text: "Les 1 000 premières leçons refusées sont renvoyées : cliquez de nouveau pour renvoyer les suivantes."},
 	"renvoyees-differe": {Kind: "warning", Text: "Les leçons sont de nouveau en attente, mais l'envoi immédiat n'a pas pu être lancé : elles partiront lors du prochain envoi automatique."},
 	"rien-a-renvoyer":   {Kind: "warning", Text: "Aucune leçon refusée par la DSR ne correspond à ces filtres : rien n'a été renvoyé."},
+	"parametres":        {Kind: "success", Text: "Les paramètres sont enregistrés : les leçons pas encore transmises à la DSR sont jugées selon ce périmètre."},
 }
 
 func (s *Pages) uiOffices(c *gin.Context) {
@@ -302,11 +306,11 @@ func (s *Pages) uiResend(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/ui/lessons?"+back.Encode())
 }
 
-// uiResendMany is "Renvoyer les N leçons": the DSR's refusals of the view's office, student
-// and period, then back to the same view.
+// uiResendMany is "Renvoyer les N leçons": the DSR's refusals of the view's office, student,
+// category and period, then back to the same view.
 func (s *Pages) uiResendMany(c *gin.Context) {
 	f := school.ResendFilter{Office: strings.TrimSpace(c.PostForm("office")), Student: strings.TrimSpace(c.PostForm("student")),
-		From: strings.TrimSpace(c.PostForm("from")), To: strings.TrimSpace(c.PostForm("to"))}
+		From: strings.TrimSpace(c.PostForm("from")), To: strings.TrimSpace(c.PostForm("to")), Category: strings.TrimSpace(c.PostForm("category"))}
 	r, err := s.School.ResendLessons(c.Request.Context(), schoolOf(c), f)
 	if err != nil {
 		s.uiProblem(c, err)
@@ -331,7 +335,7 @@ func (s *Pages) uiResendMany(c *gin.Context) {
 func lessonsQuery(raw string) url.Values {
 	in, _ := url.ParseQuery(raw)
 	out := url.Values{}
-	for _, k := range []string{"tab", "office", "from", "to", "page", "q", "student", "status"} {
+	for _, k := range []string{"tab", "office", "from", "to", "category", "page", "q", "student", "status"} {
 		if v := strings.TrimSpace(in.Get(k)); v != "" && len(v) <= 200 {
 			out.Set(k, v)
 		}

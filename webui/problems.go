@@ -27,6 +27,8 @@ var fieldLabels = map[string]string{
 	"from":     "Période du",
 	"to":       "Période au",
 	"status":   "Transmission",
+	"category": "Catégorie",
+	"scope":    "Périmètre",
 	"page":     "Page",
 	"per_page": "Lignes par page",
 }

@@ -233,6 +233,22 @@ func checkDemo(ctx context.Context, t *testing.T, api *livretclient.Client) {
 	if total(livretclient.StatusNotEligible) == 0 {
 		t.Error("the demo has no lesson not concerned")
 	}
+	// Scope étendu: the moto student's A2 lessons and the collective theory session went.
+	settings, err := api.Settings(ctx)
+	must(t, err)
+	if settings.Scope != "etendu" {
+		t.Errorf("the demo school's scope is %q", settings.Scope)
+	}
+	a2, err := api.Lessons(ctx, livretclient.LessonQuery{Category: "A2", Status: livretclient.StatusTransmitted, PerPage: 100})
+	must(t, err)
+	types := map[string]bool{}
+	for _, l := range a2.Items {
+		types[l.Type] = true
+		types["session"] = types["session"] || l.SessionRef != nil
+	}
+	if !types["plateau"] || !types["circulation"] || !types["session"] {
+		t.Errorf("the demo's A2 lessons transmitted: %v", types)
+	}
 }
 
 // waitRun waits for the run to be recorded as finished in GET /v1/offices/{ref}/runs (it is
