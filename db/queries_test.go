@@ -245,10 +245,19 @@ func TestDSRRefusalStaysUntilResend(t *testing.T) {
 	if n, err := f.q.TransmissionMarkError(ctx, dbq.TransmissionMarkErrorParams{LessonID: l.ID, Code: "ELEVE_INTROUVABLE", Message: "m", Origin: "dsr"}); err != nil || n != 1 {
 		t.Fatalf("mark error: %d %v", n, err)
 	}
-	// The admin fixes the student: our verdict says pending, but the DSR's refusal stays.
-	if _, err := f.q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: f.school.ID,
-		OfficeID: f.office.ID, StudentID: f.student.ID, StartsAt: l.StartsAt, EndsAt: l.EndsAt, Status: "pending"}); !db.IsNotFound(err) {
-		t.Fatalf("a DSR refusal must wait for a resend: %v", err)
+	// The admin fixes the student, and moves the lesson to another office: our verdict says
+	// pending, but the DSR's refusal stays; the copies follow the lesson.
+	other, err := f.q.OfficeUpsert(ctx, dbq.OfficeUpsertParams{SchoolID: f.school.ID, Ref: "B2", Name: "Bureau 2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := f.q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: f.school.ID,
+		OfficeID: other.ID, StudentID: f.student.ID, Category: "B_AUTO", StartsAt: l.StartsAt, EndsAt: l.EndsAt, Status: "pending"})
+	if err != nil || tr.Status != "error" || tr.Code != "ELEVE_INTROUVABLE" || tr.Origin != "dsr" {
+		t.Fatalf("a DSR refusal must wait for a resend: %+v %v", tr, err)
+	}
+	if tr.OfficeID != other.ID || tr.Category != "B_AUTO" {
+		t.Fatalf("the copies did not follow the lesson: office %d (want %d), category %q", tr.OfficeID, other.ID, tr.Category)
 	}
 	// A lesson cancelled meanwhile is no longer an error to fix.
 	if _, err := f.q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: f.school.ID,

@@ -46,9 +46,14 @@ func TestTransmissionGuardsFollowTheStatusTable(t *testing.T) {
 	}
 	verdict := func(to domain.Status) move {
 		return move{domain.EventVerdict, to, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
-			_, err := q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: f.school.ID,
+			tr, err := q.TransmissionSetVerdict(ctx, dbq.TransmissionSetVerdictParams{LessonID: l.ID, SchoolID: f.school.ID,
 				OfficeID: f.office.ID, StudentID: f.student.ID, StartsAt: l.StartsAt, EndsAt: l.EndsAt, Status: string(to)})
-			return applied(err)
+			if ok, err := applied(err); !ok || err != nil {
+				return ok, err
+			}
+			// A DSR refusal that stays keeps its status and its origin (only the lesson's copies
+			// follow); a verdict that applies is Livret's.
+			return domain.Status(tr.Status) == to && domain.Origin(tr.Origin) == domain.OriginLivret, nil
 		}}
 	}
 	moves := []move{

@@ -398,11 +398,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
 ON CONFLICT (lesson_id) DO UPDATE
 SET office_id = excluded.office_id, student_id = excluded.student_id, category = excluded.category,
     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-    status = excluded.status, code = excluded.code, message = excluded.message,
-    origin = 'livret', updated_at = now()
+    status = CASE WHEN transmissions.origin = 'dsr' AND transmissions.status = 'error'
+                       AND excluded.status IN ('pending', 'error')
+                  THEN transmissions.status ELSE excluded.status END,
+    code = CASE WHEN transmissions.origin = 'dsr' AND transmissions.status = 'error'
+                     AND excluded.status IN ('pending', 'error')
+                THEN transmissions.code ELSE excluded.code END,
+    message = CASE WHEN transmissions.origin = 'dsr' AND transmissions.status = 'error'
+                        AND excluded.status IN ('pending', 'error')
+                   THEN transmissions.message ELSE excluded.message END,
+    origin = CASE WHEN transmissions.origin = 'dsr' AND transmissions.status = 'error'
+                       AND excluded.status IN ('pending', 'error')
+                  THEN transmissions.origin ELSE 'livret' END,
+    updated_at = now()
 WHERE transmissions.status NOT IN ('sending', 'transmitted')
-  AND NOT (transmissions.origin = 'dsr' AND transmissions.status = 'error'
-           AND excluded.status IN ('pending', 'error'))
 RETURNING lesson_id, school_id, office_id, student_id, starts_at, ends_at, status, code, message, origin, attempts, dsr_lesson_id, sending_since, transmitted_at, updated_at, category
 `
 
@@ -421,7 +430,9 @@ type TransmissionSetVerdictParams struct {
 
 // Livret's own verdict on a lesson not yet at the DSR. It never touches a lesson being sent or
 // sent, and a DSR refusal stays until the admin resends (a fix of ours cannot know the DSR
-// would now accept it), unless the lesson is no longer to be sent at all.
+// would now accept it), unless the lesson is no longer to be sent at all. The copies of the
+// lesson's office, student, category and times follow the lesson even while a DSR refusal
+// stays, so the report's filters and the office cards count it where it now is.
 func (q *Queries) TransmissionSetVerdict(ctx context.Context, arg TransmissionSetVerdictParams) (Transmission, error) {
 	row := q.db.QueryRow(ctx, transmissionSetVerdict,
 		arg.LessonID,
