@@ -139,6 +139,15 @@ func (s *Server) listRuns(c *gin.Context) {
 }
 
 func (s *Server) listLessons(c *gin.Context) {
+	csv, err := wantsCSV(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if csv {
+		s.exportLessons(c)
+		return
+	}
 	v, err := s.School.Lessons(c.Request.Context(), schoolOf(c), c.Request.URL.Query())
 	answer(c, http.StatusOK, v, err)
 }

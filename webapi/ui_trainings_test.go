@@ -101,6 +101,25 @@ func TestUITrainings(t *testing.T) {
 		p.has(t, `<td data-label="Catégorie">Permis B</td>`, `<td data-label="Catégorie">Permis A2</td>`)
 		p.hasNot(t, "zz")
 	})
+	t.Run("Exporter (CSV) takes the view's filters, every page", func(t *testing.T) {
+		p := admin.get("/ui/lessons?tab=toutes&office=lauriane&category=A2").want(t, http.StatusOK)
+		m := regexp.MustCompile(`<a href="(/ui/lessons/export\?[^"]*)" download>Exporter \(CSV\)</a>`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatal("no Exporter (CSV) link")
+		}
+		export := admin.get(m[1]).want(t, http.StatusOK)
+		if ct := export.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.HasPrefix(export.raw, "\ufeff") {
+			t.Fatalf("export: %q", ct)
+		}
+		// The A2 lessons only, both pages of the view: eleven plus Tom's theory lesson.
+		if n := strings.Count(export.raw, ";Permis A2;"); n != 12 || strings.Contains(export.raw, ";Permis B;") {
+			t.Fatalf("%d A2 rows in the export:\n%s", n, export.raw)
+		}
+		// Signed out, no file.
+		if out := e.uiAgent(t).get(m[1]); out.status == http.StatusOK && strings.HasPrefix(out.raw, "\ufeff") {
+			t.Fatal("the export answers without a session")
+		}
+	})
 	t.Run("filtered on a category, the pager keeps it", func(t *testing.T) {
 		view := url.Values{"tab": {"toutes"}, "office": {"lauriane"}, "category": {"A2"}}
 		p := admin.get("/ui/lessons?tab=toutes&office=lauriane&category=A2").want(t, http.StatusOK)

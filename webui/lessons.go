@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,6 +46,8 @@ type lessonsPage struct {
 	// Resendable is the N of "Renvoyer les N leçons": the DSR's refusals of this view's
 	// office, student and period (docs/rules.md, "Resending").
 	Resendable int64
+	// ExportURL downloads every lesson of the view's filters as CSV (not only this page).
+	ExportURL string
 	// ResendStudent is the student the bulk resend is limited to ("" for all).
 	ResendStudent string
 }
@@ -243,6 +246,7 @@ func (s *Pages) uiLessons(c *gin.Context) {
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {
 		page = min(n, maxPage)
 	}
+	p.ExportURL = "/ui/lessons/export?" + report.Encode()
 	report.Set("page", strconv.Itoa(page))
 	report.Set("per_page", strconv.Itoa(school.DefaultPerPage))
 
@@ -384,4 +388,32 @@ func withoutLabel(msg, label string) string {
 var statusClass = map[domain.Status]string{
 	domain.StatusPending: "wait", domain.StatusTransmitted: "ok", domain.StatusError: "err",
 	domain.StatusNotEligible: "muted", domain.StatusCancelled: "muted",
+}
+
+// exportFilters are the query parameters the export takes from the report's view.
+var exportFilters = []string{"office", "student", "status", "from", "to", "category"}
+
+// uiExport is "Exporter (CSV)": the report's file (school.LessonExport, the same as GET
+// /v1/lessons?format=csv) for the filters of the view the admin is on. A refused filter is
+// the French error page; a failure once the download began cuts it.
+func (s *Pages) uiExport(c *gin.Context) {
+	ctx := c.Request.Context()
+	query := url.Values{}
+	for _, k := range exportFilters {
+		if v, ok := c.GetQuery(k); ok {
+			query.Set(k, v)
+		}
+	}
+	export, err := s.School.ExportLessons(ctx, schoolOf(c), query)
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="`+school.CSVFileName(time.Now())+`"`)
+	c.Status(http.StatusOK)
+	if n, err := export.WriteCSV(ctx, c.Writer, c.Writer.Flush); err != nil {
+		s.log().ErrorContext(ctx, "lesson export cut short", "rows", n, "error", err.Error())
+		panic(http.ErrAbortHandler)
+	}
 }

@@ -99,6 +99,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/offices", s.uiOffices)
 	in.GET("/offices/:ref/disconnect", s.uiDisconnectConfirm)
 	in.GET("/lessons", s.uiLessons)
+	in.GET("/lessons/export", s.uiExport)
 	in.GET("/parametres", s.uiSettings)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)

@@ -226,6 +226,100 @@ func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyPara
 	return items, nil
 }
 
+const lessonReportAfter = `-- name: LessonReportAfter :many
+WITH page AS (
+    SELECT m.lesson_id, m.starts_at
+    FROM report_matches($1, $2::bigint, $3::bigint,
+                        $4::text[], $5::timestamptz, $6::timestamptz,
+                        $7::text) m
+    WHERE (m.starts_at, m.lesson_id) < ($8::timestamptz, $9::bigint)
+    ORDER BY m.starts_at DESC, m.lesson_id DESC
+    LIMIT $10
+)
+SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref
+FROM page p
+JOIN report_lines v ON v.id = p.lesson_id
+ORDER BY p.starts_at DESC, p.lesson_id DESC
+`
+
+type LessonReportAfterParams struct {
+	SchoolID    int64
+	OfficeID    *int64
+	StudentID   *int64
+	Statuses    []string
+	FromAt      *time.Time
+	ToAt        *time.Time
+	Category    *string
+	BeforeStart time.Time
+	BeforeID    int64
+	Lim         int32
+}
+
+type LessonReportAfterRow struct {
+	ReportLine ReportLine
+}
+
+// The export (GET /v1/lessons?format=csv): every lesson of the report's filter, newest first,
+// read in pages after a cursor (the last page's start and id) instead of an offset, so a
+// school's 100,000 lessons stream at the cost of one page each.
+func (q *Queries) LessonReportAfter(ctx context.Context, arg LessonReportAfterParams) ([]LessonReportAfterRow, error) {
+	rows, err := q.db.Query(ctx, lessonReportAfter,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.StudentID,
+		arg.Statuses,
+		arg.FromAt,
+		arg.ToAt,
+		arg.Category,
+		arg.BeforeStart,
+		arg.BeforeID,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LessonReportAfterRow{}
+	for rows.Next() {
+		var i LessonReportAfterRow
+		if err := rows.Scan(
+			&i.ReportLine.ID,
+			&i.ReportLine.SchoolID,
+			&i.ReportLine.Ref,
+			&i.ReportLine.Type,
+			&i.ReportLine.StartsAt,
+			&i.ReportLine.EndsAt,
+			&i.ReportLine.PlannedAt,
+			&i.ReportLine.CancelledAt,
+			&i.ReportLine.OfficeRef,
+			&i.ReportLine.OfficeName,
+			&i.ReportLine.StudentRef,
+			&i.ReportLine.StudentFirstName,
+			&i.ReportLine.StudentLastName,
+			&i.ReportLine.InstructorRef,
+			&i.ReportLine.Status,
+			&i.ReportLine.Code,
+			&i.ReportLine.Message,
+			&i.ReportLine.Attempts,
+			&i.ReportLine.DsrLessonID,
+			&i.ReportLine.TransmittedAt,
+			&i.ReportLine.Origin,
+			&i.ReportLine.OfficeLinkedAt,
+			&i.ReportLine.OfficeLinked,
+			&i.ReportLine.OfficeNeedsReconnect,
+			&i.ReportLine.Category,
+			&i.ReportLine.SessionRef,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lessonReportCount = `-- name: LessonReportCount :one
 SELECT count(*) FROM report_matches($1, $2::bigint, $3::bigint,
                                     $4::text[], $5::timestamptz, $6::timestamptz,

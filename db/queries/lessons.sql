@@ -85,6 +85,24 @@ FROM page p
 JOIN report_lines v ON v.id = p.lesson_id
 ORDER BY p.starts_at DESC, p.lesson_id DESC;
 
+-- name: LessonReportAfter :many
+-- The export (GET /v1/lessons?format=csv): every lesson of the report's filter, newest first,
+-- read in pages after a cursor (the last page's start and id) instead of an offset, so a
+-- school's 100,000 lessons stream at the cost of one page each.
+WITH page AS (
+    SELECT m.lesson_id, m.starts_at
+    FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
+                        sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
+                        sqlc.narg(category)::text) m
+    WHERE (m.starts_at, m.lesson_id) < (@before_start::timestamptz, @before_id::bigint)
+    ORDER BY m.starts_at DESC, m.lesson_id DESC
+    LIMIT @lim
+)
+SELECT sqlc.embed(v)
+FROM page p
+JOIN report_lines v ON v.id = p.lesson_id
+ORDER BY p.starts_at DESC, p.lesson_id DESC;
+
 -- name: LessonReportCount :one
 -- How many lessons the report's filter matches (the same report_matches).
 SELECT count(*) FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
