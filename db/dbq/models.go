@@ -8,6 +8,19 @@ import (
 	"time"
 )
 
+type Digest struct {
+	ID         int64
+	SchoolID   int64
+	Day        time.Time
+	Recipients []string
+	Subject    string
+	TextBody   string
+	HtmlBody   string
+	MessageID  string
+	CreatedAt  time.Time
+	SentAt     *time.Time
+}
+
 type DsrAccount struct {
 	ID               int64
 	SchoolID         int64
@@ -99,6 +112,16 @@ type Office struct {
 	SchedulePending bool
 }
 
+type OutboxEvent struct {
+	Seq       int64
+	ID        string
+	SchoolID  int64
+	Type      string
+	Data      []byte
+	CreatedAt time.Time
+	DigestID  *int64
+}
+
 type ReportLine struct {
 	ID                   int64
 	SchoolID             int64
@@ -147,13 +170,14 @@ type Run struct {
 }
 
 type School struct {
-	ID         int64
-	Name       string
-	Agrement   string
-	ApiKeyHash []byte
-	ClosedAt   *time.Time
-	CreatedAt  time.Time
-	Scope      string
+	ID          int64
+	Name        string
+	Agrement    string
+	ApiKeyHash  []byte
+	ClosedAt    *time.Time
+	CreatedAt   time.Time
+	Scope       string
+	AlertEmails []string
 }
 
 type Student struct {
@@ -207,4 +231,39 @@ type Transmission struct {
 	TransmittedAt *time.Time
 	UpdatedAt     time.Time
 	Category      string
+}
+
+type Webhook struct {
+	ID        int64
+	SchoolID  int64
+	Ref       string
+	Url       string
+	Events    []string
+	SecretEnc []byte
+	KeyID     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+}
+
+type WebhookAttempt struct {
+	ID          int64
+	DeliveryID  int64
+	AttemptedAt time.Time
+	StatusCode  *int32
+	Error       string
+	DurationMs  int32
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	WebhookID      int64
+	EventSeq       int64
+	Status         string
+	Attempts       int32
+	NextAttemptAt  time.Time
+	LastStatusCode *int32
+	LastError      string
+	CreatedAt      time.Time
+	FinishedAt     *time.Time
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const schoolByAPIKeyHash = `-- name: SchoolByAPIKeyHash :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE api_key_hash = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE api_key_hash = $1
 `
 
 func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (School, error) {
@@ -24,6 +24,7 @@ func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (Sc
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
@@ -42,7 +43,7 @@ func (q *Queries) SchoolCount(ctx context.Context) (int64, error) {
 const schoolCreate = `-- name: SchoolCreate :one
 INSERT INTO schools (name, agrement, api_key_hash, scope)
 VALUES ($1, $2, $3, coalesce(nullif($4::text, ''), 'guide'))
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
 `
 
 type SchoolCreateParams struct {
@@ -69,12 +70,13 @@ func (q *Queries) SchoolCreate(ctx context.Context, arg SchoolCreateParams) (Sch
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
 
 const schoolGet = `-- name: SchoolGet :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE id = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE id = $1
 `
 
 func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
@@ -88,12 +90,13 @@ func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
 
 const schoolGetByAgrement = `-- name: SchoolGetByAgrement :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope FROM schools WHERE agrement = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE agrement = $1
 `
 
 func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (School, error) {
@@ -107,12 +110,13 @@ func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (Sch
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
 
 const schoolList = `-- name: SchoolList :many
-SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope FROM schools s
+SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope, s.alert_emails FROM schools s
 ORDER BY s.id
 LIMIT $2 OFFSET $1
 `
@@ -140,6 +144,7 @@ func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]Schoo
 			&i.ClosedAt,
 			&i.CreatedAt,
 			&i.Scope,
+			&i.AlertEmails,
 		); err != nil {
 			return nil, err
 		}
@@ -163,7 +168,7 @@ func (q *Queries) SchoolMarkClosed(ctx context.Context, id int64) error {
 
 const schoolReopen = `-- name: SchoolReopen :one
 UPDATE schools SET closed_at = NULL WHERE id = $1
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
 `
 
 // The operator reopened a school the DSR had reported closed (docs/runbook.md).
@@ -178,13 +183,14 @@ func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
 
 const schoolSetScope = `-- name: SchoolSetScope :one
 UPDATE schools SET scope = $1 WHERE id = $2
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
 `
 
 type SchoolSetScopeParams struct {
@@ -204,6 +210,7 @@ func (q *Queries) SchoolSetScope(ctx context.Context, arg SchoolSetScopeParams) 
 		&i.ClosedAt,
 		&i.CreatedAt,
 		&i.Scope,
+		&i.AlertEmails,
 	)
 	return i, err
 }
