@@ -251,3 +251,51 @@ func wantDeliveries(t *testing.T, pool *pgxpool.Pool, seq int64, webhooks ...int
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestOutboxPrune: old events go with their finished deliveries and attempts; an event a
+// delivery still waits on stays however old, and so does a recent one.
+func TestOutboxPrune(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	f := newFixture(t, pool, "E0000000072")
+	hook := subscribe(t, pool, f.school.ID, "all", "lesson.error")
+	for i, ref := range []string{"old-done", "old-waiting", "recent"} {
+		l := f.addLesson(t, ref, time.Date(2026, 11, 30, 8+i, 0, 0, 0, time.UTC), 60, "pending")
+		if _, err := f.q.TransmissionMarkError(ctx, dbq.TransmissionMarkErrorParams{LessonID: l.ID, Code: "DUREE_INVALIDE", Origin: "dsr"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := events(t, f.q, f.school.ID)
+	if len(evs) != 3 {
+		t.Fatalf("%d events", len(evs))
+	}
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`UPDATE outbox_events SET created_at = now() - interval '40 days' WHERE seq = ANY($1)`, []int64{evs[0].Seq, evs[1].Seq})
+	exec(`UPDATE webhook_deliveries SET status = 'delivered', finished_at = now() WHERE event_seq = $1`, evs[0].Seq)
+	exec(`INSERT INTO webhook_attempts (delivery_id, status_code) SELECT id, 200 FROM webhook_deliveries WHERE event_seq = $1`, evs[0].Seq)
+
+	n, err := f.q.OutboxPrune(ctx, dbq.OutboxPruneParams{Before: time.Now().Add(-30 * 24 * time.Hour), Lim: 100})
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	left := events(t, f.q, f.school.ID)
+	if len(left) != 2 || left[0].Seq != evs[1].Seq || left[1].Seq != evs[2].Seq {
+		t.Fatalf("left %+v", left)
+	}
+	var deliveries, attempts int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1), (SELECT count(*) FROM webhook_attempts)`, hook).Scan(&deliveries, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if deliveries != 2 || attempts != 0 {
+		t.Errorf("deliveries %d, attempts %d after prune; want 2 and 0", deliveries, attempts)
+	}
+	if n, err := f.q.OutboxPrune(ctx, dbq.OutboxPruneParams{Before: time.Now().Add(-30 * 24 * time.Hour), Lim: 100}); err != nil || n != 0 {
+		t.Fatalf("second prune %d (%v), want 0", n, err)
+	}
+}

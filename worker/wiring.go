@@ -82,7 +82,7 @@ func NewActivities(cfg Config) *activities.Activities {
 // Start builds a worker of Livret's task queue from cfg, starts it and, with cfg.Reconcile,
 // reconciles the Schedules and keepers, then keeps them in step with the offices' links every
 // ReconcileInterval until ctx ends (KeepSchedulesInStep), and sweeps the runs left running
-// whose workflow closed (KeepRunsInStep). A failed reconcile is logged, not
+// whose workflow closed (KeepRunsInStep), and prunes the outbox (KeepOutboxPruned). A failed reconcile is logged, not
 // returned: the worker is serving, and the next pass repairs what is missing.
 func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, error) {
 	w := New(c, NewActivities(cfg), cfg.Options)
@@ -96,6 +96,7 @@ func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, 
 		}
 		go KeepSchedulesInStep(ctx, dbq.New(cfg.Pool), orch, ReconcileInterval, cfg.logger())
 		go KeepRunsInStep(ctx, dbq.New(cfg.Pool), c, ReconcileInterval, cfg.logger())
+		go KeepOutboxPruned(ctx, dbq.New(cfg.Pool), OutboxPruneInterval, cfg.logger())
 	}
 	return w, nil
 }

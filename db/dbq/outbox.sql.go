@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 )
 
 const outboxEmit = `-- name: OutboxEmit :one
@@ -87,4 +88,39 @@ func (q *Queries) OutboxListSince(ctx context.Context, arg OutboxListSinceParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const outboxPrune = `-- name: OutboxPrune :one
+WITH old AS (
+    SELECT e.seq FROM outbox_events e
+    WHERE e.created_at < $1
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
+    ORDER BY e.seq
+    LIMIT $2
+), deliveries AS (
+    SELECT d.id FROM webhook_deliveries d WHERE d.event_seq IN (SELECT seq FROM old)
+), attempts AS (
+    DELETE FROM webhook_attempts a WHERE a.delivery_id IN (SELECT id FROM deliveries)
+), gone_deliveries AS (
+    DELETE FROM webhook_deliveries d WHERE d.id IN (SELECT id FROM deliveries)
+), gone AS (
+    DELETE FROM outbox_events e WHERE e.seq IN (SELECT seq FROM old) RETURNING 1
+)
+SELECT count(*)::bigint AS pruned FROM gone
+`
+
+type OutboxPruneParams struct {
+	Before time.Time
+	Lim    int32
+}
+
+// The outbox is not an archive: events written before @before whose deliveries are all
+// finished (delivered, failed or cancelled) go, with those deliveries and their attempts, at
+// most @lim events per call (worker.KeepOutboxPruned calls it until it returns 0). An event
+// a delivery still waits on is kept, however old.
+func (q *Queries) OutboxPrune(ctx context.Context, arg OutboxPruneParams) (int64, error) {
+	row := q.db.QueryRow(ctx, outboxPrune, arg.Before, arg.Lim)
+	var pruned int64
+	err := row.Scan(&pruned)
+	return pruned, err
 }
