@@ -188,6 +188,33 @@ func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
 	return i, err
 }
 
+const schoolSetAlertEmails = `-- name: SchoolSetAlertEmails :one
+UPDATE schools SET alert_emails = $1::text[] WHERE id = $2
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+`
+
+type SchoolSetAlertEmailsParams struct {
+	AlertEmails []string
+	ID          int64
+}
+
+// PATCH /v1/school: the addresses that receive the daily digest (normalised by the caller).
+func (q *Queries) SchoolSetAlertEmails(ctx context.Context, arg SchoolSetAlertEmailsParams) (School, error) {
+	row := q.db.QueryRow(ctx, schoolSetAlertEmails, arg.AlertEmails, arg.ID)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+		&i.Scope,
+		&i.AlertEmails,
+	)
+	return i, err
+}
+
 const schoolSetScope = `-- name: SchoolSetScope :one
 UPDATE schools SET scope = $1 WHERE id = $2
 RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails

@@ -35,3 +35,8 @@ SELECT * FROM schools WHERE agrement = $1;
 -- PATCH /v1/school: what the school sends (the caller judges its lessons again).
 UPDATE schools SET scope = @scope WHERE id = @id
 RETURNING *;
+
+-- name: SchoolSetAlertEmails :one
+-- PATCH /v1/school: the addresses that receive the daily digest (normalised by the caller).
+UPDATE schools SET alert_emails = @alert_emails::text[] WHERE id = @id
+RETURNING *;
