@@ -177,6 +177,7 @@ func start(ctx context.Context, opts Options) (*Process, error) {
 	// Not exec.CommandContext: the process lives until Stop, whatever ctx does after Start.
 	cmd := exec.Command(opts.Binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("mailpit: start %s: %w", opts.Binary, err)
 	}
