@@ -4,8 +4,12 @@
 package layers_test
 
 import (
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,9 +37,14 @@ func TestLayersImportOnlyDownward(t *testing.T) {
 	}{
 		{"livret/domain", nil, nil},
 		{"livret/db", []string{"livret/db/dbq"}, nil},
-		{"livret/school", []string{"livret/db", "livret/db/dbq", "livret/domain"}, []string{"html/template", "github.com/gin-gonic/gin", "net/http/httptest"}},
+		// html/template: only the digest e-mail's HTML (TestOnlyTheDigestWritesHTMLInSchool).
+		{"livret/school", []string{"livret/db", "livret/db/dbq", "livret/domain"}, []string{"github.com/gin-gonic/gin", "net/http/httptest"}},
 		{"livret/dsr", []string{"livret/domain"}, nil},
+		{"livret/mailer", nil, nil},
+		{"livret/mailer/mailpit", nil, nil},
+		{"livret/mailer/mailtest", []string{"livret/mailer", "livret/mailer/mailpit"}, nil},
 		{"livret/sandbox", nil, nil},
+		{"livret/activities", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/dsr", "livret/mailer", "livret/school"}, nil},
 		{"livret/workflows", []string{"livret/activities", "livret/domain"}, nil},
 		{"livret/webapi", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/dsr", "livret/school"}, []string{"html/template", "net/http/httptest"}},
 		{"livret/webui", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/school"}, []string{"net/http/httptest"}},
@@ -48,6 +57,31 @@ func TestLayersImportOnlyDownward(t *testing.T) {
 			}
 			if slices.Contains(c.forbidden, imp) {
 				t.Errorf("%s imports %s", c.pkg, imp)
+			}
+		}
+	}
+}
+
+// TestOnlyTheDigestWritesHTMLInSchool: pages belong to webui; the one HTML of school/ is the
+// daily digest's e-mail body (school/digest.go), composed with the digest it is part of.
+func TestOnlyTheDigestWritesHTMLInSchool(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("school", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		parsed, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range parsed.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if path == "html/template" && filepath.Base(f) != "digest.go" {
+				t.Errorf("%s imports html/template: pages belong to webui", f)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"livret/dsr"
+	"livret/mailer"
 )
 
 // Activities is registered on the worker as one struct; its methods are the activities.
@@ -16,6 +17,10 @@ type Activities struct {
 	Pool    *pgxpool.Pool
 	DSR     *dsr.Client
 	Metrics *Metrics
+	// Mailer sends the daily digests (LIVRET_SMTP_URL); nil: no digest is sent.
+	Mailer *mailer.Mailer
+	// PublicURL is where the admin pages are served, for the digests' links ("" for none).
+	PublicURL string
 	// Now is the clock for what is not the database's (tests inject one).
 	Now func() time.Time
 }
@@ -35,6 +40,8 @@ const (
 	RecordRunName               = "RecordRun"
 	KeepAccountAliveName        = "KeepAccountAlive"
 	LessonStateName             = "LessonState"
+	ListDigestSchoolsName       = "ListDigestSchools"
+	SendDigestName              = "SendDigest"
 )
 
 // LoadInput asks for the next page of an office's due lessons.
@@ -126,4 +133,41 @@ type KeepAliveResult struct {
 	Stop bool
 	// Next is when to refresh again.
 	Next time.Time
+}
+
+// ListDigestSchoolsInput asks for the next page of the schools a day's digest run visits.
+type ListDigestSchoolsInput struct {
+	// Day is the Paris day of the digests (YYYY-MM-DD).
+	Day           string
+	AfterSchoolID int64
+	Limit         int
+}
+
+// ListDigestSchoolsResult is a page of schools, by id.
+type ListDigestSchoolsResult struct {
+	SchoolIDs []int64
+	// Unconfigured: this worker has no SMTP server (LIVRET_SMTP_URL): no digest is sent.
+	Unconfigured bool
+}
+
+// SendDigestInput names the digest of one school and one Paris day.
+type SendDigestInput struct {
+	SchoolID int64
+	Day      string
+}
+
+// SendDigest outcomes.
+const (
+	DigestSent          = "sent"
+	DigestAlreadySent   = "already_sent"
+	DigestNothingNew    = "nothing_new"
+	DigestNotConfigured = "not_configured"
+)
+
+// SendDigestResult says what became of the digest.
+type SendDigestResult struct {
+	// Outcome: DigestSent, DigestAlreadySent, DigestNothingNew, DigestNotConfigured.
+	Outcome    string
+	DigestID   int64
+	Recipients int
 }

@@ -48,6 +48,10 @@ const (
 	ErrTypeSchoolClosed   = "DSRSchoolClosed"
 	ErrTypeInvalidRequest = "DSRInvalidRequest"
 	ErrTypeAccessRefused  = "DSRAccessRefused"
+	// ErrTypeSMTP: the SMTP server did not take a digest (refused, unreachable, timed out).
+	// Retryable: the digest is stored, and sending it again is safe for its receivers, who
+	// see the same Message-ID.
+	ErrTypeSMTP = "SMTPFailed"
 )
 
 // NonRetryableErrorTypes are the error types no retry can cure.
@@ -138,3 +142,9 @@ func failure(err error) error {
 }
 
 func asDSR(err error) (*dsr.Error, bool) { return dsr.AsError(err) }
+
+// smtpFailure is the error of a digest the SMTP server did not take: retryable, typed. Its
+// text is the mailer's, which never carries the password.
+func smtpFailure(err error) error {
+	return temporal.NewApplicationError(err.Error(), ErrTypeSMTP)
+}

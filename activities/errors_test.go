@@ -118,3 +118,18 @@ func TestRetryBriefly(t *testing.T) {
 		t.Fatalf("brief retries are bounded: %d calls", calls)
 	}
 }
+
+// A digest the SMTP server did not take is retried: a typed, retryable error the workflows'
+// retry policy does not stop.
+func TestSMTPFailureIsRetryable(t *testing.T) {
+	f := smtpFailure(errors.New("mailer: send to 127.0.0.1:25: dial tcp: connection refused"))
+	var appErr *temporal.ApplicationError
+	if !errors.As(f, &appErr) || appErr.Type() != ErrTypeSMTP || appErr.NonRetryable() {
+		t.Fatalf("smtpFailure = %v", f)
+	}
+	for _, typ := range NonRetryableErrorTypes {
+		if typ == ErrTypeSMTP {
+			t.Fatal("SMTPFailed is listed non-retryable")
+		}
+	}
+}

@@ -67,6 +67,10 @@ type Config struct {
 	RateLimit        int
 	// DefaultScope is what a new school sends (LIVRET_DEFAULT_SCOPE; "" is guide).
 	DefaultScope string
+	// SMTPURL is the digests' SMTP server (LIVRET_SMTP_URL); "" starts a mailpit of the
+	// stack's own on MailpitSMTPAddr, its web UI on MailpitAddr (port 0: a free one).
+	SMTPURL                      string
+	MailpitAddr, MailpitSMTPAddr string
 	// Demo seeds the demo school once the stack is ready (livret dev --demo).
 	Demo bool
 	// Out receives the banner and the demo's summary (default os.Stdout).
@@ -258,11 +262,18 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 	sandboxURL := "http://" + Browsable(sbLn.Addr().String())
 	dsrCfg := dsr.Config{BaseURL: sandboxURL, ClientID: devClientID, ClientSecret: clientSecret, RedirectURL: callback, Logger: slog.Default()}
 
+	// The mail catcher (or LIVRET_SMTP_URL's server), for the daily digests.
+	mail, err := startMail(ctx, cfg, dataDir, st)
+	if err != nil {
+		return err
+	}
+
 	// The worker, in this process; every linked office gets its Schedule, every linked
-	// account its keeper (idempotent).
+	// account its keeper, the digests their Schedule (idempotent).
 	w, err := worker.Start(ctx, tc, worker.Config{
 		Pool: pool, Sealer: sealer, DSR: dsrCfg, RateLimitPerMin: cfg.RateLimit, Metrics: reg, Logger: slog.Default(),
 		Options: worker.Options{StopTimeout: devStopTimeout}, Reconcile: true,
+		Mailer: mail.Mailer, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -304,6 +315,8 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		Sandbox:    sandboxURL,
 		Temporal:   tsrv.Addr(),
 		Database:   redactURL(dbURL),
+		Mails:      mail.WebURL,
+		MailsNote:  mail.Note,
 	}
 	if cfg.TemporalHTTPAddr != "" {
 		urls.TemporalHTTP = "http://" + Browsable(cfg.TemporalHTTPAddr)
@@ -334,6 +347,8 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 
 type devURLs struct {
 	API, TemporalUI, TemporalHTTP, Sandbox, Temporal, Database string
+	// Mails is mailpit's web UI ("" when the stack runs none); MailsNote says what it is.
+	Mails, MailsNote string
 }
 
 func printBanner(w io.Writer, u devURLs, adminToken string, generated bool, dataDir string, demo bool) {
@@ -351,6 +366,11 @@ Livret is running (Ctrl-C stops it; the state stays in %s).
 `, dataDir, u.API, u.API, u.API, u.API, u.TemporalUI, u.Temporal)
 	if u.TemporalHTTP != "" {
 		fmt.Fprintf(w, "  Temporal HTTP   %s/api/v1/…\n", u.TemporalHTTP)
+	}
+	if u.Mails != "" {
+		fmt.Fprintf(w, "  Mails           %s   %s\n", u.Mails, u.MailsNote)
+	} else if u.MailsNote != "" {
+		fmt.Fprintf(w, "  Mails           %s\n", u.MailsNote)
 	}
 	fmt.Fprintf(w, `  DSR sandbox     %s   (RdvPermis login page and the DSR API)
   PostgreSQL      %s

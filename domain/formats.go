@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"net/mail"
 	"strings"
 )
 
@@ -57,4 +58,32 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// MaxAlertEmails bounds a school's alert addresses (PATCH /v1/school, alert_emails).
+const MaxAlertEmails = 10
+
+// NormalizeEmail returns an e-mail address as Livret keeps it: the bare address (a display
+// name such as "Jean <jean@ecole.fr>" is dropped), lower-cased. It must be one address
+// that net/mail reads, of at most 254 characters, whose domain has a dot.
+func NormalizeEmail(raw string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > 320 {
+		return s, false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return s, false
+	}
+	addr := strings.ToLower(a.Address)
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || len(addr) > 254 {
+		return s, false
+	}
+	domain := addr[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
+		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
+		return s, false
+	}
+	return addr, true
 }

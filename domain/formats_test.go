@@ -116,3 +116,33 @@ func TestLessonTypes(t *testing.T) {
 		t.Error("the vendor guide sends four lesson types")
 	}
 }
+
+func TestNormalizeEmail(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"gerant@ecole-demo.fr", "gerant@ecole-demo.fr", true},
+		{"  Gerant@Ecole-Demo.FR ", "gerant@ecole-demo.fr", true},
+		{"Jean Dupont <jean.dupont@ecole.fr>", "jean.dupont@ecole.fr", true},
+		{`"Bureau, Sud" <sud+alertes@ecole.fr>`, "sud+alertes@ecole.fr", true},
+		{"élève@école.fr", "élève@école.fr", true},
+		{"", "", false},
+		{"gerant", "gerant", false},
+		{"gerant@", "gerant@", false},
+		{"@ecole.fr", "@ecole.fr", false},
+		{"gerant@localhost", "gerant@localhost", false},
+		{"gerant@ecole.", "gerant@ecole.", false},
+		{"gerant@.ecole.fr", "gerant@.ecole.fr", false},
+		{"gerant@ecole..fr", "gerant@ecole..fr", false},
+		{"gerant@[127.0.0.1]", "gerant@[127.0.0.1]", false},
+		{"a@ecole.fr, b@ecole.fr", "a@ecole.fr, b@ecole.fr", false},
+		{"gerant ecole.fr", "gerant ecole.fr", false},
+	}
+	for _, tc := range cases {
+		got, ok := NormalizeEmail(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("NormalizeEmail(%q) = %q,%v want %q,%v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strconv"
 	"time"
 	// The DSR works in French local time; embedding the zone database keeps the rules right
 	// in a minimal container image that ships no /usr/share/zoneinfo.
@@ -80,4 +81,21 @@ func DueOn(end, nextRun time.Time) string {
 		return BusinessDate(nextRun)
 	}
 	return BusinessDate(dayAfter)
+}
+
+var (
+	frenchWeekdays = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	frenchMonths   = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+		"septembre", "octobre", "novembre", "décembre"}
+)
+
+// FrenchDate writes the Paris calendar day of t as a French reader expects it: "lundi
+// 5 janvier 2026", "1er" for the first of the month.
+func FrenchDate(t time.Time) string {
+	p := t.In(Paris)
+	day := strconv.Itoa(p.Day())
+	if p.Day() == 1 {
+		day = "1er"
+	}
+	return frenchWeekdays[p.Weekday()] + " " + day + " " + frenchMonths[p.Month()-1] + " " + strconv.Itoa(p.Year())
 }

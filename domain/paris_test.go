@@ -113,3 +113,22 @@ func TestNextDailyRunAndDueOn(t *testing.T) {
 		}
 	}
 }
+
+func TestFrenchDate(t *testing.T) {
+	cases := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 1, 5, 7, 0, 0, 0, Paris), "lundi 5 janvier 2026"},
+		{time.Date(2026, 2, 1, 0, 0, 0, 0, Paris), "dimanche 1er février 2026"},
+		{time.Date(2026, 8, 15, 12, 0, 0, 0, Paris), "samedi 15 août 2026"},
+		// 23:30 UTC on 31 December is already 1 January in Paris.
+		{time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC), "jeudi 1er janvier 2026"},
+		{time.Date(2026, 12, 25, 0, 0, 0, 0, Paris), "vendredi 25 décembre 2026"},
+	}
+	for _, c := range cases {
+		if got := FrenchDate(c.at); got != c.want {
+			t.Errorf("FrenchDate(%s) = %q, want %q", c.at, got, c.want)
+		}
+	}
+}

@@ -21,11 +21,15 @@ type Settings struct {
 	Scope      string  `json:"scope"`
 	ScopeLabel string  `json:"scope_label"`
 	ClosedAt   *string `json:"closed_at"`
+	// AlertEmails receive the daily digest.
+	AlertEmails []string `json:"alert_emails"`
 }
 
 // SettingsInput is PATCH /v1/school's body: a nil field is left as it is.
 type SettingsInput struct {
 	Scope *string `json:"scope,omitempty"`
+	// AlertEmails replaces the alert addresses (a pointer to an empty list removes them all).
+	AlertEmails *[]string `json:"alert_emails,omitempty"`
 }
 
 // SchoolCreated is a new school; APIKey is shown this once (only its hash is stored).

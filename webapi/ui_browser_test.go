@@ -514,6 +514,23 @@ func TestBrowserAdmin(t *testing.T) {
 	if settings.Scope != "etendu" {
 		t.Fatalf("the school's scope is %q after the settings form", settings.Scope)
 	}
+	// The alert addresses, one per line, in their own form.
+	run(t, ctx, "alert addresses",
+		chromedp.SendKeys("#alert-emails", "Gerant@Lauriane.fr\nsud@lauriane.fr", chromedp.ByQuery),
+		chromedp.Click(`form[action="/ui/parametres/alertes"] button[type=submit]`, chromedp.ByQuery),
+		// Not .notice.success alone: the scope's notice is on the page the form is sent from.
+		chromedp.WaitVisible(`//p[contains(@class, "notice") and contains(., "Les adresses d'alerte sont enregistrées")]`, chromedp.BySearch),
+		screenshot(filepath.Join(dir, "ui-settings-alerts.png")),
+	)
+	wantText(t, ctx, "Les adresses d'alerte sont enregistrées")
+	var alerts struct {
+		AlertEmails []string `json:"alert_emails"`
+		Scope       string   `json:"scope"`
+	}
+	b.call("GET", "/v1/school", key, nil, &alerts)
+	if strings.Join(alerts.AlertEmails, ",") != "gerant@lauriane.fr,sud@lauriane.fr" || alerts.Scope != "etendu" {
+		t.Fatalf("after the alert addresses' form: %+v", alerts)
+	}
 
 	// A phone's width: the same report, readable.
 	run(t, ctx, "phone",

@@ -108,6 +108,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/lessons/:ref/resend", s.uiResend)
 	forms.POST("/lessons/resend", s.uiResendMany)
 	forms.POST("/parametres", s.uiChangeSettings)
+	forms.POST("/parametres/alertes", s.uiChangeAlertEmails)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -217,6 +218,7 @@ var uiNotices = map[string]notice{
 	"renvoyees-differe": {Kind: "warning", Text: "Les leçons sont de nouveau en attente, mais l'envoi immédiat n'a pas pu être lancé : elles partiront lors du prochain envoi automatique."},
 	"rien-a-renvoyer":   {Kind: "warning", Text: "Aucune leçon refusée par la DSR ne correspond à ces filtres : rien n'a été renvoyé."},
 	"parametres":        {Kind: "success", Text: "Les paramètres sont enregistrés : les leçons pas encore transmises à la DSR sont jugées selon ce périmètre."},
+	"alertes":           {Kind: "success", Text: "Les adresses d'alerte sont enregistrées : elles recevront le récapitulatif quotidien des nouvelles erreurs et des bureaux à reconnecter."},
 }
 
 func (s *Pages) uiOffices(c *gin.Context) {

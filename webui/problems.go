@@ -29,8 +29,10 @@ var fieldLabels = map[string]string{
 	"status":   "Transmission",
 	"category": "Catégorie",
 	"scope":    "Périmètre",
-	"page":     "Page",
-	"per_page": "Lignes par page",
+	// alert_emails[i] is labelled by its line where the form is (webui/settings.go).
+	"alert_emails": "Adresses d'alerte",
+	"page":         "Page",
+	"per_page":     "Lignes par page",
 }
 
 // problemText is what a page says of a refusal: its detail, without the API's pointer to a

@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,17 +12,27 @@ import (
 	"livret/school"
 )
 
-// "Paramètres" (/ui/parametres): the school's name and agrément, and its scope
-// (docs/rules.md, "Scope"), changed by the same use case as PATCH /v1/school.
+// "Paramètres" (/ui/parametres): the school's name and agrément, its scope (docs/rules.md,
+// "Scope") and its alert addresses (the daily digest's), each changed by its own form through
+// the same use case as PATCH /v1/school.
 
 // SettingsPage is the settings' address, the notice's redirect target.
 const SettingsPage = "/ui/parametres"
+
+// AlertEmailsPage is the alert addresses' form target.
+const AlertEmailsPage = SettingsPage + "/alertes"
 
 // settingsPage is the settings as the template shows them.
 type settingsPage struct {
 	Name, Agrement string
 	Scope          string // the current scope's label
 	Scopes         []scopeChoice
+	// AlertEmails is the textarea's content: one address per line.
+	AlertEmails string
+	// AlertEmailsMax is how many addresses the form takes.
+	AlertEmailsMax int
+	// AlertEmailsInvalid marks the textarea when the form was refused.
+	AlertEmailsInvalid bool
 }
 
 // scopeChoice is one radio choice of the scope.
@@ -55,7 +67,7 @@ func scopeChoices(current string) []scopeChoice {
 func (s *Pages) settingsData(c *gin.Context, st school.Settings, scope string) pageData {
 	return pageData{Title: "Paramètres", Nav: "parametres", Notice: uiNotices[c.Query("msg")],
 		Settings: &settingsPage{Name: st.Name, Agrement: st.Agrement, Scope: st.ScopeLabel,
-			Scopes: scopeChoices(scope)}}
+			Scopes: scopeChoices(scope), AlertEmails: strings.Join(st.AlertEmails, "\n"), AlertEmailsMax: domain.MaxAlertEmails}}
 }
 
 // uiSettings is GET /ui/parametres.
@@ -91,5 +103,47 @@ func (s *Pages) uiChangeSettings(c *gin.Context) {
 	}
 	page := s.settingsData(c, st, st.Scope)
 	page.Message, page.Fields = d.Message, d.Fields
+	s.renderPage(c, http.StatusBadRequest, "settings", page)
+}
+
+// uiChangeAlertEmails is the "Adresses d'alerte" form: one address per line, blank lines
+// ignored. A refused form is the page again, with what was typed, each bad address named by
+// its line, and nothing written.
+func (s *Pages) uiChangeAlertEmails(c *gin.Context) {
+	ctx := c.Request.Context()
+	typed := c.PostForm("alert_emails")
+	var emails []string
+	var lines []int // the textarea line of each address
+	for i, line := range strings.Split(strings.ReplaceAll(typed, "\r\n", "\n"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			emails = append(emails, line)
+			lines = append(lines, i+1)
+		}
+	}
+	_, err := s.School.ChangeSettings(ctx, schoolOf(c), school.SettingsInput{AlertEmails: &emails})
+	if err == nil {
+		c.Redirect(http.StatusSeeOther, SettingsPage+"?msg=alertes")
+		return
+	}
+	var p *school.Problem
+	if !errors.As(err, &p) {
+		s.uiProblem(c, err)
+		return
+	}
+	st, err := s.School.Settings(ctx, schoolOf(c))
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	page := s.settingsData(c, st, st.Scope)
+	page.Message, page.Fields = problemText(p)
+	for i, f := range p.Errors {
+		var n int
+		if _, err := fmt.Sscanf(f.Field, school.AlertEmailsField+"[%d]", &n); err == nil && n >= 0 && n < len(lines) {
+			page.Fields[i].Label = fmt.Sprintf("Adresses d'alerte, ligne %d", lines[n])
+		}
+	}
+	page.Settings.AlertEmails = strings.TrimSpace(typed)
+	page.Settings.AlertEmailsInvalid = true
 	s.renderPage(c, http.StatusBadRequest, "settings", page)
 }

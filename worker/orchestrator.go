@@ -28,11 +28,18 @@ type Orchestrator struct {
 	CatchupWindow time.Duration
 	// Now is the clock used for the manual run's business date.
 	Now func() time.Time
+	// DigestHour and DigestMinute are the daily digests' local time (Europe/Paris), e.g. 07:00.
+	DigestHour, DigestMinute int
+	// DigestCatchupWindow bounds how late a missed digest run still starts; a day missed
+	// beyond it loses nothing: the next day's digests take its events.
+	DigestCatchupWindow time.Duration
 }
 
-// NewOrchestrator returns an Orchestrator with the defaults: 01:30 Paris, 3 days of catch-up.
+// NewOrchestrator returns an Orchestrator with the defaults: runs at 01:30 Paris with 3 days
+// of catch-up, digests at 07:00 Paris with 6 hours of catch-up.
 func NewOrchestrator(c client.Client) *Orchestrator {
-	return &Orchestrator{Client: c, DailyHour: 1, DailyMinute: 30, CatchupWindow: 72 * time.Hour, Now: time.Now}
+	return &Orchestrator{Client: c, DailyHour: 1, DailyMinute: 30, CatchupWindow: 72 * time.Hour, Now: time.Now,
+		DigestHour: 7, DigestMinute: 0, DigestCatchupWindow: 6 * time.Hour}
 }
 
 func searchAttributes(schoolID, officeID int64, businessDate string) temporal.SearchAttributes {
@@ -83,13 +90,18 @@ func (o *Orchestrator) Resend(ctx context.Context, schoolID, officeID, lessonID 
 // EnsureSchedule creates the office's daily Schedule, or updates it when it exists: calling
 // it twice (a retried link) leaves exactly one Schedule.
 func (o *Orchestrator) EnsureSchedule(ctx context.Context, schoolID, officeID int64) error {
-	opts := o.scheduleOptions(schoolID, officeID)
+	return o.ensureSchedule(ctx, o.scheduleOptions(schoolID, officeID), fmt.Sprintf("office %d", officeID))
+}
+
+// ensureSchedule creates a Schedule, or brings the one of that id to opts' spec, action and
+// policies.
+func (o *Orchestrator) ensureSchedule(ctx context.Context, opts client.ScheduleOptions, what string) error {
 	_, err := o.Client.ScheduleClient().Create(ctx, opts)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule of office %d: %w", officeID, err)
+		return fmt.Errorf("create schedule of %s: %w", what, err)
 	}
 	h := o.Client.ScheduleClient().GetHandle(ctx, opts.ID)
 	err = h.Update(ctx, client.ScheduleUpdateOptions{
@@ -106,7 +118,7 @@ func (o *Orchestrator) EnsureSchedule(ctx context.Context, schoolID, officeID in
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("update schedule of office %d: %w", officeID, err)
+		return fmt.Errorf("update schedule of %s: %w", what, err)
 	}
 	return nil
 }
@@ -133,6 +145,46 @@ func (o *Orchestrator) scheduleOptions(schoolID, officeID int64) client.Schedule
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: o.CatchupWindow,
 	}
+}
+
+// EnsureDigestSchedule creates the daily digests' Schedule (livret-digest, 07:00 Paris), or
+// updates it when it exists: every worker with a mailer calls it at start.
+func (o *Orchestrator) EnsureDigestSchedule(ctx context.Context) error {
+	opts := client.ScheduleOptions{
+		ID: workflows.DigestScheduleID,
+		Spec: client.ScheduleSpec{
+			Calendars: []client.ScheduleCalendarSpec{{
+				Hour:   []client.ScheduleRange{{Start: o.DigestHour}},
+				Minute: []client.ScheduleRange{{Start: o.DigestMinute}},
+			}},
+			TimeZoneName: domain.Paris.String(),
+		},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        workflows.DigestScheduleID,
+			Workflow:  workflows.DailyDigestName,
+			Args:      []any{workflows.DailyDigestInput{}},
+			TaskQueue: workflows.TaskQueue,
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: o.DigestCatchupWindow,
+	}
+	return o.ensureSchedule(ctx, opts, "daily digests")
+}
+
+// StartDigest starts the digests of a Paris day (YYYY-MM-DD) now, or joins the run of that
+// day already going: what an operator does to send a day's digests again
+// (docs/runbook.md, "E-mail digest").
+func (o *Orchestrator) StartDigest(ctx context.Context, day string) (workflowID, runID string, err error) {
+	run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.DigestID(day),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.DailyDigestName, workflows.DailyDigestInput{Day: day})
+	if err != nil {
+		return "", "", fmt.Errorf("start digests of %s: %w", day, err)
+	}
+	return run.GetID(), run.GetRunID(), nil
 }
 
 // DeleteSchedule removes the office's Schedule; a Schedule already gone is not an error.

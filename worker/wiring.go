@@ -19,6 +19,7 @@ import (
 	"livret/db"
 	"livret/db/dbq"
 	"livret/dsr"
+	"livret/mailer"
 )
 
 // Headroom is the share of the DSR's per-account limit that Livret's workers use: below 1 to
@@ -51,6 +52,12 @@ type Config struct {
 	// Reconcile makes Start create any missing Schedule and keeper (see Reconcile): the
 	// processes that serve users do, a test or benchmark that starts many workers need not.
 	Reconcile bool
+	// Mailer sends the schools' daily digests (LIVRET_SMTP_URL); nil: no digest is sent,
+	// and Start says so in one log line.
+	Mailer *mailer.Mailer
+	// PublicURL is where the admin pages are served (LIVRET_PUBLIC_URL), for the digests'
+	// links; "" leaves them out.
+	PublicURL string
 }
 
 func (cfg Config) logger() *slog.Logger {
@@ -72,7 +79,7 @@ func NewDSRClient(cfg Config) *dsr.Client {
 
 // NewActivities is the activity struct a worker process registers.
 func NewActivities(cfg Config) *activities.Activities {
-	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg)}
+	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL}
 	if cfg.Metrics != nil {
 		acts.Metrics = activities.NewMetrics(cfg.Metrics)
 	}
@@ -80,19 +87,28 @@ func NewActivities(cfg Config) *activities.Activities {
 }
 
 // Start builds a worker of Livret's task queue from cfg, starts it and, with cfg.Reconcile,
-// reconciles the Schedules and keepers, then keeps them in step with the offices' links every
-// ReconcileInterval until ctx ends (KeepSchedulesInStep), and sweeps the runs left running
-// whose workflow closed (KeepRunsInStep), and prunes the outbox (KeepOutboxPruned). A failed reconcile is logged, not
-// returned: the worker is serving, and the next pass repairs what is missing.
+// reconciles the Schedules and keepers (and, with a mailer, the digests' Schedule), then
+// keeps them in step with the offices' links every ReconcileInterval until ctx ends
+// (KeepSchedulesInStep), sweeps the runs left running whose workflow closed
+// (KeepRunsInStep) and prunes the outbox (KeepOutboxPruned). A failed reconcile is logged,
+// not returned: the worker is serving, and the next pass repairs what is missing.
 func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, error) {
 	w := New(c, NewActivities(cfg), cfg.Options)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
+	if cfg.Mailer == nil {
+		cfg.logger().Info("daily digests off: no SMTP server configured (LIVRET_SMTP_URL)")
+	}
 	if cfg.Reconcile {
 		orch := NewOrchestrator(c)
 		if err := Reconcile(ctx, dbq.New(cfg.Pool), orch, cfg.logger()); err != nil {
 			cfg.logger().Error("reconcile schedules and keepers", "error", err)
+		}
+		if cfg.Mailer != nil {
+			if err := orch.EnsureDigestSchedule(ctx); err != nil {
+				cfg.logger().Error("daily digests' schedule", "error", err)
+			}
 		}
 		go KeepSchedulesInStep(ctx, dbq.New(cfg.Pool), orch, ReconcileInterval, cfg.logger())
 		go KeepRunsInStep(ctx, dbq.New(cfg.Pool), c, ReconcileInterval, cfg.logger())

@@ -28,6 +28,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ScheduledOfficeRun, workflow.RegisterOptions{Name: workflows.ScheduledOfficeRunName})
 	r.RegisterWorkflowWithOptions(workflows.ResendLesson, workflow.RegisterOptions{Name: workflows.ResendLessonName})
 	r.RegisterWorkflowWithOptions(workflows.AccountKeeper, workflow.RegisterOptions{Name: workflows.AccountKeeperName})
+	r.RegisterWorkflowWithOptions(workflows.DailyDigest, workflow.RegisterOptions{Name: workflows.DailyDigestName})
 }
 
 // RegisterActivities registers the activities of acts.
@@ -38,6 +39,8 @@ func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activitie
 	r.RegisterActivityWithOptions(acts.RecordRun, activity.RegisterOptions{Name: activities.RecordRunName})
 	r.RegisterActivityWithOptions(acts.KeepAccountAlive, activity.RegisterOptions{Name: activities.KeepAccountAliveName})
 	r.RegisterActivityWithOptions(acts.LessonState, activity.RegisterOptions{Name: activities.LessonStateName})
+	r.RegisterActivityWithOptions(acts.ListDigestSchools, activity.RegisterOptions{Name: activities.ListDigestSchoolsName})
+	r.RegisterActivityWithOptions(acts.SendDigest, activity.RegisterOptions{Name: activities.SendDigestName})
 }
 
 // Options are the worker's tunables.

@@ -42,6 +42,23 @@ func dsrOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// mailOptions: one e-mail handed to the SMTP server. A server that refuses or does not
+// answer is retried from 10 s to 10 min for up to 12 h: the digest is stored, a retry sends
+// the same message, and the day's digest run ends well before the next day's (the Schedule
+// skips a run that would overlap).
+func mailOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 12 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        10 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+}
+
 // Sizes of a run. A page is what one load returns; a batch is one activity's lessons.
 // BatchConcurrency bounds the batches in flight for one office (far below Temporal's limit of
 // ~2,000 pending activities); the account's rate limit paces the calls inside them.

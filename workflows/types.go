@@ -22,6 +22,7 @@ const (
 	ScheduledOfficeRunName = "ScheduledOfficeRun"
 	ResendLessonName       = "ResendLesson"
 	AccountKeeperName      = "AccountKeeper"
+	DailyDigestName        = "DailyDigest"
 )
 
 // Search attributes an operator filters runs by in the Temporal UI.
@@ -45,6 +46,13 @@ func ResendID(lessonID int64) string { return fmt.Sprintf("livret-resend-%d", le
 
 // KeeperID is the workflow id of an account's token keeper.
 func KeeperID(accountID int64) string { return fmt.Sprintf("livret-keeper-%d", accountID) }
+
+// DigestScheduleID is the id of the one Schedule of the daily digests (and the workflow id
+// its runs start under, with the scheduled time appended by Temporal).
+const DigestScheduleID = "livret-digest"
+
+// DigestID is the workflow id of a day's digest run started by hand (YYYY-MM-DD, Paris).
+func DigestID(day string) string { return "livret-digest-" + day }
 
 // OfficeRunInput starts an office's run.
 type OfficeRunInput struct {
@@ -109,4 +117,31 @@ type ResendResult struct {
 // KeeperInput keeps one RdvPermis account's refresh token alive between daily runs.
 type KeeperInput struct {
 	AccountID int64
+}
+
+// DailyDigestInput starts the digests of a day.
+type DailyDigestInput struct {
+	// Day is the Paris day (YYYY-MM-DD) of the digests; empty: the day the Schedule fired
+	// for (its scheduled time), or else the day the workflow starts.
+	Day string
+	// Carried across continue-as-new: where the listing stopped and the counts so far.
+	AfterSchoolID int64
+	Counts        DigestCounts
+}
+
+// DigestCounts are what became of a day's digests.
+type DigestCounts struct {
+	Sent        int
+	AlreadySent int
+	NothingNew  int
+	// Failed: digests the SMTP server still refused when their retries ran out.
+	Failed int
+}
+
+// DailyDigestResult is what a day's digest run returns.
+type DailyDigestResult struct {
+	Day    string
+	Counts DigestCounts
+	// Skipped: the worker has no SMTP server (LIVRET_SMTP_URL): nothing was sent.
+	Skipped bool
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"livret/dsr"
+	"livret/mailer"
 	"livret/worker"
 )
 
@@ -40,4 +41,18 @@ func envInt(name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a whole number", name, v)
 	}
 	return n, nil
+}
+
+// mailerFromEnv is the SMTP server of the daily digests (LIVRET_SMTP_URL); nil when unset.
+// The URL's password never reaches a log line: the mailer's configuration prints redacted.
+func mailerFromEnv() (*mailer.Mailer, error) {
+	raw := env("LIVRET_SMTP_URL", "")
+	if raw == "" {
+		return nil, nil
+	}
+	cfg, err := mailer.ParseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	return mailer.New(cfg), nil
 }

@@ -35,6 +35,9 @@ func devConfigFromEnv() (devstack.Config, error) {
 		TokenKey:         env("LIVRET_TOKEN_KEY", ""),
 		SandboxToken:     env("LIVRET_SANDBOX_TOKEN", ""),
 		DefaultScope:     env("LIVRET_DEFAULT_SCOPE", ""),
+		SMTPURL:          env("LIVRET_SMTP_URL", ""),
+		MailpitAddr:      env("LIVRET_MAILPIT_ADDR", "127.0.0.1:8025"),
+		MailpitSMTPAddr:  env("LIVRET_MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
 	}
 	if c.PostgresMode != "auto" && c.PostgresMode != "own" {
 		return c, fmt.Errorf("LIVRET_DEV_POSTGRES: %q: want auto or own", c.PostgresMode)

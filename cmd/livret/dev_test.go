@@ -23,6 +23,7 @@ import (
 	"livret/db/dbtest"
 	"livret/devstack"
 	"livret/livretclient"
+	"livret/mailer/mailpit"
 	"livret/sandbox"
 )
 
@@ -36,7 +37,7 @@ func TestDevStack(t *testing.T) {
 		t.Skip("builds the binary and runs the whole stack")
 	}
 	bin := buildLivret(t)
-	addrs := freeAddrs(t, 5)
+	addrs := freeAddrs(t, 7)
 	d := &devProcess{
 		t:    t,
 		bin:  bin,
@@ -48,6 +49,8 @@ func TestDevStack(t *testing.T) {
 			"TEMPORAL_ADDRESS=" + addrs[2],
 			"LIVRET_TEMPORAL_HTTP_ADDR=" + addrs[3],
 			"LIVRET_TEMPORAL_UI_ADDR=" + addrs[4],
+			"LIVRET_MAILPIT_ADDR=" + addrs[5],
+			"LIVRET_MAILPIT_SMTP_ADDR=" + addrs[6],
 		},
 	}
 	api := "http://" + addrs[0]
@@ -156,6 +159,26 @@ func TestDevStack(t *testing.T) {
 		t.Errorf("run: %+v, want 2 transmitted, completed", run)
 	}
 	checkSeedReport(ctx, t, sc)
+
+	// The daily digest of the school's refusals reaches the stack's mail catcher, whose web
+	// UI the banner prints.
+	if !strings.Contains(d.stdout(), "Mails           http://"+addrs[5]) {
+		t.Errorf("the banner does not print the mail catcher's address:\n%s", d.stdout())
+	}
+	alerts := []string{"gerant@lauriane.fr"}
+	_, err = sc.ChangeSettings(ctx, livretclient.SettingsInput{AlertEmails: &alerts})
+	must(t, err)
+	digest, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dev-test-digest", TaskQueue: "livret"}, "DailyDigest",
+		map[string]string{"Day": "2021-12-10"})
+	must(t, err)
+	must(t, digest.Get(ctx, nil))
+	mails, err := (&mailpit.Client{BaseURL: "http://" + addrs[5]}).Messages(ctx)
+	must(t, err)
+	if len(mails) != 1 || len(mails[0].To) != 1 || mails[0].To[0].Address != "gerant@lauriane.fr" ||
+		!strings.Contains(mails[0].Subject, "2 leçons en erreur à corriger") {
+		t.Errorf("mails at the stack's mailpit: %+v", mails)
+	}
+
 	ledger, err := ctl.Ledger(ctx)
 	must(t, err)
 	if n := lessonsOf(ledger, agrement); n != 2 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,6 +34,10 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	mail, err := mailerFromEnv()
+	if err != nil {
+		return err
+	}
 	pool, err := db.Open(ctx, databaseURL())
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -55,11 +60,18 @@ func runWorker(ctx context.Context, args []string) error {
 			slog.Error("metrics server", "error", err)
 		}
 	}()
-	slog.Info("worker starting", "metrics", "http://"+metricsAddr+"/metrics", "rate_limit_per_min", limit)
+	publicURL := strings.TrimRight(env("LIVRET_PUBLIC_URL", "http://127.0.0.1:8080"), "/")
+	logArgs := []any{"metrics", "http://" + metricsAddr + "/metrics", "rate_limit_per_min", limit}
+	if mail != nil {
+		logArgs = append(logArgs, "smtp", mail.Config())
+	}
+	slog.Info("worker starting", logArgs...)
 	runErr := worker.Run(ctx, tc, worker.Config{
 		Pool:            pool,
 		Sealer:          sealer,
-		DSR:             dsrConfigFromEnv(env("LIVRET_PUBLIC_URL", "http://127.0.0.1:8080")),
+		DSR:             dsrConfigFromEnv(publicURL),
+		Mailer:          mail,
+		PublicURL:       publicURL,
 		RateLimitPerMin: limit,
 		Metrics:         reg,
 		Logger:          slog.Default(),

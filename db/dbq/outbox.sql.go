@@ -90,6 +90,41 @@ func (q *Queries) OutboxListSince(ctx context.Context, arg OutboxListSinceParams
 	return items, nil
 }
 
+const outboxListUndigested = `-- name: OutboxListUndigested :many
+SELECT seq FROM outbox_events
+WHERE school_id = $1 AND digest_id IS NULL
+  AND type IN ('lesson.error', 'office.needs_reconnect', 'etp.at_risk')
+ORDER BY seq
+LIMIT $2
+`
+
+type OutboxListUndigestedParams struct {
+	SchoolID int64
+	Lim      int32
+}
+
+// The school's events no digest has taken yet, of the types digests report (the partial
+// index outbox_events_undigested has this very predicate), oldest first.
+func (q *Queries) OutboxListUndigested(ctx context.Context, arg OutboxListUndigestedParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, outboxListUndigested, arg.SchoolID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		items = append(items, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const outboxPrune = `-- name: OutboxPrune :one
 WITH old AS (
     SELECT e.seq FROM outbox_events e
@@ -123,4 +158,24 @@ func (q *Queries) OutboxPrune(ctx context.Context, arg OutboxPruneParams) (int64
 	var pruned int64
 	err := row.Scan(&pruned)
 	return pruned, err
+}
+
+const outboxTakeForDigest = `-- name: OutboxTakeForDigest :execrows
+UPDATE outbox_events SET digest_id = $1
+WHERE school_id = $2 AND seq = ANY ($3::bigint[]) AND digest_id IS NULL
+`
+
+type OutboxTakeForDigestParams struct {
+	DigestID *int64
+	SchoolID int64
+	Seqs     []int64
+}
+
+// The events a digest reported (or absorbed) are its own: no later digest reports them.
+func (q *Queries) OutboxTakeForDigest(ctx context.Context, arg OutboxTakeForDigestParams) (int64, error) {
+	result, err := q.db.Exec(ctx, outboxTakeForDigest, arg.DigestID, arg.SchoolID, arg.Seqs)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

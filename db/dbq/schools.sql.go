@@ -156,6 +156,29 @@ func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]Schoo
 	return items, nil
 }
 
+const schoolLockForDigest = `-- name: SchoolLockForDigest :one
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Serialises the claims of one school's digests (school.ClaimDigest): a second claim waits
+// for the first to commit, then sees the events it took. NO KEY UPDATE: the inserts that
+// reference the school (its lessons, its events) do not wait.
+func (q *Queries) SchoolLockForDigest(ctx context.Context, id int64) (School, error) {
+	row := q.db.QueryRow(ctx, schoolLockForDigest, id)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+		&i.Scope,
+		&i.AlertEmails,
+	)
+	return i, err
+}
+
 const schoolMarkClosed = `-- name: SchoolMarkClosed :exec
 UPDATE schools SET closed_at = coalesce(closed_at, now()) WHERE id = $1
 `
@@ -174,6 +197,33 @@ RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_
 // The operator reopened a school the DSR had reported closed (docs/runbook.md).
 func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
 	row := q.db.QueryRow(ctx, schoolReopen, id)
+	var i School
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Agrement,
+		&i.ApiKeyHash,
+		&i.ClosedAt,
+		&i.CreatedAt,
+		&i.Scope,
+		&i.AlertEmails,
+	)
+	return i, err
+}
+
+const schoolSetAlertEmails = `-- name: SchoolSetAlertEmails :one
+UPDATE schools SET alert_emails = coalesce($1::text[], '{}') WHERE id = $2
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+`
+
+type SchoolSetAlertEmailsParams struct {
+	AlertEmails []string
+	ID          int64
+}
+
+// PATCH /v1/school: the addresses that receive the daily digest (normalised by the caller).
+func (q *Queries) SchoolSetAlertEmails(ctx context.Context, arg SchoolSetAlertEmailsParams) (School, error) {
+	row := q.db.QueryRow(ctx, schoolSetAlertEmails, arg.AlertEmails, arg.ID)
 	var i School
 	err := row.Scan(
 		&i.ID,

@@ -34,3 +34,17 @@ WITH old AS (
     DELETE FROM outbox_events e WHERE e.seq IN (SELECT seq FROM old) RETURNING 1
 )
 SELECT count(*)::bigint AS pruned FROM gone;
+
+-- name: OutboxListUndigested :many
+-- The school's events no digest has taken yet, of the types digests report (the partial
+-- index outbox_events_undigested has this very predicate), oldest first.
+SELECT seq FROM outbox_events
+WHERE school_id = @school_id AND digest_id IS NULL
+  AND type IN ('lesson.error', 'office.needs_reconnect', 'etp.at_risk')
+ORDER BY seq
+LIMIT @lim;
+
+-- name: OutboxTakeForDigest :execrows
+-- The events a digest reported (or absorbed) are its own: no later digest reports them.
+UPDATE outbox_events SET digest_id = @digest_id
+WHERE school_id = @school_id AND seq = ANY (@seqs::bigint[]) AND digest_id IS NULL;

@@ -35,3 +35,14 @@ SELECT * FROM schools WHERE agrement = $1;
 -- PATCH /v1/school: what the school sends (the caller judges its lessons again).
 UPDATE schools SET scope = @scope WHERE id = @id
 RETURNING *;
+
+-- name: SchoolSetAlertEmails :one
+-- PATCH /v1/school: the addresses that receive the daily digest (normalised by the caller).
+UPDATE schools SET alert_emails = coalesce(@alert_emails::text[], '{}') WHERE id = @id
+RETURNING *;
+
+-- name: SchoolLockForDigest :one
+-- Serialises the claims of one school's digests (school.ClaimDigest): a second claim waits
+-- for the first to commit, then sees the events it took. NO KEY UPDATE: the inserts that
+-- reference the school (its lessons, its events) do not wait.
+SELECT * FROM schools WHERE id = $1 FOR NO KEY UPDATE;

@@ -24,6 +24,7 @@ import (
 	"livret/db/dbtest"
 	"livret/domain"
 	"livret/dsr"
+	"livret/mailer"
 	"livret/sandbox"
 	livschool "livret/school"
 	"livret/worker"
@@ -59,6 +60,8 @@ type Stack struct {
 	DatabaseURL string
 
 	rateLimit int // Options.RateLimitPerMin, for the workers
+	mailer    *mailer.Mailer
+	publicURL string
 }
 
 // Environment is what a `livret worker` process needs to join this stack.
@@ -89,6 +92,11 @@ type Options struct {
 	TemporalAddr, Namespace string
 	// TokensIssued is told every token pair the sandbox mints (see sandbox.Options).
 	TokensIssued func(access, refresh string)
+	// Mailer is the workers' SMTP server for the digests (mailer/mailtest gives a real one);
+	// nil: the workers send none.
+	Mailer *mailer.Mailer
+	// PublicURL is the pages' address the digests link to ("" for no links).
+	PublicURL string
 }
 
 // The OAuth client the stack registers at the sandbox.
@@ -132,6 +140,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	s.rateLimit = opts.RateLimitPerMin
+	s.mailer, s.publicURL = opts.Mailer, opts.PublicURL
 	s.Limiter = worker.NewLimiter(s.Pool, opts.RateLimitPerMin)
 	s.DSR = worker.NewDSRClient(s.WorkerConfig(worker.Options{}))
 
@@ -161,7 +170,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 // WorkerConfig is the configuration a worker process of this stack is built from.
 func (s *Stack) WorkerConfig(opts worker.Options) worker.Config {
 	return worker.Config{Pool: s.Pool, Sealer: s.Tokens.Sealer, DSR: s.DSRConfig, RateLimitPerMin: s.rateLimit,
-		Logger: slog.New(slog.DiscardHandler), Options: opts}
+		Logger: slog.New(slog.DiscardHandler), Options: opts, Mailer: s.mailer, PublicURL: s.publicURL}
 }
 
 // Activities returns a fresh activity struct, as a worker process of this stack builds it.
