@@ -33,8 +33,13 @@ func startMail(ctx context.Context, cfg Config, dataDir string, st *Stack) (devM
 	}
 	bin, err := mailpit.Find()
 	if errors.Is(err, mailpit.ErrNotInstalled) {
-		slog.Warn("no mail catcher: the daily digests are not sent", "install", mailpit.InstallCommand)
-		return devMail{Note: "off: mailpit is not installed (" + mailpit.InstallCommand + "), or set LIVRET_SMTP_URL"}, nil
+		// A fresh machine: install it once (the go command builds it from the module proxy),
+		// so that README's first command runs the whole system, mail catcher included.
+		slog.Info("mailpit not found: installing it (once)", "command", mailpit.InstallCommand)
+		if bin, err = mailpit.Install(ctx); err != nil {
+			slog.Warn("no mail catcher: the daily digests are not sent", "install", mailpit.InstallCommand, "error", err.Error())
+			return devMail{Note: "off: mailpit is not installed (" + mailpit.InstallCommand + "), or set LIVRET_SMTP_URL"}, nil
+		}
 	}
 	if err != nil {
 		return devMail{}, err

@@ -64,6 +64,21 @@ func Find() (string, error) {
 	return "", ErrNotInstalled
 }
 
+// Install runs InstallCommand with the go command on the PATH (a Go developer's machine has
+// it): what `livret dev` does on a machine that has no mailpit yet, so its first command
+// needs no other step. It returns the installed binary's path.
+func Install(ctx context.Context) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", ErrNotInstalled
+	}
+	cmd := exec.CommandContext(ctx, goBin, "install", Module+"@"+Version)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", InstallCommand, err, strings.TrimSpace(string(out)))
+	}
+	return Find()
+}
+
 // InstalledVersion is the module version a `go install`ed binary was built from ("" when
 // unknown): `mailpit version` says "dev" for such a build, its build information does not.
 func InstalledVersion(path string) string {
