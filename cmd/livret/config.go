@@ -41,3 +41,16 @@ func envInt(name string, def int) (int, error) {
 	}
 	return n, nil
 }
+
+// envFloat reads a positive decimal number.
+func envFloat(name string, def float64) (float64, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive number", name, v)
+	}
+	return f, nil
+}

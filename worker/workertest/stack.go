@@ -58,12 +58,13 @@ type Stack struct {
 	// DatabaseURL is the test database, for worker processes.
 	DatabaseURL string
 
-	rateLimit int // Options.RateLimitPerMin, for the workers
+	rateLimit    int     // Options.RateLimitPerMin, for the workers
+	webhookScale float64 // Options.WebhookRetryScale, for the workers
 }
 
 // Environment is what a `livret worker` process needs to join this stack.
 func (s *Stack) Environment() []string {
-	return []string{
+	env := []string{
 		"DATABASE_URL=" + s.DatabaseURL,
 		"LIVRET_TOKEN_KEY=" + s.KeySpec,
 		"LIVRET_DSR_URL=" + s.SandboxURL,
@@ -73,6 +74,10 @@ func (s *Stack) Environment() []string {
 		"TEMPORAL_NAMESPACE=" + s.Namespace,
 		"LIVRET_METRICS_ADDR=127.0.0.1:0",
 	}
+	if s.webhookScale > 0 {
+		env = append(env, fmt.Sprintf("LIVRET_WEBHOOK_RETRY_SCALE=%g", s.webhookScale))
+	}
+	return env
 }
 
 // Options shape a Stack.
@@ -89,6 +94,9 @@ type Options struct {
 	TemporalAddr, Namespace string
 	// TokensIssued is told every token pair the sandbox mints (see sandbox.Options).
 	TokensIssued func(access, refresh string)
+	// WebhookRetryScale shrinks the workers' webhook retry schedule and its 24 hours
+	// (worker.Config.WebhookRetryScale; 0: production's).
+	WebhookRetryScale float64
 }
 
 // The OAuth client the stack registers at the sandbox.
@@ -132,6 +140,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	s.rateLimit = opts.RateLimitPerMin
+	s.webhookScale = opts.WebhookRetryScale
 	s.Limiter = worker.NewLimiter(s.Pool, opts.RateLimitPerMin)
 	s.DSR = worker.NewDSRClient(s.WorkerConfig(worker.Options{}))
 
@@ -161,7 +170,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 // WorkerConfig is the configuration a worker process of this stack is built from.
 func (s *Stack) WorkerConfig(opts worker.Options) worker.Config {
 	return worker.Config{Pool: s.Pool, Sealer: s.Tokens.Sealer, DSR: s.DSRConfig, RateLimitPerMin: s.rateLimit,
-		Logger: slog.New(slog.DiscardHandler), Options: opts}
+		Logger: slog.New(slog.DiscardHandler), Options: opts, WebhookRetryScale: s.webhookScale}
 }
 
 // Activities returns a fresh activity struct, as a worker process of this stack builds it.
