@@ -29,6 +29,7 @@ type Receiver struct {
 	answer func(Received) int
 	down   atomic.Bool
 	resets atomic.Int64
+	delay  atomic.Int64 // time.Duration
 	srv    *http.Server
 	ln     net.Listener
 }
@@ -89,6 +90,11 @@ func (r *Receiver) Down() { r.down.Store(true) }
 // Up brings the receiver back.
 func (r *Receiver) Up() { r.down.Store(false) }
 
+// Delay makes the receiver take d over each POST it accepts, after recording it and before
+// answering: as a management software that processes an event before it says so. A client
+// that goes away meanwhile has been received all the same.
+func (r *Receiver) Delay(d time.Duration) { r.delay.Store(int64(d)) }
+
 // Resets counts the connections reset while the receiver was down.
 func (r *Receiver) Resets() int64 { return r.resets.Load() }
 
@@ -115,6 +121,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.got = append(r.got, got)
 	r.mu.Unlock()
+	if d := time.Duration(r.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	w.WriteHeader(got.Status)
 }
 
