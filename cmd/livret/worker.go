@@ -61,7 +61,7 @@ func runWorker(ctx context.Context, args []string) error {
 			slog.Error("metrics server", "error", err)
 		}
 	}()
-	slog.Info("worker starting", "metrics", "http://"+metricsAddr+"/metrics", "rate_limit_per_min", limit)
+	slog.Info("worker starting", "metrics", "http://"+metricsAddr+"/metrics", "rate_limit_per_min", limit, "webhook_retry_scale", scale)
 	runErr := worker.Run(ctx, tc, worker.Config{
 		Pool:              pool,
 		Sealer:            sealer,
