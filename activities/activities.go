@@ -4,10 +4,12 @@
 package activities
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"livret/db"
 	"livret/dsr"
 	"livret/mailer"
 )
@@ -21,6 +23,13 @@ type Activities struct {
 	Mailer *mailer.Mailer
 	// PublicURL is where the admin pages are served, for the digests' links ("" for none).
 	PublicURL string
+	// Sealer opens the webhook subscriptions' secrets.
+	Sealer *db.Sealer
+	// WebhookHTTP POSTs webhook deliveries (default NewWebhookHTTPClient()).
+	WebhookHTTP *http.Client
+	// WebhookRetryScale multiplies the webhook retry schedule and its 24 hours
+	// (domain.WebhookRetry): 1 (or 0) in production; tests and drills shrink it.
+	WebhookRetryScale float64
 	// Now is the clock for what is not the database's (tests inject one).
 	Now func() time.Time
 }

@@ -293,6 +293,7 @@ func activityEnv(acts *activities.Activities) *testsuite.TestActivityEnvironment
 		activities.RecordRunName:               acts.RecordRun,
 		activities.KeepAccountAliveName:        acts.KeepAccountAlive,
 		activities.LessonStateName:             acts.LessonState,
+		activities.DeliverWebhookName:          acts.DeliverWebhook,
 	} {
 		ae.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -12,6 +12,8 @@ type Metrics struct {
 	Reconciled  prometheus.Counter     // lessons found at the DSR after a lost answer
 	RateLimited prometheus.Counter     // 429s received
 	DSRLatency  *prometheus.HistogramVec
+	// Webhooks counts webhook attempts by outcome: delivered, retried, failed (given up).
+	Webhooks *prometheus.CounterVec
 }
 
 // NewMetrics registers the counters on reg.
@@ -28,8 +30,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DSRLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "livret_dsr_call_seconds", Help: "Latency of DSR calls, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"op"}),
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livret_webhook_deliveries_total", Help: "Webhook delivery attempts, by outcome (delivered, retried, failed)."}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.Transmitted, m.Refused, m.Reconciled, m.RateLimited, m.DSRLatency)
+	for _, o := range []string{WebhookDelivered, WebhookRetried, WebhookFailed} {
+		m.Webhooks.WithLabelValues(o) // every outcome shows, at 0 until it happens
+	}
+	reg.MustRegister(m.Transmitted, m.Refused, m.Reconciled, m.RateLimited, m.DSRLatency, m.Webhooks)
 	return m
 }
 
@@ -58,5 +65,11 @@ func (m *Metrics) observe(op string, seconds float64, err error) {
 	m.DSRLatency.WithLabelValues(op).Observe(seconds)
 	if HandlingOf(err) == RetryAfter && err != nil {
 		m.RateLimited.Inc()
+	}
+}
+
+func (m *Metrics) webhook(outcome string) {
+	if m != nil {
+		m.Webhooks.WithLabelValues(outcome).Inc()
 	}
 }

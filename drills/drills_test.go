@@ -7,9 +7,9 @@
 //	go test ./drills -run 'TestDrill/worker-kill' -v                  # one drill, CI size
 //	LIVRET_DRILL_LESSONS=3000 LIVRET_DRILLS=all go test ./drills -v -timeout 30m
 //
-// The drills: worker-kill, lost-answers, dsr-outage, token-churn, postgres-restart and
-// temporal-restart (RELIABILITY.md says what each breaks). CI runs worker-kill and
-// lost-answers at a small size; the others run with LIVRET_DRILLS=all.
+// The drills: worker-kill, lost-answers, dsr-outage, token-churn, postgres-restart,
+// temporal-restart and webhooks (RELIABILITY.md says what each breaks). CI runs worker-kill,
+// lost-answers and webhooks at a small size; the others run with LIVRET_DRILLS=all.
 package drills
 
 import (
@@ -84,10 +84,17 @@ type report struct {
 	// collective theory sessions among them.
 	Mix      map[string]int `json:"mix"`
 	Sessions int            `json:"theory_sessions"`
+	// Webhooks is the webhooks drill's (webhooks_test.go).
+	Webhooks *webhookReport `json:"webhooks,omitempty"`
 }
 
 // failed says what is wrong with the run, "" when nothing is.
 func (r report) failed() string {
+	if r.Webhooks != nil {
+		if msg := r.Webhooks.failed(); msg != "" {
+			return msg
+		}
+	}
 	if r.Lost == 0 && r.Duplicates == 0 && r.WrongType == 0 && r.WrongContract == 0 && r.WrongDetails == 0 {
 		return ""
 	}
@@ -120,6 +127,7 @@ func TestDrill(t *testing.T) {
 		{"token-churn", false, nil, tokenChurn, false},
 		{"postgres-restart", false, ownPostgres, postgresRestart, true},
 		{"temporal-restart", false, ownTemporal, temporalRestart, true},
+		{"webhooks", true, webhookOptions, webhookDrill, false},
 	}
 	for _, dr := range drills {
 		t.Run(dr.name, func(t *testing.T) {
@@ -136,6 +144,7 @@ func TestDrill(t *testing.T) {
 			recovered := dr.run(t, d)
 			d.wait(t, 10*time.Minute)
 			r := d.check(t)
+			r.Webhooks = d.hooks
 			r.TotalS = time.Since(started).Seconds()
 			r.RecoverS = time.Since(recovered).Seconds()
 			b, _ := json.Marshal(r)
@@ -168,6 +177,7 @@ type drill struct {
 	// rateLimit is the workers' per-account limit, calls per minute (0: none).
 	rateLimit int
 
+	hooks    *webhookReport          // the webhooks drill's findings
 	pg       *devstack.Postgres      // postgres-restart's own cluster
 	temporal *devstack.Temporal      // temporal-restart's own server
 	tcfg     devstack.TemporalConfig // how to start it again

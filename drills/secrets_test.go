@@ -25,9 +25,10 @@ import (
 )
 
 // TestSecretsAfterARun: a whole run with short-lived access tokens (so the workers refresh
-// them, again and again), then the HTTP API read through a `livret webapi` process. Not one
-// token the DSR issued, nor the school's API key, the operator's token, the OAuth client
-// secret or the token encryption key, may then be found in clear (or hex, or base64) in any
+// them, again and again) and a webhook subscription the workers sign deliveries for, then
+// the HTTP API read through a `livret webapi` process. Not one token the DSR issued, nor the
+// school's API key, the operator's token, the OAuth client secret, the token encryption key
+// or the webhook secret (shown once, in the answer that created it), may then be found in clear (or hex, or base64) in any
 // table, any workflow history, any log line of the worker and API processes, or any answer.
 func TestSecretsAfterARun(t *testing.T) {
 	var mu sync.Mutex
@@ -42,8 +43,21 @@ func TestSecretsAfterARun(t *testing.T) {
 	d.s.Must(d.s.Sandbox.SetFaults(ctx, sandbox.Faults{AccessTTLS: 4, LatencyMS: 40, RateLimitPerMin: sandbox.Int(0)}), "faults")
 	d.seed(t, 300)
 	api, apiLog := startWebapi(t, d)
+	// The management software subscribes: its webhook secret is in that one answer, and the
+	// workers open it to sign every delivery.
+	rx := workertest.NewReceiver(t)
+	key := workertest.SchoolAPIKey(d.schools[0].Agrement)
+	school := api.WithToken(key)
+	hook, _, err := school.PutWebhook(ctx, "logiciel", livretclient.WebhookInput{URL: rx.URL, Events: []string{"lesson.transmitted", "run.completed"}})
+	if err != nil || !strings.HasPrefix(hook.Secret, "whsec_") {
+		t.Fatalf("subscribe: %v", err)
+	}
 	d.launch(t, 2)
 	d.wait(t, 5*time.Minute)
+	got := rx.WaitFor(t, 2*time.Minute, "deliveries", func(all []workertest.Received) bool { return len(all) >= 10 })
+	if err := workertest.VerifySignature(hook.Secret, got[0]); err != nil {
+		t.Fatal(err)
+	}
 	if r := d.check(t); r.failed() != "" {
 		t.Fatalf("the run itself failed: %+v", r)
 	}
@@ -52,13 +66,12 @@ func TestSecretsAfterARun(t *testing.T) {
 	}
 
 	// The API, as a school's software and admin read it.
-	key := workertest.SchoolAPIKey(d.schools[0].Agrement)
-	school := api.WithToken(key)
 	var answers []string
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/v1/offices"}, {"GET", "/v1/lessons?per_page=100"}, {"GET", "/v1/lessons?status=transmitted&per_page=100"},
 		{"GET", "/v1/offices/B0/runs"}, {"POST", "/v1/offices/B1/runs"}, {"GET", "/v1/offices/B2/dsr/connect?confirm=1"},
 		{"POST", "/v1/offices/B3/dsr/disconnect"}, {"GET", "/v1/students/S0/lessons"}, {"GET", "/v1/students?q=eleve"}, {"GET", "/readyz"}, {"GET", "/metrics"},
+		{"GET", "/v1/webhooks"}, {"GET", "/v1/webhooks/logiciel/deliveries"},
 	} {
 		answers = append(answers, call(t, school, req.method, req.path))
 	}
@@ -71,7 +84,8 @@ func TestSecretsAfterARun(t *testing.T) {
 	mu.Unlock()
 	secrets := map[string]string{"the school's API key": key, "the other school's API key": workertest.SchoolAPIKey(d.schools[1].Agrement),
 		"the operator's token":    webapiAdminToken,
-		"the OAuth client secret": workertest.ClientSecret, "the token encryption key": tokenKeyMaterial(t, d.s.KeySpec)}
+		"the OAuth client secret": workertest.ClientSecret, "the token encryption key": tokenKeyMaterial(t, d.s.KeySpec),
+		"the webhook secret": hook.Secret, "the webhook key": strings.TrimPrefix(hook.Secret, "whsec_")}
 	for i, tok := range issued {
 		secrets[fmt.Sprintf("DSR token %d of %d", i+1, len(issued))] = tok
 	}

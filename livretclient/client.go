@@ -343,6 +343,40 @@ func (c *Client) ResendLesson(ctx context.Context, ref string) (started *ResendS
 	return nil, Lesson{}, problemOf(http.MethodPost, path, a)
 }
 
+// PutWebhook is PUT /v1/webhooks/{ref}. created says whether it is new (201): only then
+// does the answer carry its Secret.
+func (c *Client) PutWebhook(ctx context.Context, ref string, in WebhookInput) (w Webhook, created bool, err error) {
+	status, err := c.call(ctx, http.MethodPut, "/v1/webhooks/"+url.PathEscape(ref), in, &w)
+	return w, status == http.StatusCreated, err
+}
+
+// Webhooks is GET /v1/webhooks.
+func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
+	var out []Webhook
+	_, err := c.call(ctx, http.MethodGet, "/v1/webhooks", nil, &out)
+	return out, err
+}
+
+// DeleteWebhook is DELETE /v1/webhooks/{ref}.
+func (c *Client) DeleteWebhook(ctx context.Context, ref string) error {
+	_, err := c.call(ctx, http.MethodDelete, "/v1/webhooks/"+url.PathEscape(ref), nil, nil)
+	return err
+}
+
+// WebhookDeliveries is GET /v1/webhooks/{ref}/deliveries, newest first.
+func (c *Client) WebhookDeliveries(ctx context.Context, ref string) ([]WebhookDelivery, error) {
+	var out []WebhookDelivery
+	_, err := c.call(ctx, http.MethodGet, "/v1/webhooks/"+url.PathEscape(ref)+"/deliveries", nil, &out)
+	return out, err
+}
+
+// TestWebhook is POST /v1/webhooks/{ref}/test.
+func (c *Client) TestWebhook(ctx context.Context, ref string) (WebhookTestSent, error) {
+	var out WebhookTestSent
+	_, err := c.call(ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(ref)+"/test", nil, &out)
+	return out, err
+}
+
 // Ready is GET /readyz: nil once every dependency answers.
 func (c *Client) Ready(ctx context.Context) error {
 	_, err := c.call(ctx, http.MethodGet, "/readyz", nil, nil)

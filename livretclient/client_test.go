@@ -40,7 +40,8 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"SchoolInfo": SchoolInfo{}, "SchoolPage": SchoolPage{}, "Reopened": Reopened{},
 		"LessonCounts": LessonCounts{}, "ResendFilter": ResendFilter{}, "BulkResent": BulkResent{},
 		"Contract": Contract{}, "Training": Training{}, "TrainingInput": TrainingInput{}, "Settings": Settings{},
-		"SettingsInput": SettingsInput{},
+		"SettingsInput": SettingsInput{}, "Webhook": Webhook{}, "WebhookInput": WebhookInput{},
+		"WebhookDelivery": WebhookDelivery{}, "WebhookAttempt": WebhookAttempt{}, "WebhookTestSent": WebhookTestSent{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

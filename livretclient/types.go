@@ -321,3 +321,46 @@ type BulkResent struct {
 	Runs         []RunStarted `json:"runs"`
 	Deferred     bool         `json:"deferred"`
 }
+
+// WebhookInput is PUT /v1/webhooks/{ref}'s body.
+type WebhookInput struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+}
+
+// Webhook is a subscription. Secret is set only in the answer that created it.
+type Webhook struct {
+	Ref       string   `json:"ref"`
+	URL       string   `json:"url"`
+	Events    []string `json:"events"`
+	Secret    string   `json:"secret,omitempty"`
+	CreatedAt string   `json:"created_at"`
+	UpdatedAt string   `json:"updated_at"`
+}
+
+// WebhookDelivery is one event's delivery to a subscription.
+type WebhookDelivery struct {
+	EventID        string           `json:"event_id"`
+	Type           string           `json:"type"`
+	Status         string           `json:"status"` // pending, delivered, failed, cancelled
+	CreatedAt      string           `json:"created_at"`
+	NextAttemptAt  *string          `json:"next_attempt_at"`
+	FinishedAt     *string          `json:"finished_at"`
+	AttemptCount   int              `json:"attempt_count"`
+	LastStatusCode *int             `json:"last_status_code"`
+	Attempts       []WebhookAttempt `json:"attempts"`
+}
+
+// WebhookAttempt is one POST of a delivery: a status code, or why there was no answer.
+type WebhookAttempt struct {
+	At         string  `json:"at"`
+	StatusCode *int    `json:"status_code"`
+	Error      *string `json:"error"`
+	DurationMS int     `json:"duration_ms"`
+}
+
+// WebhookTestSent answers POST /v1/webhooks/{ref}/test.
+type WebhookTestSent struct {
+	EventID string `json:"event_id"`
+	Type    string `json:"type"`
+}

@@ -20,6 +20,9 @@ type Orchestrator interface {
 	EnsureSchedule(ctx context.Context, schoolID, officeID int64) error
 	DeleteSchedule(ctx context.Context, officeID int64) error
 	EnsureKeeper(ctx context.Context, accountID int64) error
+	// WakeWebhook makes sure the subscription's dispatcher runs and looks at its pending
+	// deliveries now (starting it when it does not run).
+	WakeWebhook(ctx context.Context, webhookID int64) error
 	Ready(ctx context.Context) error
 	// DailyTime is the daily run's time of day, Paris time: what a pending lesson's due_on
 	// and an office's next run are computed from.

@@ -427,7 +427,7 @@ func (e *env) linked(key, officeRef string, confirm bool, b *http.Client, who *l
 func (e *env) snapshot(schoolID int64) string {
 	e.t.Helper()
 	return dbtest.Dump(e.t, e.pool, schoolID, "schools", "dsr_accounts", "offices", "oauth_states", "students", "instructors",
-		"lessons", "training_contracts", "transmissions", "runs")
+		"lessons", "training_contracts", "transmissions", "runs", "webhooks", "outbox_events")
 }
 
 // count is the number of rows of a table.

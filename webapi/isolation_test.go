@@ -27,6 +27,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	must(t, err)
 	// A DSR refusal of A's, which B's "resend everything" must not reach.
 	e.markDSRError(t, e.lessonID(a.ID, "l-1000"), "ELEVE_INTROUVABLE", "refusée")
+	hook := map[string]any{"url": "https://logiciel.example.fr/livret", "events": []string{"lesson.error", "run.completed"}}
+	e.put(a.Key, "/v1/webhooks/erp", hook)
 	b := e.createSchool("Auto-école B", agrementB)
 	e.put(b.Key, "/v1/offices/b-office", map[string]any{"name": "Bureau de B"})
 
@@ -96,6 +98,14 @@ func TestSchoolsAreIsolated(t *testing.T) {
 			}
 		}},
 		{"POST /v1/lessons/{ref}/cancel", "/v1/lessons/l-1000/cancel", nil, 404, nil},
+		{"GET /v1/webhooks", "/v1/webhooks", nil, 200, func(t *testing.T, ans answer) {
+			if strings.TrimSpace(string(ans.body)) != "[]" {
+				t.Fatalf("B's subscriptions: %s", ans.body)
+			}
+		}},
+		{"GET /v1/webhooks/{ref}/deliveries", "/v1/webhooks/erp/deliveries", nil, 404, nil},
+		{"POST /v1/webhooks/{ref}/test", "/v1/webhooks/erp/test", nil, 404, nil},
+		{"DELETE /v1/webhooks/{ref}", "/v1/webhooks/erp", nil, 404, nil},
 		{"POST /v1/lessons/{ref}/resend", "/v1/lessons/l-1300/resend", nil, 404, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
 			"last_name": "Y", "category": "B"}, 422, fields("office_ref")},
@@ -105,6 +115,11 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"PUT /v1/instructors/{ref}", "/v1/instructors/jean", map[string]any{"last_name": "Homonyme", "authorization_number": "A9999999999"}, 201, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/melanie", map[string]any{"office_ref": officeLauriane, "first_name": "Homonyme",
 			"last_name": "B", "category": "B", "neph": "999999999999"}, 201, nil},
+		{"PUT /v1/webhooks/{ref}", "/v1/webhooks/erp", hook, 201, func(t *testing.T, ans answer) {
+			if m := ans.object(t); m["secret"] == nil {
+				t.Fatalf("B's subscription: %s", ans.body)
+			}
+		}},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1300", aLesson, 201, func(t *testing.T, ans answer) {
 			var l lesson
 			ans.json(t, &l)
@@ -159,8 +174,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 19 {
-		t.Fatalf("%d school routes covered, api.md has 19", n)
+	if n := len(covered); n != 24 {
+		t.Fatalf("%d school routes covered, api.md has 24", n)
 	}
 }
 
@@ -192,7 +207,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 22 {
-		t.Fatalf("%d routes with a key, want 22 (19 of a school, 3 of the operator)", checked)
+	if checked != 27 {
+		t.Fatalf("%d routes with a key, want 27 (24 of a school, 3 of the operator)", checked)
 	}
 }

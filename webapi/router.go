@@ -76,5 +76,11 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/lessons/resend", s.resendLessons)
 	school.POST("/lessons/:ref/cancel", s.cancelLesson)
 	school.POST("/lessons/:ref/resend", s.resendLesson)
+
+	school.PUT("/webhooks/:ref", put(s.putWebhook))
+	school.GET("/webhooks", s.listWebhooks)
+	school.DELETE("/webhooks/:ref", s.deleteWebhook)
+	school.GET("/webhooks/:ref/deliveries", s.listWebhookDeliveries)
+	school.POST("/webhooks/:ref/test", s.testWebhook)
 	return r
 }

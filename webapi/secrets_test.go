@@ -51,6 +51,21 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	// A refused callback and a failed replay log too.
 	e.do("GET", "/v1/oauth/callback?state="+oauthSecrets[0]+"&code="+oauthSecrets[1], "", nil).wantProblem(t, http.StatusBadRequest)
 
+	// A webhook subscription: its secret is in the answer that created it, and nowhere else.
+	hookBody := map[string]any{"url": "https://logiciel.example.fr/livret", "events": []string{"lesson.error"}}
+	hookAnswer := e.do("PUT", "/v1/webhooks/erp", a.Key, hookBody).want(t, http.StatusCreated)
+	hookSecret, _ := hookAnswer.object(t)["secret"].(string)
+	hookKey, ok := strings.CutPrefix(hookSecret, "whsec_")
+	if !ok {
+		t.Fatalf("no webhook secret in %s", hookAnswer.body)
+	}
+	rawKey, err := base64.StdEncoding.DecodeString(hookKey)
+	must(t, err)
+	e.do("PUT", "/v1/webhooks/erp", a.Key, hookBody).want(t, http.StatusOK)
+	e.do("GET", "/v1/webhooks", a.Key, nil).want(t, http.StatusOK)
+	e.do("POST", "/v1/webhooks/erp/test", a.Key, nil).want(t, http.StatusAccepted)
+	e.do("GET", "/v1/webhooks/erp/deliveries", a.Key, nil).want(t, http.StatusOK)
+
 	e.do("GET", "/v1/offices", a.Key, nil).want(t, http.StatusOK)
 	e.do("GET", "/v1/lessons?status=error", a.Key, nil).want(t, http.StatusOK)
 	e.do("POST", "/v1/offices/o3/dsr/disconnect", a.Key, nil).want(t, http.StatusOK)
@@ -69,7 +84,8 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	for i, s := range oauthSecrets {
 		secrets = append(secrets, secret{"oauth state or code " + string(rune('1'+i)), s, true})
 	}
-	secrets = append(secrets, secret{"API key", a.Key, false})
+	secrets = append(secrets, secret{"API key", a.Key, false}, secret{"webhook secret", hookSecret, false},
+		secret{"webhook key", hookKey, false}, secret{"webhook key (hex)", hex.EncodeToString(rawKey), false})
 	// Each secret in the forms a leak would take: clear, hex (bytea columns), base64.
 	forms := func(v string) []string {
 		return []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)),
@@ -87,6 +103,9 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	}
 	places := map[string]string{"logs": e.logs.String(), "database": dbtest.Dump(t, e.pool, 0)}
 	for i, body := range e.answers.all() {
+		if body == string(hookAnswer.body) { // it shows the secret once, on purpose: nothing else
+			body = strings.Replace(body, `"secret":"`+hookSecret+`"`, "", 1)
+		}
 		if body != created {
 			places["answer "+string(rune('0'+i%10))+"/"+string(rune('a'+i/10%26))] = body
 		}

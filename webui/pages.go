@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -101,6 +101,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/lessons", s.uiLessons)
 	in.GET("/lessons/export", s.uiExport)
 	in.GET("/parametres", s.uiSettings)
+	in.GET("/webhooks", s.uiWebhooks)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -109,6 +110,8 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/lessons/resend", s.uiResendMany)
 	forms.POST("/parametres", s.uiChangeSettings)
 	forms.POST("/parametres/alertes", s.uiChangeAlertEmails)
+	forms.POST("/webhooks/:ref/test", s.uiTestWebhook)
+	forms.POST("/webhooks/:ref/delete", s.uiDeleteWebhook)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -150,6 +153,7 @@ type pageData struct {
 	Lessons  *lessonsPage
 	Help     *helpPage
 	Settings *settingsPage
+	Webhooks *webhooksPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {

@@ -5,8 +5,9 @@ package worker_test
 // its outcome, and, when recording, saves its history under testdata/ for
 // TestReplayRecordedHistories. To record every history again after a workflow change:
 //
-//	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory'
+//	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory|TestWebhooksEndToEnd'
 //
+// (WebhookDispatch's histories are recorded by TestWebhooksEndToEnd, webhooks_e2e_test.go.)
 // OfficeDailyRun's histories carry the generation of its code that recorded them, and only
 // the current one is recorded again; the older ones cannot be, and are kept as they are so
 // that runs in flight across a deploy keep replaying (workflows/policies.go):

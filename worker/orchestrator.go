@@ -211,6 +211,38 @@ func (o *Orchestrator) EnsureKeeper(ctx context.Context, accountID int64) error 
 	return nil
 }
 
+// WakeWebhook signals the subscription's dispatcher to look at its deliveries now, starting
+// it when it does not run (SignalWithStart): a new event, a subscription changed or tested.
+func (o *Orchestrator) WakeWebhook(ctx context.Context, webhookID int64) error {
+	_, err := o.Client.SignalWithStartWorkflow(ctx, workflows.WebhookDispatchID(webhookID), workflows.WakeSignal, nil,
+		o.webhookStart(webhookID), workflows.WebhookDispatchName, workflows.WebhookDispatchInput{WebhookID: webhookID})
+	if err != nil {
+		return fmt.Errorf("wake dispatcher of webhook %d: %w", webhookID, err)
+	}
+	return nil
+}
+
+// EnsureWebhookDispatch starts the subscription's dispatcher unless it runs, without waking
+// a running one (which waits for its next retry on purpose): what the reconciler does for
+// every subscription with pending deliveries.
+func (o *Orchestrator) EnsureWebhookDispatch(ctx context.Context, webhookID int64) error {
+	opts := o.webhookStart(webhookID)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	_, err := o.Client.ExecuteWorkflow(ctx, opts, workflows.WebhookDispatchName, workflows.WebhookDispatchInput{WebhookID: webhookID})
+	if err != nil {
+		return fmt.Errorf("start dispatcher of webhook %d: %w", webhookID, err)
+	}
+	return nil
+}
+
+func (o *Orchestrator) webhookStart(webhookID int64) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                    workflows.WebhookDispatchID(webhookID),
+		TaskQueue:             workflows.WebhookTaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
+}
+
 // DailyTime is the office runs' time of day, Paris time.
 func (o *Orchestrator) DailyTime() (hour, minute int) { return o.DailyHour, o.DailyMinute }
 

@@ -27,9 +27,9 @@ import (
 // daily run's continue-as-new must be among them, so a new workflow or a new path brings its
 // recording. The histories are written by the end-to-end tests when recording:
 //
-//	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory'
+//	LIVRET_RECORD_HISTORIES=1 go test -count=1 ./worker -run 'TestSeedScenarioEndToEnd|TestHistory|TestWebhooksEndToEnd'
 //
-// (see histories_test.go; OfficeDailyRun's histories of older code, *_v0.json and *_v1.json, are kept).
+// (see histories_test.go; WebhookDispatch's are TestWebhooksEndToEnd's; OfficeDailyRun's histories of older code, *_v0.json and *_v1.json, are kept).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

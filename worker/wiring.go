@@ -58,6 +58,9 @@ type Config struct {
 	// PublicURL is where the admin pages are served (LIVRET_PUBLIC_URL), for the digests'
 	// links; "" leaves them out.
 	PublicURL string
+	// WebhookRetryScale multiplies the webhook retry schedule and its 24 hours: 1 (or 0) in
+	// production; the tests and drills shrink it (LIVRET_WEBHOOK_RETRY_SCALE).
+	WebhookRetryScale float64
 }
 
 func (cfg Config) logger() *slog.Logger {
@@ -79,29 +82,41 @@ func NewDSRClient(cfg Config) *dsr.Client {
 
 // NewActivities is the activity struct a worker process registers.
 func NewActivities(cfg Config) *activities.Activities {
-	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL}
+	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL,
+		Sealer: cfg.Sealer, WebhookHTTP: activities.NewWebhookHTTPClient(), WebhookRetryScale: cfg.WebhookRetryScale}
 	if cfg.Metrics != nil {
 		acts.Metrics = activities.NewMetrics(cfg.Metrics)
 	}
 	return acts
 }
 
-// Start builds a worker of Livret's task queue from cfg, starts it and, with cfg.Reconcile,
-// reconciles the Schedules and keepers (and, with a mailer, the digests' Schedule), then
-// keeps them in step with the offices' links every ReconcileInterval until ctx ends
-// (KeepSchedulesInStep), sweeps the runs left running whose workflow closed
-// (KeepRunsInStep) and prunes the outbox (KeepOutboxPruned). A failed reconcile is logged,
-// not returned: the worker is serving, and the next pass repairs what is missing.
+// Start builds a worker process's two Temporal workers from cfg, the daily runs' task queue
+// and the webhooks' (each with its own slots), starts them and the webhook listener
+// (ListenForWebhooks) and, with cfg.Reconcile, reconciles the Schedules and keepers (and,
+// with a mailer, the digests' Schedule), then keeps them in step with the offices' links
+// every ReconcileInterval until ctx ends (KeepSchedulesInStep), sweeps the runs left running
+// whose workflow closed (KeepRunsInStep), makes sure every subscription with pending
+// deliveries has its dispatcher (KeepWebhooksInStep) and prunes the outbox
+// (KeepOutboxPruned). A failed reconcile is logged, not returned: the worker is serving, and
+// the next pass repairs what is missing. Stopping the returned worker stops all of it.
 func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, error) {
-	w := New(c, NewActivities(cfg), cfg.Options)
+	acts := NewActivities(cfg)
+	w := New(c, acts, cfg.Options)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
 	if cfg.Mailer == nil {
 		cfg.logger().Info("daily digests off: no SMTP server configured (LIVRET_SMTP_URL)")
 	}
+	hooks := NewWebhookWorker(c, acts, cfg.Options)
+	if err := hooks.Start(); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	orch := NewOrchestrator(c)
+	go ListenForWebhooks(lctx, cfg.Pool, orch, cfg.logger())
 	if cfg.Reconcile {
-		orch := NewOrchestrator(c)
 		if err := Reconcile(ctx, dbq.New(cfg.Pool), orch, cfg.logger()); err != nil {
 			cfg.logger().Error("reconcile schedules and keepers", "error", err)
 		}
@@ -112,9 +127,38 @@ func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, 
 		}
 		go KeepSchedulesInStep(ctx, dbq.New(cfg.Pool), orch, ReconcileInterval, cfg.logger())
 		go KeepRunsInStep(ctx, dbq.New(cfg.Pool), c, ReconcileInterval, cfg.logger())
-		go KeepOutboxPruned(ctx, dbq.New(cfg.Pool), OutboxPruneInterval, cfg.logger())
+		go KeepOutboxPruned(lctx, dbq.New(cfg.Pool), OutboxPruneInterval, cfg.logger())
+		go KeepWebhooksInStep(lctx, dbq.New(cfg.Pool), orch, ReconcileInterval, cfg.logger())
 	}
-	return w, nil
+	return &processWorker{Worker: w, webhooks: hooks, cancel: cancel}, nil
+}
+
+// processWorker is a worker process's workers: the daily runs' (embedded: registering on
+// it registers there), the webhooks', and the listener's context.
+type processWorker struct {
+	sdkworker.Worker
+	webhooks sdkworker.Worker
+	cancel   context.CancelFunc
+}
+
+// Stop stops the listener and both workers; each lets its activities in flight finish
+// (Options.StopTimeout), at the same time.
+func (p *processWorker) Stop() {
+	p.cancel()
+	done := make(chan struct{})
+	go func() {
+		p.webhooks.Stop()
+		close(done)
+	}()
+	p.Worker.Stop()
+	<-done
+}
+
+// Run waits for interruptCh, then stops: the workers are started already.
+func (p *processWorker) Run(interruptCh <-chan interface{}) error {
+	<-interruptCh
+	p.Stop()
+	return nil
 }
 
 // Run is Start, then polls until ctx is cancelled, then stops: the activities in flight get

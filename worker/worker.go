@@ -29,6 +29,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ResendLesson, workflow.RegisterOptions{Name: workflows.ResendLessonName})
 	r.RegisterWorkflowWithOptions(workflows.AccountKeeper, workflow.RegisterOptions{Name: workflows.AccountKeeperName})
 	r.RegisterWorkflowWithOptions(workflows.DailyDigest, workflow.RegisterOptions{Name: workflows.DailyDigestName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchName})
 }
 
 // RegisterActivities registers the activities of acts.
@@ -41,6 +42,7 @@ func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activitie
 	r.RegisterActivityWithOptions(acts.LessonState, activity.RegisterOptions{Name: activities.LessonStateName})
 	r.RegisterActivityWithOptions(acts.ListDigestSchools, activity.RegisterOptions{Name: activities.ListDigestSchoolsName})
 	r.RegisterActivityWithOptions(acts.SendDigest, activity.RegisterOptions{Name: activities.SendDigestName})
+	r.RegisterActivityWithOptions(acts.DeliverWebhook, activity.RegisterOptions{Name: activities.DeliverWebhookName})
 }
 
 // Options are the worker's tunables.
@@ -52,6 +54,10 @@ type Options struct {
 	// StopTimeout is how long a stopping worker lets activities finish their current call
 	// and its write (default 30 s).
 	StopTimeout time.Duration
+	// MaxConcurrentWebhookDeliveries bounds the webhook deliveries one worker process makes
+	// at once (default 50), on the webhooks' own task queue: receivers never take a slot
+	// of the daily runs.
+	MaxConcurrentWebhookDeliveries int
 }
 
 // New builds a Temporal worker for Livret's task queue with everything registered.
@@ -64,6 +70,23 @@ func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.W
 	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+		WorkerStopTimeout:                  opts.StopTimeout,
+	})
+	Register(w, acts)
+	return w
+}
+
+// NewWebhookWorker builds the Temporal worker of the webhooks' task queue: the dispatchers
+// and their deliveries, with slots of their own.
+func NewWebhookWorker(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {
+	if opts.MaxConcurrentWebhookDeliveries <= 0 {
+		opts.MaxConcurrentWebhookDeliveries = 50
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
+	}
+	w := sdkworker.New(c, workflows.WebhookTaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentWebhookDeliveries,
 		WorkerStopTimeout:                  opts.StopTimeout,
 	})
 	Register(w, acts)

@@ -106,3 +106,19 @@ const (
 	runRecordChange = "record-start-and-failure"
 	runRecordLatest = workflow.Version(1)
 )
+
+// webhookOptions: one call of DeliverWebhook, at most a minute of POSTs of 10 s each. Its
+// heartbeats (after each delivery) tell a dead worker within 30 s; the retry after a worker's
+// death POSTs the same delivery again. A database outage is retried until it is over:
+// nothing a receiver does fails the activity.
+func webhookOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 3 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}

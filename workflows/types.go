@@ -145,3 +145,30 @@ type DailyDigestResult struct {
 	// Skipped: the worker has no SMTP server (LIVRET_SMTP_URL): nothing was sent.
 	Skipped bool
 }
+
+// WebhookTaskQueue is the queue of the webhook dispatchers and their deliveries, served by a
+// worker of its own in every worker process: a slow or dead receiver never holds a slot of
+// the daily runs' queue.
+const WebhookTaskQueue = "livret-webhooks"
+
+// WebhookDispatchName is the webhook dispatcher's workflow type.
+const WebhookDispatchName = "WebhookDispatch"
+
+// WakeSignal tells a dispatcher to look at its subscription's deliveries now: a new event, a
+// subscription changed or tested. Its payload is empty.
+const WakeSignal = "wake"
+
+// WebhookDispatchID is the workflow id of a subscription's dispatcher: one per subscription.
+func WebhookDispatchID(webhookID int64) string { return fmt.Sprintf("livret-webhook-%d", webhookID) }
+
+// WebhookDispatchInput names the subscription a dispatcher delivers to.
+type WebhookDispatchInput struct {
+	WebhookID int64
+}
+
+// WebhookDispatchResult counts what one execution of a dispatcher did.
+type WebhookDispatchResult struct {
+	Delivered, Retried, Failed int
+	// Gone: it ended because the subscription was deleted.
+	Gone bool
+}

@@ -56,3 +56,16 @@ func mailerFromEnv() (*mailer.Mailer, error) {
 	}
 	return mailer.New(cfg), nil
 }
+
+// envFloat reads a positive decimal number.
+func envFloat(name string, def float64) (float64, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive number", name, v)
+	}
+	return f, nil
+}

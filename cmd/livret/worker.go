@@ -38,6 +38,12 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Tests and drills only: the webhook retry schedule and its 24 hours run this many times
+	// as fast (0.001: 24 h in 86 s). Production leaves it unset (1).
+	scale, err := envFloat("LIVRET_WEBHOOK_RETRY_SCALE", 1)
+	if err != nil {
+		return err
+	}
 	pool, err := db.Open(ctx, databaseURL())
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -61,21 +67,22 @@ func runWorker(ctx context.Context, args []string) error {
 		}
 	}()
 	publicURL := strings.TrimRight(env("LIVRET_PUBLIC_URL", "http://127.0.0.1:8080"), "/")
-	logArgs := []any{"metrics", "http://" + metricsAddr + "/metrics", "rate_limit_per_min", limit}
+	logArgs := []any{"metrics", "http://" + metricsAddr + "/metrics", "rate_limit_per_min", limit, "webhook_retry_scale", scale}
 	if mail != nil {
 		logArgs = append(logArgs, "smtp", mail.Config())
 	}
 	slog.Info("worker starting", logArgs...)
 	runErr := worker.Run(ctx, tc, worker.Config{
-		Pool:            pool,
-		Sealer:          sealer,
-		DSR:             dsrConfigFromEnv(publicURL),
-		Mailer:          mail,
-		PublicURL:       publicURL,
-		RateLimitPerMin: limit,
-		Metrics:         reg,
-		Logger:          slog.Default(),
-		Reconcile:       true,
+		Pool:              pool,
+		Sealer:            sealer,
+		DSR:               dsrConfigFromEnv(publicURL),
+		Mailer:            mail,
+		PublicURL:         publicURL,
+		RateLimitPerMin:   limit,
+		Metrics:           reg,
+		Logger:            slog.Default(),
+		Reconcile:         true,
+		WebhookRetryScale: scale,
 	})
 	slog.Info("worker stopped")
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

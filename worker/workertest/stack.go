@@ -59,14 +59,15 @@ type Stack struct {
 	// DatabaseURL is the test database, for worker processes.
 	DatabaseURL string
 
-	rateLimit int // Options.RateLimitPerMin, for the workers
-	mailer    *mailer.Mailer
-	publicURL string
+	rateLimit    int     // Options.RateLimitPerMin, for the workers
+	webhookScale float64 // Options.WebhookRetryScale, for the workers
+	mailer       *mailer.Mailer
+	publicURL    string
 }
 
 // Environment is what a `livret worker` process needs to join this stack.
 func (s *Stack) Environment() []string {
-	return []string{
+	env := []string{
 		"DATABASE_URL=" + s.DatabaseURL,
 		"LIVRET_TOKEN_KEY=" + s.KeySpec,
 		"LIVRET_DSR_URL=" + s.SandboxURL,
@@ -76,6 +77,10 @@ func (s *Stack) Environment() []string {
 		"TEMPORAL_NAMESPACE=" + s.Namespace,
 		"LIVRET_METRICS_ADDR=127.0.0.1:0",
 	}
+	if s.webhookScale > 0 {
+		env = append(env, fmt.Sprintf("LIVRET_WEBHOOK_RETRY_SCALE=%g", s.webhookScale))
+	}
+	return env
 }
 
 // Options shape a Stack.
@@ -97,6 +102,9 @@ type Options struct {
 	Mailer *mailer.Mailer
 	// PublicURL is the pages' address the digests link to ("" for no links).
 	PublicURL string
+	// WebhookRetryScale shrinks the workers' webhook retry schedule and its 24 hours
+	// (worker.Config.WebhookRetryScale; 0: production's).
+	WebhookRetryScale float64
 }
 
 // The OAuth client the stack registers at the sandbox.
@@ -141,6 +149,7 @@ func NewStack(t *testing.T, opts Options) *Stack {
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	s.rateLimit = opts.RateLimitPerMin
 	s.mailer, s.publicURL = opts.Mailer, opts.PublicURL
+	s.webhookScale = opts.WebhookRetryScale
 	s.Limiter = worker.NewLimiter(s.Pool, opts.RateLimitPerMin)
 	s.DSR = worker.NewDSRClient(s.WorkerConfig(worker.Options{}))
 
@@ -170,7 +179,8 @@ func NewStack(t *testing.T, opts Options) *Stack {
 // WorkerConfig is the configuration a worker process of this stack is built from.
 func (s *Stack) WorkerConfig(opts worker.Options) worker.Config {
 	return worker.Config{Pool: s.Pool, Sealer: s.Tokens.Sealer, DSR: s.DSRConfig, RateLimitPerMin: s.rateLimit,
-		Logger: slog.New(slog.DiscardHandler), Options: opts, Mailer: s.mailer, PublicURL: s.publicURL}
+		Logger: slog.New(slog.DiscardHandler), Options: opts, Mailer: s.mailer, PublicURL: s.publicURL,
+		WebhookRetryScale: s.webhookScale}
 }
 
 // Activities returns a fresh activity struct, as a worker process of this stack builds it.
