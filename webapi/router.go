@@ -76,5 +76,8 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/lessons/resend", s.resendLessons)
 	school.POST("/lessons/:ref/cancel", s.cancelLesson)
 	school.POST("/lessons/:ref/resend", s.resendLesson)
+
+	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
+	school.POST("/batch", s.batch)
 	return r
 }
