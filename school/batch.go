@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
+	"sync"
 
 	"livret/db/dbq"
 )
@@ -12,10 +14,12 @@ import (
 // A bulk sync (POST /v1/batch, docs/api.md "Bulk sync") is many PUTs in one request: each item
 // is the body of its single PUT plus its ref, and goes through that PUT's own use case, in its
 // own transaction. A bad item is that item's refusal only: the others are applied all the same,
-// and nothing of it is written.
+// and nothing of it is written. The lists go in dependency order, one after the other; the
+// items of one list go a few at once (batchWorkers), which is what makes a batch faster than
+// the same PUTs sent one by one (BENCHMARKS.md, scenario bulk).
 
-// MaxBatchItems bounds one batch, every kind together: a batch is answered in one go, item by
-// item, so its size bounds how long the caller waits (a few seconds at this size).
+// MaxBatchItems bounds one batch, every kind together: a batch is answered in one go, once
+// every item was tried, so its size bounds how long the caller waits (about a second here).
 const MaxBatchItems = 1000
 
 // The kinds of a batch's items, as its results name them.
@@ -81,57 +85,115 @@ func BatchTooLarge(n int) *Problem {
 // answer, say): the details are in Livret's log, never in the answer.
 const msgBatchItemFailed = "Une erreur interne est survenue sur cet élément. Renvoyez-le : un envoi répété ne crée rien en double."
 
-// Batch applies a batch's items one after the other, each through its PUT's use case. Its error
+// Batch applies a batch's items, list after list, each through its PUT's use case. Its error
 // is a refusal of the whole batch (too many items) or a request that ended (the caller went
 // away): a bad item is only ever its own result.
 func (s *Service) Batch(ctx context.Context, school dbq.School, in BatchInput) (BatchResult, error) {
 	if n := in.Len(); n > MaxBatchItems {
 		return BatchResult{}, BatchTooLarge(n)
 	}
-	out := BatchResult{Results: make([]BatchItemResult, 0, in.Len())}
-	add := func(r BatchItemResult, err error) error {
+	out := BatchResult{Results: make([]BatchItemResult, in.Len())}
+	rest := out.Results
+	next := func(n int) []BatchItemResult {
+		r := rest[:n]
+		rest = rest[n:]
+		return r
+	}
+	workers := s.batchWorkers()
+	if err := applyList(ctx, s, workers, KindOffice, in.Offices, next(len(in.Offices)), func(ref string, in OfficeInput) (*Transmission, bool, error) {
+		_, isNew, err := s.PutOffice(ctx, school, ref, in)
+		return nil, isNew, err
+	}); err != nil {
+		return BatchResult{}, err
+	}
+	if err := applyList(ctx, s, workers, KindInstructor, in.Instructors, next(len(in.Instructors)), func(ref string, in InstructorInput) (*Transmission, bool, error) {
+		_, isNew, err := s.PutInstructor(ctx, school, ref, in)
+		return nil, isNew, err
+	}); err != nil {
+		return BatchResult{}, err
+	}
+	if err := applyList(ctx, s, workers, KindStudent, in.Students, next(len(in.Students)), func(ref string, in StudentInput) (*Transmission, bool, error) {
+		_, isNew, err := s.PutStudent(ctx, school, ref, in)
+		return nil, isNew, err
+	}); err != nil {
+		return BatchResult{}, err
+	}
+	if err := applyList(ctx, s, workers, KindLesson, in.Lessons, next(len(in.Lessons)), func(ref string, in LessonInput) (*Transmission, bool, error) {
+		l, isNew, err := s.PutLesson(ctx, school, ref, in)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
-		out.Results = append(out.Results, r)
-		return nil
-	}
-	for _, it := range in.Offices {
-		if err := add(s.batchItem(ctx, KindOffice, it.Ref, it.Refused, func() (*Transmission, bool, error) {
-			_, isNew, err := s.PutOffice(ctx, school, it.Ref, it.Input)
-			return nil, isNew, err
-		})); err != nil {
-			return BatchResult{}, err
-		}
-	}
-	for _, it := range in.Instructors {
-		if err := add(s.batchItem(ctx, KindInstructor, it.Ref, it.Refused, func() (*Transmission, bool, error) {
-			_, isNew, err := s.PutInstructor(ctx, school, it.Ref, it.Input)
-			return nil, isNew, err
-		})); err != nil {
-			return BatchResult{}, err
-		}
-	}
-	for _, it := range in.Students {
-		if err := add(s.batchItem(ctx, KindStudent, it.Ref, it.Refused, func() (*Transmission, bool, error) {
-			_, isNew, err := s.PutStudent(ctx, school, it.Ref, it.Input)
-			return nil, isNew, err
-		})); err != nil {
-			return BatchResult{}, err
-		}
-	}
-	for _, it := range in.Lessons {
-		if err := add(s.batchItem(ctx, KindLesson, it.Ref, it.Refused, func() (*Transmission, bool, error) {
-			l, isNew, err := s.PutLesson(ctx, school, it.Ref, it.Input)
-			if err != nil {
-				return nil, false, err
-			}
-			return &l.Transmission, isNew, nil
-		})); err != nil {
-			return BatchResult{}, err
-		}
+		return &l.Transmission, isNew, nil
+	}); err != nil {
+		return BatchResult{}, err
 	}
 	return out, nil
+}
+
+// batchWorkers is how many items of one list a batch applies at once, each on its own
+// connection: Service.BatchWorkers, else up to maxBatchWorkers but half the pool at most, so
+// that a batch never holds every connection of the API.
+func (s *Service) batchWorkers() int {
+	if s.BatchWorkers > 0 {
+		return s.BatchWorkers
+	}
+	if s.Pool == nil {
+		return 1
+	}
+	return max(1, min(maxBatchWorkers, int(s.Pool.Config().MaxConns)/2))
+}
+
+const maxBatchWorkers = 4
+
+// applyList applies one list's items into results (same length, same order). The items of
+// a list do not depend on each other, only on earlier lists, so several go at once; items
+// with the same ref go to the same worker, in their order, so the later one is the update.
+func applyList[T any](ctx context.Context, s *Service, workers int, kind string, items []BatchItem[T], results []BatchItemResult,
+	put func(ref string, in T) (*Transmission, bool, error)) error {
+	workers = min(workers, len(items))
+	if workers <= 1 {
+		for i, it := range items {
+			r, err := s.batchItem(ctx, kind, it.Ref, it.Refused, func() (*Transmission, bool, error) { return put(it.Ref, it.Input) })
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		return nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, it := range items {
+				if refWorker(it.Ref, workers) != w {
+					continue
+				}
+				r, err := s.batchItem(ctx, kind, it.Ref, it.Refused, func() (*Transmission, bool, error) { return put(it.Ref, it.Input) })
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				results[i] = r
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err // the request ended: every worker stopped
+		}
+	}
+	return nil
+}
+
+// refWorker spreads refs over the workers, the same ref always to the same one.
+func refWorker(ref string, workers int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(ref))
+	return int(h.Sum32() % uint32(workers))
 }
 
 // batchItem checks an item's ref as its PUT checks the path's, applies it with put and says

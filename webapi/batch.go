@@ -16,8 +16,8 @@ import (
 // any other's (limitBody).
 const batchPath = "/v1/batch"
 
-// batchWriteTimeout is how long a batch's answer may take: its items are applied one after the
-// other, which takes longer than one PUT (the server's write timeout).
+// batchWriteTimeout is how long a batch's answer may take: up to 1,000 items take longer than
+// one PUT (the server's write timeout is made for those).
 const batchWriteTimeout = 5 * time.Minute
 
 // batchBody is POST /v1/batch's body. The lists are decoded strictly as a whole (an unknown

@@ -368,3 +368,36 @@ func TestBatchLimits(t *testing.T) {
 		t.Fatalf("detail %q", out.Results[0].Detail)
 	}
 }
+
+// TestBatchSameRefInOrder: the items of a list go several at once, but two items with the
+// same ref are applied in their order, so the later one is the update that stays.
+func TestBatchSameRefInOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.School.BatchWorkers = 4
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	// 7 refs over 1,000 items: a ref's items are not a fixed stride apart modulo the workers.
+	var offices []any
+	var want []int
+	last := map[string]string{}
+	for i := range 1000 {
+		ref, name := fmt.Sprintf("o%d", i%7), fmt.Sprintf("Bureau %d", i)
+		offices = append(offices, map[string]any{"ref": ref, "name": name})
+		want = append(want, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[i < 7])
+		last[ref] = name
+	}
+	var out batchResult
+	e.do("POST", "/v1/batch", a.Key, map[string]any{"offices": offices}).want(t, http.StatusOK).json(t, &out)
+	for i, r := range out.Results {
+		if r.Ref != fmt.Sprintf("o%d", i%7) || r.Status != want[i] {
+			t.Fatalf("result %d: %+v, want %d", i, r, want[i])
+		}
+	}
+	for ref, name := range last {
+		var o map[string]any
+		e.do("GET", "/v1/offices/"+ref, a.Key, nil).want(t, http.StatusOK).json(t, &o)
+		if o["name"] != name {
+			t.Fatalf("%s is %v, want %s: the last item of its ref did not win", ref, o["name"], name)
+		}
+	}
+}
