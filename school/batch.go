@@ -87,7 +87,8 @@ const msgBatchItemFailed = "Une erreur interne est survenue sur cet élément. R
 
 // Batch applies a batch's items, list after list, each through its PUT's use case. Its error
 // is a refusal of the whole batch (too many items) or a request that ended (the caller went
-// away): a bad item is only ever its own result.
+// away; what was applied until then stays, and a replay is safe): a bad item is only ever its
+// own result.
 func (s *Service) Batch(ctx context.Context, school dbq.School, in BatchInput) (BatchResult, error) {
 	if n := in.Len(); n > MaxBatchItems {
 		return BatchResult{}, BatchTooLarge(n)
@@ -167,6 +168,13 @@ func applyList[T any](ctx context.Context, s *Service, workers int, kind string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Outside the handler's goroutine, the API's panic recovery cannot see a panic:
+			// it is the request's failure (a 500), not the process's.
+			defer func() {
+				if v := recover(); v != nil {
+					errs[w] = fmt.Errorf("batch %s worker panic: %v", kind, v)
+				}
+			}()
 			for i, it := range items {
 				if refWorker(it.Ref, workers) != w {
 					continue
@@ -183,7 +191,7 @@ func applyList[T any](ctx context.Context, s *Service, workers int, kind string,
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return err // the request ended: every worker stopped
+			return err // the request ended (every worker then stops), or a worker panicked
 		}
 	}
 	return nil
