@@ -1,10 +1,13 @@
 // Command bench measures Livret on this machine, side by side in one run: the per-account
 // DSR rate limit kept and approached (limit), Livret's orchestration against a plain loop
 // doing the same calls and writes (overhead), how time and memory grow with the number of
-// lessons (scale), and the report endpoints on an office with 100,000 lessons (report).
+// lessons (scale), the report endpoints on an office with 100,000 lessons (report), a bulk
+// sync through POST /v1/batch against the same items as single PUTs (bulk), and the CSV
+// export of that office with the memory it takes (export).
 //
-//	go run ./bench                       # every scenario at its default size
+//	go run ./bench                       # the default scenarios at their default size
 //	go run ./bench -scenario overhead -json
+//	go run ./bench -scenario bulk        # opt-in: about a minute
 //
 // Everything is real and in this process: PostgreSQL (DATABASE_URL's server, a fresh
 // database dropped afterwards), the sandbox over loopback HTTP, an embedded Temporal server,
@@ -43,12 +46,15 @@ type config struct {
 	ovLessons    int
 	scaleSizes   []int
 	reportSize   int
+	bulkItems    int
+	bulkClients  int
 }
 
 func main() {
 	var c config
 	var scenarios, sizes string
-	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report", "scenarios to run, comma-separated: limit, overhead, scale, report")
+	// bulk is left out of the default: about a minute on its own (BENCHMARKS.md).
+	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report,export", "scenarios to run, comma-separated: limit, overhead, scale, report, export, bulk")
 	flag.StringVar(&c.adminURL, "db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (a fresh database is created on it)")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
 	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "append a table to this file (empty: don't)")
@@ -58,7 +64,9 @@ func main() {
 	flag.IntVar(&c.ovAccounts, "overhead-accounts", 4, "overhead: accounts on each side")
 	flag.IntVar(&c.ovLessons, "overhead-lessons", 2500, "overhead: lessons per office")
 	flag.StringVar(&sizes, "scale", "1000,10000", "scale: total lessons per step (add 100000 for the full curve)")
-	flag.IntVar(&c.reportSize, "report-lessons", 100000, "report: lessons in the office")
+	flag.IntVar(&c.reportSize, "report-lessons", 100000, "report, export: lessons in the office")
+	flag.IntVar(&c.bulkItems, "bulk-items", 5000, "bulk: items sent each way (offices, instructors, students, lessons)")
+	flag.IntVar(&c.bulkClients, "bulk-clients", 8, "bulk: concurrent clients of the parallel single-PUT variant")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -95,6 +103,10 @@ func main() {
 			rs, err = scenarioScale(ctx, c)
 		case "report":
 			rs, err = scenarioReport(ctx, c)
+		case "bulk":
+			rs, err = scenarioBulk(ctx, c)
+		case "export":
+			rs, err = scenarioExport(ctx, c)
 		default:
 			err = fmt.Errorf("unknown scenario %q", sc)
 		}
@@ -142,6 +154,22 @@ type result struct {
 	// report
 	P50ms float64 `json:"p50_ms,omitempty"`
 	P95ms float64 `json:"p95_ms,omitempty"`
+	// bulk
+	Items     int     `json:"items,omitempty"`
+	Requests  int     `json:"requests,omitempty"`
+	ItemsPerS float64 `json:"items_per_s,omitempty"`
+	// export (the process's memory: the webapi serving it, the client reading it, the idle
+	// Temporal server and sandbox)
+	Rows         int     `json:"rows,omitempty"`
+	MB           float64 `json:"mb,omitempty"`
+	FirstByteMs  float64 `json:"first_byte_ms,omitempty"`
+	HeapBeforeMB float64 `json:"heap_inuse_before_mb,omitempty"`
+	HeapPeakMB   float64 `json:"heap_inuse_peak_mb,omitempty"`
+	LiveBeforeMB float64 `json:"heap_live_before_mb,omitempty"`
+	LivePeakMB   float64 `json:"heap_live_peak_mb,omitempty"`
+	SysGrowthMB  float64 `json:"sys_growth_mb,omitempty"`
+	AllocMB      float64 `json:"allocated_mb,omitempty"`
+	RSSBeforeMB  float64 `json:"rss_before_mb,omitempty"`
 }
 
 func (r result) line() string {
@@ -336,13 +364,51 @@ func appendMarkdown(path string, rs []result) error {
 	}
 	fmt.Fprintf(f, "\n## %s — %d cores (nproc), %s memory\n\n", time.Now().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), mem)
 	fmt.Fprintf(f, "Command: `go run ./bench %s`\n\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintln(f, "| scenario | variant | lessons | at DSR | lost | doubled | wall s | lessons/s | peak RSS MB | achieved/limit min | median | max 60 s window/limit | 429s | history events/lesson | PG tx/lesson | Livret/baseline | p50 ms | p95 ms |")
-	fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	var runs, bulk, export []result
 	for _, r := range rs {
-		fmt.Fprintf(f, "| %s | %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
-			r.Scenario, r.Variant, r.Lessons, r.Transmitted, r.Lost, r.Duplicates, r.WallS, r.LessonsPerS, r.PeakRSSMB,
-			opt(r.AchievedMin, "%.2f"), opt(r.AchievedMedian, "%.2f"), opt(r.MaxWindow, "%.2f"), r.RateLimited,
-			opt(r.HistoryPerLesson, "%.2f"), opt(r.TxPerLesson, "%.1f"), opt(r.Ratio, "%.2f"), opt(r.P50ms, "%.1f"), opt(r.P95ms, "%.1f"))
+		switch r.Scenario {
+		case "bulk":
+			bulk = append(bulk, r)
+		case "export":
+			export = append(export, r)
+		default:
+			runs = append(runs, r)
+		}
+	}
+	// A blank line between two tables; none after the last (the file's sections end there).
+	tables := 0
+	table := func() {
+		if tables++; tables > 1 {
+			fmt.Fprintln(f)
+		}
+	}
+	if len(runs) > 0 {
+		table()
+		fmt.Fprintln(f, "| scenario | variant | lessons | at DSR | lost | doubled | wall s | lessons/s | peak RSS MB | achieved/limit min | median | max 60 s window/limit | 429s | history events/lesson | PG tx/lesson | Livret/baseline | p50 ms | p95 ms |")
+		fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, r := range runs {
+			fmt.Fprintf(f, "| %s | %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
+				r.Scenario, r.Variant, r.Lessons, r.Transmitted, r.Lost, r.Duplicates, r.WallS, r.LessonsPerS, r.PeakRSSMB,
+				opt(r.AchievedMin, "%.2f"), opt(r.AchievedMedian, "%.2f"), opt(r.MaxWindow, "%.2f"), r.RateLimited,
+				opt(r.HistoryPerLesson, "%.2f"), opt(r.TxPerLesson, "%.1f"), opt(r.Ratio, "%.2f"), opt(r.P50ms, "%.1f"), opt(r.P95ms, "%.1f"))
+		}
+	}
+	if len(bulk) > 0 {
+		table()
+		fmt.Fprintln(f, "| bulk sync | items | requests | wall s | items/s | items/s over single PUTs (1 client) |")
+		fmt.Fprintln(f, "|---|---|---|---|---|---|")
+		for _, r := range bulk {
+			fmt.Fprintf(f, "| %s | %d | %d | %.1f | %.0f | %.2f |\n", r.Variant, r.Items, r.Requests, r.WallS, r.ItemsPerS, r.Ratio)
+		}
+	}
+	if len(export) > 0 {
+		table()
+		fmt.Fprintln(f, "| CSV export | rows | MB | first byte ms | wall s | rows/s | live heap before MB | live heap peak MB | heap in use before MB | heap in use peak MB | Sys growth MB | allocated MB | RSS before MB | peak RSS MB | BOM and French headers |")
+		fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, r := range export {
+			fmt.Fprintf(f, "| %s | %d | %.1f | %.1f | %.2f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | intact |\n", r.Variant, r.Rows, r.MB, r.FirstByteMs,
+				r.WallS, r.LessonsPerS, r.LiveBeforeMB, r.LivePeakMB, r.HeapBeforeMB, r.HeapPeakMB, r.SysGrowthMB, r.AllocMB, r.RSSBeforeMB, r.PeakRSSMB)
+		}
 	}
 	return nil
 }

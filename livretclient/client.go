@@ -377,6 +377,14 @@ func (c *Client) TestWebhook(ctx context.Context, ref string) (WebhookTestSent, 
 	return out, err
 }
 
+// Batch is POST /v1/batch, the bulk sync: at most MaxBatchItems items. A refused item is its
+// own result, not an error; the error is for a batch refused whole (too many items, 413).
+func (c *Client) Batch(ctx context.Context, in BatchInput) (BatchResult, error) {
+	var out BatchResult
+	_, err := c.call(ctx, http.MethodPost, "/v1/batch", in, &out)
+	return out, err
+}
+
 // Ready is GET /readyz: nil once every dependency answers.
 func (c *Client) Ready(ctx context.Context) error {
 	_, err := c.call(ctx, http.MethodGet, "/readyz", nil, nil)

@@ -364,3 +364,75 @@ type WebhookTestSent struct {
 	EventID string `json:"event_id"`
 	Type    string `json:"type"`
 }
+
+// MaxBatchItems is how many items one POST /v1/batch takes, every list together.
+const MaxBatchItems = 1000
+
+// BatchInput is POST /v1/batch's body: each item is the body of its single PUT plus its ref.
+// Livret applies the lists in this order (an item may name one of an earlier list), each item
+// in its own transaction.
+type BatchInput struct {
+	Offices     []BatchOffice     `json:"offices,omitempty"`
+	Instructors []BatchInstructor `json:"instructors,omitempty"`
+	Students    []BatchStudent    `json:"students,omitempty"`
+	Lessons     []BatchLesson     `json:"lessons,omitempty"`
+}
+
+// Len is the number of items of every list.
+func (b BatchInput) Len() int {
+	return len(b.Offices) + len(b.Instructors) + len(b.Students) + len(b.Lessons)
+}
+
+// BatchOffice is one office of a batch: PUT /v1/offices/{ref}.
+type BatchOffice struct {
+	Ref string `json:"ref"`
+	OfficeInput
+}
+
+// BatchInstructor is one instructor of a batch: PUT /v1/instructors/{ref}.
+type BatchInstructor struct {
+	Ref string `json:"ref"`
+	InstructorInput
+}
+
+// BatchStudent is one student of a batch: PUT /v1/students/{ref}.
+type BatchStudent struct {
+	Ref string `json:"ref"`
+	StudentInput
+}
+
+// BatchLesson is one lesson of a batch: PUT /v1/lessons/{ref}.
+type BatchLesson struct {
+	Ref string `json:"ref"`
+	LessonInput
+}
+
+// Batch item kinds.
+const (
+	KindOffice     = "office"
+	KindInstructor = "instructor"
+	KindStudent    = "student"
+	KindLesson     = "lesson"
+)
+
+// BatchResult has one result per item, in the order Livret applied them: offices,
+// instructors, students, lessons, each in its list's order.
+type BatchResult struct {
+	Results []BatchItemResult `json:"results"`
+}
+
+// BatchItemResult is what the item's single PUT would have answered: Status 201 or 200 when
+// applied, else the refusal's problem Type, its French Detail and field Errors.
+type BatchItemResult struct {
+	Kind   string       `json:"kind"`
+	Ref    string       `json:"ref"`
+	Status int          `json:"status"`
+	Type   string       `json:"type,omitempty"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldError `json:"errors"`
+	// Transmission is an applied lesson's.
+	Transmission *Transmission `json:"transmission,omitempty"`
+}
+
+// Applied reports whether the item was written (created or updated).
+func (r BatchItemResult) Applied() bool { return r.Status == 200 || r.Status == 201 }

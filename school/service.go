@@ -59,6 +59,9 @@ type Service struct {
 	// DefaultScope is what a new school sends until it says otherwise (LIVRET_DEFAULT_SCOPE);
 	// empty is guide.
 	DefaultScope domain.Scope
+	// BatchWorkers is how many items of one list a bulk sync applies at once; 0 (the
+	// deployments' setting) derives it from the pool's size. The benchmark sets it.
+	BatchWorkers int
 	Logger       *slog.Logger
 	Now          func() time.Time
 }

@@ -20,21 +20,35 @@ import (
 // documented name (encoding/json matches case-insensitively), and data after the object.
 // Every refusal is a 400 (413 for an oversize body) naming the field in French.
 func decodeStrict(c *gin.Context, dst any) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeStrictBytes(data, dst)
+}
+
+// readBody reads the whole request body, refusing an empty or oversize one.
+func readBody(c *gin.Context) ([]byte, error) {
 	if c.Request.Body == nil {
-		return badRequest("Le corps de la requête est vide : un objet JSON est attendu.")
+		return nil, badRequest("Le corps de la requête est vide : un objet JSON est attendu.")
 	}
 	data, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return errTooLarge
+			return nil, tooLargeProblem(tooLarge.Limit)
 		}
-		return badRequest("Le corps de la requête n'a pas pu être lu.")
+		return nil, badRequest("Le corps de la requête n'a pas pu être lu.")
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badRequest("Le corps de la requête est vide : un objet JSON est attendu.")
+		return nil, badRequest("Le corps de la requête est vide : un objet JSON est attendu.")
 	}
+	return data, nil
+}
 
+// decodeStrictBytes is decodeStrict's check of one JSON object, whatever it came in: a
+// request body, or one item of a batch (without its ref).
+func decodeStrictBytes(data []byte, dst any) error {
 	// First pass: one JSON object, nothing after it, only known fields spelled exactly.
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -110,6 +110,23 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
 			"last_name": "Y", "category": "B"}, 422, fields("office_ref")},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1000", aLesson, 422, fields("office_ref", "student_ref", "instructor_ref")},
+		// A batch resolves refs as its PUTs do: A's are unknown to B, item by item.
+		{"POST /v1/batch", "/v1/batch", map[string]any{
+			"students": []any{map[string]any{"ref": "lou", "office_ref": officeLauriane, "first_name": "X", "last_name": "Y", "category": "B"}},
+			"lessons":  []any{withRef("l-1000", aLesson)},
+		}, 200, func(t *testing.T, ans answer) {
+			var out batchResult
+			ans.json(t, &out)
+			want := [][]string{{"office_ref"}, {"office_ref", "student_ref", "instructor_ref"}}
+			if len(out.Results) != 2 {
+				t.Fatalf("B's batch: %s", ans.body)
+			}
+			for i, r := range out.Results {
+				if r.Status != 422 || !slices.Equal(r.fields(), want[i]) {
+					t.Fatalf("B's batch item %d: %+v", i, r)
+				}
+			}
+		}},
 		// Refs are per school: B's PUT on a ref A uses creates B's own object (201, not A's 200).
 		{"PUT /v1/offices/{ref}", "/v1/offices/" + officeLauriane, map[string]any{"name": "Homonyme"}, 201, nil},
 		{"PUT /v1/instructors/{ref}", "/v1/instructors/jean", map[string]any{"last_name": "Homonyme", "authorization_number": "A9999999999"}, 201, nil},
@@ -174,8 +191,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 24 {
-		t.Fatalf("%d school routes covered, api.md has 24", n)
+	if n := len(covered); n != 25 {
+		t.Fatalf("%d school routes covered, api.md has 25", n)
 	}
 }
 
@@ -207,7 +224,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 27 {
-		t.Fatalf("%d routes with a key, want 27 (24 of a school, 3 of the operator)", checked)
+	if checked != 28 {
+		t.Fatalf("%d routes with a key, want 28 (25 of a school, 3 of the operator)", checked)
 	}
 }

@@ -14,8 +14,12 @@ import (
 )
 
 // MaxBodyBytes bounds a request body: the largest legitimate one (a lesson) is a few hundred
-// bytes, and nothing is uploaded in bulk.
+// bytes.
 const MaxBodyBytes = 1 << 20
+
+// MaxBatchBodyBytes bounds a bulk sync's body (POST /v1/batch): school.MaxBatchItems items of
+// up to 4 KiB each, where a real lesson or student takes a few hundred bytes.
+const MaxBatchBodyBytes = 4 << 20
 
 const (
 	requestIDHeader = "X-Request-Id"
@@ -93,16 +97,21 @@ func (s *Server) recoverPanics(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody refuses a body over MaxBodyBytes: at once when Content-Length says so, and while
-// decoding otherwise (the decoder answers 413 on http.MaxBytesError).
+// limitBody refuses a body over MaxBodyBytes (MaxBatchBodyBytes for a batch): at once when
+// Content-Length says so, and while decoding otherwise (the decoder answers 413 on
+// http.MaxBytesError).
 func limitBody(c *gin.Context) {
-	if c.Request.ContentLength > MaxBodyBytes {
-		_ = c.Error(errTooLarge)
+	var limit int64 = MaxBodyBytes
+	if c.FullPath() == batchPath {
+		limit = MaxBatchBodyBytes
+	}
+	if c.Request.ContentLength > limit {
+		_ = c.Error(tooLargeProblem(limit))
 		c.Abort()
 		return
 	}
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	c.Next()
 }

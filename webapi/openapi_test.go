@@ -133,3 +133,34 @@ func TestUnexpectedErrorsAreGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIBatchItemsFollowTheirPUTs: a batch item is its PUT's body plus "ref", so each
+// Batch<Kind> schema has exactly the properties and required fields of <Kind>Input, and ref.
+func TestOpenAPIBatchItemsFollowTheirPUTs(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Required   []string                   `json:"required"`
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"Office", "Instructor", "Student", "Lesson"} {
+		item, put := doc.Components.Schemas["Batch"+kind], doc.Components.Schemas[kind+"Input"]
+		if len(item.Properties) != len(put.Properties)+1 || item.Properties["ref"] == nil {
+			t.Errorf("Batch%s has %d properties, %sInput %d (+ ref)", kind, len(item.Properties), kind, len(put.Properties))
+		}
+		for name, schema := range put.Properties {
+			if !bytes.Equal(item.Properties[name], schema) {
+				t.Errorf("Batch%s.%s differs from %sInput.%s", kind, name, kind, name)
+			}
+		}
+		want := append([]string{"ref"}, put.Required...)
+		if strings.Join(item.Required, ",") != strings.Join(want, ",") {
+			t.Errorf("Batch%s requires %v, want %v", kind, item.Required, want)
+		}
+	}
+}

@@ -34,6 +34,8 @@ var (
 		Detail: "Cette méthode HTTP n'est pas acceptée à cette adresse."}
 	errTooLarge = &Problem{Type: school.TypeTooLarge, Title: "Requête trop volumineuse", Status: http.StatusRequestEntityTooLarge,
 		Detail: "Le corps de la requête dépasse la taille maximale acceptée (1 Mio)."}
+	errBatchTooLarge = &Problem{Type: school.TypeTooLarge, Title: "Requête trop volumineuse", Status: http.StatusRequestEntityTooLarge,
+		Detail: "Le corps de la requête dépasse la taille maximale acceptée pour un lot (4 Mio) : envoyez-le en plusieurs lots."}
 	errInternal = &Problem{Type: school.TypeInternal, Title: "Erreur interne", Status: http.StatusInternalServerError,
 		Detail: "Une erreur interne est survenue. Réessayez plus tard ; si elle persiste, contactez le support en indiquant l'identifiant de la requête (X-Request-Id)."}
 )
@@ -59,6 +61,15 @@ func (s *Server) renderErrors(c *gin.Context) {
 		return
 	}
 	writeProblem(c, p)
+}
+
+// tooLargeProblem is the 413 of a body over limit bytes (MaxBodyBytes, or MaxBatchBodyBytes
+// on POST /v1/batch).
+func tooLargeProblem(limit int64) *Problem {
+	if limit == MaxBatchBodyBytes {
+		return errBatchTooLarge
+	}
+	return errTooLarge
 }
 
 func writeProblem(c *gin.Context, p *Problem) {

@@ -82,5 +82,7 @@ func (s *Server) router() *gin.Engine {
 	school.DELETE("/webhooks/:ref", s.deleteWebhook)
 	school.GET("/webhooks/:ref/deliveries", s.listWebhookDeliveries)
 	school.POST("/webhooks/:ref/test", s.testWebhook)
+	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
+	school.POST("/batch", s.batch)
 	return r
 }
