@@ -143,6 +143,10 @@ func TestEventIffCauseCommits(t *testing.T) {
 	if d["lesson_ref"] != "L1" || d["office_ref"] != "B1" || d["student_ref"] != "S1" || d["dsr_lesson_id"] != "LEC-1" || d["status"] != "transmitted" {
 		t.Errorf("lesson.transmitted data: %v", d)
 	}
+	// Times in Paris time with their offset, like the API's, whatever the session's zone.
+	if d["start"] != "2026-11-30T10:00:00+01:00" || d["end"] != "2026-11-30T11:00:00+01:00" {
+		t.Errorf("lesson.transmitted times: start %v, end %v", d["start"], d["end"])
+	}
 	if len(evs[0].ID) != len("evt_")+32 || evs[0].ID[:4] != "evt_" {
 		t.Errorf("event id %q", evs[0].ID)
 	}
