@@ -37,7 +37,7 @@ func eventData(t *testing.T, ev dbq.OutboxEvent) map[string]any {
 
 // subscribe adds a webhook subscription row for the given event types (the sealing of its
 // secret is school/'s business; the trigger only reads school_id, events and deleted_at).
-func subscribe(t *testing.T, pool *pgxpool.Pool, schoolID int64, ref string, types ...string) int64 {
+func subscribe(t testing.TB, pool *pgxpool.Pool, schoolID int64, ref string, types ...string) int64 {
 	t.Helper()
 	var id int64
 	err := pool.QueryRow(context.Background(),

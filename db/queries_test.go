@@ -24,7 +24,7 @@ type fixture struct {
 	instructor dbq.Instructor
 }
 
-func newFixture(t *testing.T, pool *pgxpool.Pool, agrement string) fixture {
+func newFixture(t testing.TB, pool *pgxpool.Pool, agrement string) fixture {
 	t.Helper()
 	ctx := context.Background()
 	q := dbq.New(pool)
@@ -56,7 +56,7 @@ func newFixture(t *testing.T, pool *pgxpool.Pool, agrement string) fixture {
 }
 
 // addLesson inserts a lesson and its transmission with the given status.
-func (f fixture) addLesson(t *testing.T, ref string, start time.Time, minutes int, status string) dbq.Lesson {
+func (f fixture) addLesson(t testing.TB, ref string, start time.Time, minutes int, status string) dbq.Lesson {
 	t.Helper()
 	ctx := context.Background()
 	l, err := f.q.LessonUpsert(ctx, dbq.LessonUpsertParams{SchoolID: f.school.ID, Ref: ref, OfficeID: f.office.ID,
