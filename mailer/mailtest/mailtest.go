@@ -6,6 +6,7 @@ package mailtest
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,6 +34,13 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin, err := mailpit.Find()
+	if errors.Is(err, mailpit.ErrNotInstalled) {
+		// A fresh machine: README's test command installs it once, as `livret dev` does
+		// (.ci/run installs it beforehand).
+		ictx, icancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		bin, err = mailpit.Install(ictx)
+		icancel()
+	}
 	if err != nil {
 		t.Fatalf("mailtest: %v (CI installs it: .ci/run)", err)
 	}
