@@ -41,6 +41,15 @@ type DsrRate struct {
 	NextSlot  time.Time
 }
 
+type EtpWarning struct {
+	SchoolID        int64
+	ComputationDate time.Time
+	EventSeq        int64
+	Lessons         int32
+	AtRiskHours     float64
+	CreatedAt       time.Time
+}
+
 type Instructor struct {
 	ID                  int64
 	SchoolID            int64
@@ -170,14 +179,15 @@ type Run struct {
 }
 
 type School struct {
-	ID          int64
-	Name        string
-	Agrement    string
-	ApiKeyHash  []byte
-	ClosedAt    *time.Time
-	CreatedAt   time.Time
-	Scope       string
-	AlertEmails []string
+	ID             int64
+	Name           string
+	Agrement       string
+	ApiKeyHash     []byte
+	ClosedAt       *time.Time
+	CreatedAt      time.Time
+	Scope          string
+	AlertEmails    []string
+	EtpWarningDays int32
 }
 
 type Student struct {

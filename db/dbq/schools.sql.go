@@ -10,7 +10,7 @@ import (
 )
 
 const schoolByAPIKeyHash = `-- name: SchoolByAPIKeyHash :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE api_key_hash = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE api_key_hash = $1
 `
 
 func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (School, error) {
@@ -25,6 +25,7 @@ func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (Sc
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
@@ -43,7 +44,7 @@ func (q *Queries) SchoolCount(ctx context.Context) (int64, error) {
 const schoolCreate = `-- name: SchoolCreate :one
 INSERT INTO schools (name, agrement, api_key_hash, scope)
 VALUES ($1, $2, $3, coalesce(nullif($4::text, ''), 'guide'))
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days
 `
 
 type SchoolCreateParams struct {
@@ -71,12 +72,13 @@ func (q *Queries) SchoolCreate(ctx context.Context, arg SchoolCreateParams) (Sch
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
 
 const schoolGet = `-- name: SchoolGet :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE id = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE id = $1
 `
 
 func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
@@ -91,12 +93,13 @@ func (q *Queries) SchoolGet(ctx context.Context, id int64) (School, error) {
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
 
 const schoolGetByAgrement = `-- name: SchoolGetByAgrement :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE agrement = $1
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE agrement = $1
 `
 
 func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (School, error) {
@@ -111,12 +114,13 @@ func (q *Queries) SchoolGetByAgrement(ctx context.Context, agrement string) (Sch
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
 
 const schoolList = `-- name: SchoolList :many
-SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope, s.alert_emails FROM schools s
+SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope, s.alert_emails, s.etp_warning_days FROM schools s
 ORDER BY s.id
 LIMIT $2 OFFSET $1
 `
@@ -145,6 +149,7 @@ func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]Schoo
 			&i.CreatedAt,
 			&i.Scope,
 			&i.AlertEmails,
+			&i.EtpWarningDays,
 		); err != nil {
 			return nil, err
 		}
@@ -157,7 +162,7 @@ func (q *Queries) SchoolList(ctx context.Context, arg SchoolListParams) ([]Schoo
 }
 
 const schoolLockForDigest = `-- name: SchoolLockForDigest :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails FROM schools WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // Serialises the claims of one school's digests (school.ClaimDigest): a second claim waits
@@ -175,6 +180,7 @@ func (q *Queries) SchoolLockForDigest(ctx context.Context, id int64) (School, er
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
@@ -191,7 +197,7 @@ func (q *Queries) SchoolMarkClosed(ctx context.Context, id int64) error {
 
 const schoolReopen = `-- name: SchoolReopen :one
 UPDATE schools SET closed_at = NULL WHERE id = $1
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days
 `
 
 // The operator reopened a school the DSR had reported closed (docs/runbook.md).
@@ -207,13 +213,14 @@ func (q *Queries) SchoolReopen(ctx context.Context, id int64) (School, error) {
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
 
 const schoolSetAlertEmails = `-- name: SchoolSetAlertEmails :one
 UPDATE schools SET alert_emails = coalesce($1::text[], '{}') WHERE id = $2
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days
 `
 
 type SchoolSetAlertEmailsParams struct {
@@ -234,13 +241,14 @@ func (q *Queries) SchoolSetAlertEmails(ctx context.Context, arg SchoolSetAlertEm
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
 
 const schoolSetScope = `-- name: SchoolSetScope :one
 UPDATE schools SET scope = $1 WHERE id = $2
-RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails
+RETURNING id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days
 `
 
 type SchoolSetScopeParams struct {
@@ -261,6 +269,7 @@ func (q *Queries) SchoolSetScope(ctx context.Context, arg SchoolSetScopeParams) 
 		&i.CreatedAt,
 		&i.Scope,
 		&i.AlertEmails,
+		&i.EtpWarningDays,
 	)
 	return i, err
 }
