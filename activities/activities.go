@@ -23,6 +23,9 @@ type Activities struct {
 	Mailer *mailer.Mailer
 	// PublicURL is where the admin pages are served, for the digests' links ("" for none).
 	PublicURL string
+	// ETPWindowMonths is the deployment's ETP window (LIVRET_ETP_WINDOW_MONTHS); 0 keeps
+	// the rules' own (domain.ETPRulesAt).
+	ETPWindowMonths int
 	// Sealer opens the webhook subscriptions' secrets.
 	Sealer *db.Sealer
 	// WebhookHTTP POSTs webhook deliveries (default NewWebhookHTTPClient()).
@@ -51,6 +54,7 @@ const (
 	LessonStateName             = "LessonState"
 	ListDigestSchoolsName       = "ListDigestSchools"
 	SendDigestName              = "SendDigest"
+	WarnETPSchoolsName          = "WarnETPSchools"
 )
 
 // LoadInput asks for the next page of an office's due lessons.

@@ -22,14 +22,16 @@ type Settings struct {
 	ScopeLabel string  `json:"scope_label"`
 	ClosedAt   *string `json:"closed_at"`
 	// AlertEmails receive the daily digest.
-	AlertEmails []string `json:"alert_emails"`
+	AlertEmails    []string `json:"alert_emails"`
+	ETPWarningDays int      `json:"etp_warning_days"`
 }
 
 // SettingsInput is PATCH /v1/school's body: a nil field is left as it is.
 type SettingsInput struct {
 	Scope *string `json:"scope,omitempty"`
 	// AlertEmails replaces the alert addresses (a pointer to an empty list removes them all).
-	AlertEmails *[]string `json:"alert_emails,omitempty"`
+	AlertEmails    *[]string `json:"alert_emails,omitempty"`
+	ETPWarningDays *int      `json:"etp_warning_days,omitempty"`
 }
 
 // SchoolCreated is a new school; APIKey is shown this once (only its hash is stored).

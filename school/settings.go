@@ -19,6 +19,9 @@ type Settings struct {
 	ClosedAt   *string `json:"closed_at"`
 	// AlertEmails receive the daily digest of new errors and offices to reconnect.
 	AlertEmails []string `json:"alert_emails"`
+	// ETPWarningDays is how many days before the DSR's ETP computation the school is warned
+	// while hours are at risk (0: never).
+	ETPWarningDays int `json:"etp_warning_days"`
 }
 
 func newSettings(s dbq.School) Settings {
@@ -27,7 +30,7 @@ func newSettings(s dbq.School) Settings {
 		emails = []string{}
 	}
 	return Settings{Name: s.Name, Agrement: s.Agrement, Scope: s.Scope, ScopeLabel: domain.Scope(s.Scope).Label(),
-		ClosedAt: parisTimePtr(s.ClosedAt), AlertEmails: emails}
+		ClosedAt: parisTimePtr(s.ClosedAt), AlertEmails: emails, ETPWarningDays: int(s.EtpWarningDays)}
 }
 
 // SettingsInput is the body of PATCH /v1/school: a field left out (or null) is left as it is.
@@ -35,7 +38,13 @@ type SettingsInput struct {
 	Scope *string `json:"scope"`
 	// AlertEmails replaces the alert addresses (an empty list: none, no digest).
 	AlertEmails *[]string `json:"alert_emails"`
+	// ETPWarningDays sets the days of warning before the ETP computation (0 to 20; 0: none).
+	ETPWarningDays *int `json:"etp_warning_days"`
 }
+
+// MaxETPWarningDays bounds etp_warning_days (the column's CHECK): a warning more than 20 days
+// ahead would come before most of the month's lessons.
+const MaxETPWarningDays = 20
 
 // AlertEmailsField is the field of the alert addresses; each address is alert_emails[i].
 const AlertEmailsField = "alert_emails"
@@ -100,6 +109,9 @@ func (s *Service) ChangeSettings(ctx context.Context, school dbq.School, in Sett
 	if in.AlertEmails != nil {
 		emails = parseAlertEmails(*in.AlertEmails, &errs)
 	}
+	if in.ETPWarningDays != nil && (*in.ETPWarningDays < 0 || *in.ETPWarningDays > MaxETPWarningDays) {
+		errs.add("etp_warning_days", fmt.Sprintf("Nombre de jours d'avance de l'alerte ETP entre 0 (aucune alerte) et %d.", MaxETPWarningDays))
+	}
 	if err := errs.problem(); err != nil {
 		return Settings{}, err
 	}
@@ -113,6 +125,12 @@ func (s *Service) ChangeSettings(ctx context.Context, school dbq.School, in Sett
 		if in.AlertEmails != nil && !slices.Equal(out.AlertEmails, emails) {
 			emailsChanged = true
 			if out, err = q.SchoolSetAlertEmails(ctx, dbq.SchoolSetAlertEmailsParams{ID: school.ID, AlertEmails: emails}); err != nil {
+				return err
+			}
+		}
+		if in.ETPWarningDays != nil && int(out.EtpWarningDays) != *in.ETPWarningDays {
+			if out, err = q.SchoolSetETPWarningDays(ctx, dbq.SchoolSetETPWarningDaysParams{ID: school.ID,
+				EtpWarningDays: int32(*in.ETPWarningDays)}); err != nil {
 				return err
 			}
 		}

@@ -10,8 +10,42 @@ import (
 )
 
 type settingsAnswer struct {
-	Scope       string   `json:"scope"`
-	AlertEmails []string `json:"alert_emails"`
+	Scope          string   `json:"scope"`
+	AlertEmails    []string `json:"alert_emails"`
+	ETPWarningDays *int     `json:"etp_warning_days"`
+}
+
+// TestETPWarningDays: a school is warned 3 days before the ETP computation unless it says
+// otherwise; PATCH sets 0 (none) to 20, anything else is a 422 naming the field with nothing
+// written, and the other settings stay.
+func TestETPWarningDays(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	var s settingsAnswer
+	e.do("GET", "/v1/school", a.Key, nil).want(t, http.StatusOK).json(t, &s)
+	if s.ETPWarningDays == nil || *s.ETPWarningDays != 3 {
+		t.Fatalf("a new school's etp_warning_days: %v, want 3", s.ETPWarningDays)
+	}
+	e.do("PATCH", "/v1/school", a.Key, map[string]any{"etp_warning_days": 0}).want(t, http.StatusOK).json(t, &s)
+	if *s.ETPWarningDays != 0 || s.Scope != "guide" {
+		t.Fatalf("after PATCH 0: %+v", s)
+	}
+	e.do("PATCH", "/v1/school", a.Key, map[string]any{"etp_warning_days": 7, "scope": "etendu"}).want(t, http.StatusOK).json(t, &s)
+	if *s.ETPWarningDays != 7 || s.Scope != "etendu" {
+		t.Fatalf("after PATCH 7: %+v", s)
+	}
+	before := e.snapshot(a.ID)
+	for _, bad := range []any{-1, 21, 1000} {
+		p := e.do("PATCH", "/v1/school", a.Key, map[string]any{"etp_warning_days": bad, "scope": "guide"}).
+			wantProblem(t, http.StatusUnprocessableEntity)
+		if !slices.Equal(p.fields(), []string{"etp_warning_days"}) || !strings.Contains(p.message("etp_warning_days"), "entre 0 (aucune alerte) et 20") {
+			t.Fatalf("etp_warning_days %v: %v %q", bad, p.fields(), p.message("etp_warning_days"))
+		}
+	}
+	if after := e.snapshot(a.ID); after != before {
+		t.Fatalf("a refused PATCH wrote:\n%s", after)
+	}
 }
 
 // TestAlertEmails: PATCH /v1/school sets the digest's alert addresses (bare, lower-cased,

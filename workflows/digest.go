@@ -5,7 +5,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"livret/activities"
-	"livret/domain"
 )
 
 // Sizes of a day's digest run: a page of schools per listing, and the digests in flight at
@@ -28,18 +27,8 @@ var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledSt
 // Running it again for a day sends nothing twice: each school's digest of the day is stored
 // once and marked sent.
 func DailyDigest(ctx workflow.Context, in DailyDigestInput) (DailyDigestResult, error) {
-	day := in.Day
-	if day == "" {
-		at := workflow.Now(ctx)
-		if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok && !t.IsZero() {
-			at = t
-		}
-		day = domain.BusinessDate(at)
-	}
-	if _, err := domain.ParseBusinessDate(day); err != nil {
-		return DailyDigestResult{}, temporal.NewNonRetryableApplicationError("bad day "+day, "BadDay", err)
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, BusinessDateKey.ValueSet(day)); err != nil {
+	day, err := runDay(ctx, in.Day)
+	if err != nil {
 		return DailyDigestResult{}, err
 	}
 	res := DailyDigestResult{Day: day, Counts: in.Counts}

@@ -122,3 +122,20 @@ func webhookOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// etpOptions: a page of schools whose ETP figures are read (each an indexed read of its
+// window, tens of milliseconds at 100,000 lessons) and whose warnings are written, one
+// transaction each: heartbeats per school, retried like a database write.
+func etpOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		ScheduleToCloseTimeout: 12 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+}

@@ -23,6 +23,7 @@ const (
 	ResendLessonName       = "ResendLesson"
 	AccountKeeperName      = "AccountKeeper"
 	DailyDigestName        = "DailyDigest"
+	ETPWarningsName        = "ETPWarnings"
 )
 
 // Search attributes an operator filters runs by in the Temporal UI.
@@ -53,6 +54,37 @@ const DigestScheduleID = "livret-digest"
 
 // DigestID is the workflow id of a day's digest run started by hand (YYYY-MM-DD, Paris).
 func DigestID(day string) string { return "livret-digest-" + day }
+
+// ETPWarningScheduleID is the id of the one Schedule of the daily ETP warning check (06:30
+// Paris, before the digests, so the morning's digest carries the day's warnings).
+const ETPWarningScheduleID = "livret-etp-warnings"
+
+// ETPWarningsID is the workflow id of a day's warning check started by hand.
+func ETPWarningsID(day string) string { return "livret-etp-warnings-" + day }
+
+// ETPWarningsInput starts the warning check of a day.
+type ETPWarningsInput struct {
+	// Day is the Paris day (YYYY-MM-DD) the check is made for; empty: the day the Schedule
+	// fired for, or else the day the workflow starts.
+	Day string
+	// Carried across continue-as-new: where the listing stopped and the counts so far.
+	AfterSchoolID int64
+	Counts        ETPWarningCounts
+}
+
+// ETPWarningCounts are what became of the schools looked at.
+type ETPWarningCounts struct {
+	Warned        int
+	NothingAtRisk int
+}
+
+// ETPWarningsResult is what a day's check returns.
+type ETPWarningsResult struct {
+	Day string
+	// ComputationDate is the computation the check warned for (YYYY-MM-DD).
+	ComputationDate string
+	Counts          ETPWarningCounts
+}
 
 // OfficeRunInput starts an office's run.
 type OfficeRunInput struct {
