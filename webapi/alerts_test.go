@@ -198,3 +198,37 @@ func TestUIAlertEmails(t *testing.T) {
 		}
 	})
 }
+
+// TestUIETPWarning: the "Alerte ETP" form of Paramètres sets etp_warning_days behind the
+// session's token; a value out of bounds is the page again with the French reason and
+// nothing written.
+func TestUIETPWarning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	days := func() int {
+		var s settingsAnswer
+		e.do("GET", "/v1/school", a.Key, nil).want(t, http.StatusOK).json(t, &s)
+		return *s.ETPWarningDays
+	}
+	admin := e.uiAgent(t)
+	admin.signIn(a.Key)
+	admin.get("/ui/parametres").want(t, http.StatusOK).has(t, `<h2 id="etp-titre">Alerte ETP</h2>`,
+		`<form method="post" action="/ui/parametres/etp" class="card">`, `name="etp_warning_days" min="0" max="20" value="3"`)
+	admin.post("/ui/parametres/etp", url.Values{"etp_warning_days": {"5"}}, false).want(t, http.StatusForbidden)
+	if days() != 3 {
+		t.Fatal("a form without its token changed the warning")
+	}
+	admin.post("/ui/parametres/etp", url.Values{"etp_warning_days": {"5"}}, true).redirect(t, "/ui/parametres?msg=etp")
+	if days() != 5 {
+		t.Fatalf("etp_warning_days %d after the form, want 5", days())
+	}
+	admin.get("/ui/parametres?msg=etp").want(t, http.StatusOK).has(t, "L'alerte ETP est enregistrée.", `value="5"`)
+	for _, bad := range []string{"21", "-2", "trois"} {
+		admin.post("/ui/parametres/etp", url.Values{"etp_warning_days": {bad}}, true).want(t, http.StatusBadRequest).
+			has(t, `<div class="alert" role="alert">`, "entre 0 (aucune alerte) et 20")
+	}
+	if days() != 5 {
+		t.Fatalf("a refused form wrote: %d", days())
+	}
+}

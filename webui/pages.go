@@ -110,6 +110,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/lessons/resend", s.uiResendMany)
 	forms.POST("/parametres", s.uiChangeSettings)
 	forms.POST("/parametres/alertes", s.uiChangeAlertEmails)
+	forms.POST("/parametres/etp", s.uiChangeETPWarning)
 	forms.POST("/webhooks/:ref/test", s.uiTestWebhook)
 	forms.POST("/webhooks/:ref/delete", s.uiDeleteWebhook)
 }
@@ -222,6 +223,7 @@ var uiNotices = map[string]notice{
 	"renvoyees-differe": {Kind: "warning", Text: "Les leçons sont de nouveau en attente, mais l'envoi immédiat n'a pas pu être lancé : elles partiront lors du prochain envoi automatique."},
 	"rien-a-renvoyer":   {Kind: "warning", Text: "Aucune leçon refusée par la DSR ne correspond à ces filtres : rien n'a été renvoyé."},
 	"parametres":        {Kind: "success", Text: "Les paramètres sont enregistrés : les leçons pas encore transmises à la DSR sont jugées selon ce périmètre."},
+	"etp":               {Kind: "success", Text: "L'alerte ETP est enregistrée."},
 	"alertes":           {Kind: "success", Text: "Les adresses d'alerte sont enregistrées : elles recevront le récapitulatif quotidien des nouvelles erreurs et des bureaux à reconnecter."},
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -33,6 +34,9 @@ type settingsPage struct {
 	AlertEmailsMax int
 	// AlertEmailsInvalid marks the textarea when the form was refused.
 	AlertEmailsInvalid bool
+	// ETPWarningDays is the days of warning before the ETP computation (0: none), and
+	// ETPWarningMax its bound.
+	ETPWarningDays, ETPWarningMax int
 }
 
 // scopeChoice is one radio choice of the scope.
@@ -67,7 +71,8 @@ func scopeChoices(current string) []scopeChoice {
 func (s *Pages) settingsData(c *gin.Context, st school.Settings, scope string) pageData {
 	return pageData{Title: "Paramètres", Nav: "parametres", Notice: uiNotices[c.Query("msg")],
 		Settings: &settingsPage{Name: st.Name, Agrement: st.Agrement, Scope: st.ScopeLabel,
-			Scopes: scopeChoices(scope), AlertEmails: strings.Join(st.AlertEmails, "\n"), AlertEmailsMax: domain.MaxAlertEmails}}
+			Scopes: scopeChoices(scope), AlertEmails: strings.Join(st.AlertEmails, "\n"), AlertEmailsMax: domain.MaxAlertEmails,
+			ETPWarningDays: st.ETPWarningDays, ETPWarningMax: school.MaxETPWarningDays}}
 }
 
 // uiSettings is GET /ui/parametres.
@@ -145,5 +150,34 @@ func (s *Pages) uiChangeAlertEmails(c *gin.Context) {
 	}
 	page.Settings.AlertEmails = strings.TrimSpace(typed)
 	page.Settings.AlertEmailsInvalid = true
+	s.renderPage(c, http.StatusBadRequest, "settings", page)
+}
+
+// uiChangeETPWarning is the "Alerte ETP" form: how many days before the DSR's computation the
+// school is warned while hours are at risk. A refused form is the page again with the
+// French reason, and nothing written.
+func (s *Pages) uiChangeETPWarning(c *gin.Context) {
+	ctx := c.Request.Context()
+	days, convErr := strconv.Atoi(strings.TrimSpace(c.PostForm("etp_warning_days")))
+	if convErr != nil {
+		days = -1 // refused below, with the field's message
+	}
+	_, err := s.School.ChangeSettings(ctx, schoolOf(c), school.SettingsInput{ETPWarningDays: &days})
+	if err == nil {
+		c.Redirect(http.StatusSeeOther, SettingsPage+"?msg=etp")
+		return
+	}
+	var p *school.Problem
+	if !errors.As(err, &p) {
+		s.uiProblem(c, err)
+		return
+	}
+	st, err := s.School.Settings(ctx, schoolOf(c))
+	if err != nil {
+		s.uiProblem(c, err)
+		return
+	}
+	page := s.settingsData(c, st, st.Scope)
+	page.Message, page.Fields = problemText(p)
 	s.renderPage(c, http.StatusBadRequest, "settings", page)
 }
