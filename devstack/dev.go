@@ -67,6 +67,10 @@ type Config struct {
 	RateLimit        int
 	// DefaultScope is what a new school sends (LIVRET_DEFAULT_SCOPE; "" is guide).
 	DefaultScope string
+	// ETPWindowMonths and ETPHoursPerETP are the ETP's window and hours per ETP
+	// (LIVRET_ETP_WINDOW_MONTHS, LIVRET_ETP_HOURS_PER_ETP; zero and "" keep the defaults).
+	ETPWindowMonths int
+	ETPHoursPerETP  string
 	// Demo seeds the demo school once the stack is ready (livret dev --demo).
 	Demo bool
 	// Out receives the banner and the demo's summary (default os.Stdout).
@@ -282,6 +286,9 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		Orchestrator: orch,
 		Logger:       slog.Default(),
 		Metrics:      reg,
+
+		ETPWindowMonths: cfg.ETPWindowMonths,
+		ETPHoursPerETP:  cfg.ETPHoursPerETP,
 	})
 	if err != nil {
 		return err

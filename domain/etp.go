@@ -181,8 +181,10 @@ type ETPPeriod struct {
 	// Computation is 00:00 Paris of the computation date: the DSR counts in the night that
 	// starts that evening.
 	Computation time.Time
-	// Holiday names the public holiday that moved the computation a night earlier, if any.
-	Holiday string
+	// Holiday names the public holiday that moved the computation a night earlier, if any,
+	// and HolidayOn is its date.
+	Holiday   string
+	HolidayOn time.Time
 	// From and To are 00:00 Paris of the window's first and last days (both included).
 	From, To time.Time
 }
@@ -195,18 +197,17 @@ func addDays(t time.Time, n int) time.Time {
 	return time.Date(p.Year(), p.Month(), p.Day()+n, 0, 0, 0, 0, Paris)
 }
 
-// computationIn is the computation date of a month: the day of the rules, a night earlier
-// while the morning after is a public holiday; the holiday's name when one moved it.
-func computationIn(year int, month time.Month, dayOfMonth int) (time.Time, string) {
-	c := time.Date(year, month, dayOfMonth, 0, 0, 0, 0, Paris)
-	holiday := ""
-	for h := FrenchPublicHoliday(addDays(c, 1)); h != ""; h = FrenchPublicHoliday(addDays(c, 1)) {
-		if holiday == "" {
-			holiday = h
+// computationIn is the computation of a month: the day of the rules, a night earlier while
+// the morning after is a public holiday, and the holiday that moved it.
+func computationIn(year int, month time.Month, dayOfMonth int) ETPPeriod {
+	p := ETPPeriod{Computation: time.Date(year, month, dayOfMonth, 0, 0, 0, 0, Paris)}
+	for h := FrenchPublicHoliday(addDays(p.Computation, 1)); h != ""; h = FrenchPublicHoliday(addDays(p.Computation, 1)) {
+		if p.Holiday == "" {
+			p.Holiday, p.HolidayOn = h, addDays(p.Computation, 1)
 		}
-		c = addDays(c, -1)
+		p.Computation = addDays(p.Computation, -1)
 	}
-	return c, holiday
+	return p
 }
 
 // monthsBefore is the same day n months earlier, or the month's last day when it has no such
@@ -223,18 +224,17 @@ func monthsBefore(t time.Time, n int) time.Time {
 // deployment's window; 0 keeps the table's.
 func ETPPeriodAt(at time.Time, windowMonths int) ETPPeriod {
 	today := StartOfDay(at)
-	rules := ETPRulesAt(today)
-	c, holiday := computationIn(today.Year(), today.Month(), rules.ComputationDay)
-	if c.Before(today) {
-		c, holiday = computationIn(today.Year(), today.Month()+1, rules.ComputationDay)
+	p := computationIn(today.Year(), today.Month(), ETPRulesAt(today).ComputationDay)
+	if p.Computation.Before(today) {
+		p = computationIn(today.Year(), today.Month()+1, ETPRulesAt(today).ComputationDay)
 	}
-	rules = ETPRulesAt(c)
-	if windowMonths > 0 && windowMonths != rules.WindowMonths {
-		rules.WindowMonths = windowMonths
-		rules.Version += fmt.Sprintf("+window-%dm", windowMonths)
+	p.Rules = ETPRulesAt(p.Computation)
+	if windowMonths > 0 && windowMonths != p.Rules.WindowMonths {
+		p.Rules.WindowMonths = windowMonths
+		p.Rules.Version += fmt.Sprintf("+window-%dm", windowMonths)
 	}
-	return ETPPeriod{Rules: rules, Computation: c, Holiday: holiday,
-		From: monthsBefore(c, rules.WindowMonths), To: addDays(c, -1)}
+	p.From, p.To = monthsBefore(p.Computation, p.Rules.WindowMonths), addDays(p.Computation, -1)
+	return p
 }
 
 // Weeks are the window's weeks, Monday to Sunday, each by its first day in the window (the

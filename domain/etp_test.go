@@ -62,6 +62,9 @@ func TestETPCalendar(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: computation, holiday, window, version = %q, want %q", tc.name, got, want)
 		}
+		if (p.Holiday != "") != !p.HolidayOn.IsZero() || (p.Holiday != "" && !p.HolidayOn.Equal(date(tc.computation).AddDate(0, 0, 2))) {
+			t.Errorf("%s: the holiday is on %s", tc.name, p.HolidayOn)
+		}
 		if !p.End().Equal(date(tc.computation)) {
 			t.Errorf("%s: the window ends at %s, want 00:00 of the computation date", tc.name, p.End())
 		}

@@ -41,6 +41,8 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"LessonCounts": LessonCounts{}, "ResendFilter": ResendFilter{}, "BulkResent": BulkResent{},
 		"Contract": Contract{}, "Training": Training{}, "TrainingInput": TrainingInput{}, "Settings": Settings{},
 		"SettingsInput": SettingsInput{},
+		"ETPReport":     ETPReport{}, "ETPInstructor": ETPInstructor{}, "ETPFigures": ETPFigures{}, "ETPAtRisk": ETPAtRisk{},
+		"ETPEstimate": ETPEstimate{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

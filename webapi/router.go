@@ -76,5 +76,7 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/lessons/resend", s.resendLessons)
 	school.POST("/lessons/:ref/cancel", s.cancelLesson)
 	school.POST("/lessons/:ref/resend", s.resendLesson)
+
+	school.GET("/etp", s.getETP)
 	return r
 }

@@ -35,12 +35,16 @@ func devConfigFromEnv() (devstack.Config, error) {
 		TokenKey:         env("LIVRET_TOKEN_KEY", ""),
 		SandboxToken:     env("LIVRET_SANDBOX_TOKEN", ""),
 		DefaultScope:     env("LIVRET_DEFAULT_SCOPE", ""),
+		ETPHoursPerETP:   env("LIVRET_ETP_HOURS_PER_ETP", ""),
 	}
 	if c.PostgresMode != "auto" && c.PostgresMode != "own" {
 		return c, fmt.Errorf("LIVRET_DEV_POSTGRES: %q: want auto or own", c.PostgresMode)
 	}
 	var err error
 	if c.RateLimit, err = envInt("LIVRET_DSR_RATE_LIMIT", 210); err != nil {
+		return c, err
+	}
+	if c.ETPWindowMonths, err = envInt("LIVRET_ETP_WINDOW_MONTHS", 0); err != nil {
 		return c, err
 	}
 	c.PublicURL = strings.TrimRight(env("LIVRET_PUBLIC_URL", "http://"+devstack.Browsable(c.HTTPAddr)), "/")
