@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "etp"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -101,6 +101,8 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/lessons", s.uiLessons)
 	in.GET("/lessons/export", s.uiExport)
 	in.GET("/parametres", s.uiSettings)
+	in.GET("/etp", s.uiETP)
+	in.GET("/etp/export", s.uiETPExport)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -149,6 +151,7 @@ type pageData struct {
 	Lessons  *lessonsPage
 	Help     *helpPage
 	Settings *settingsPage
+	ETP      *etpPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
