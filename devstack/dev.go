@@ -71,6 +71,10 @@ type Config struct {
 	// stack's own on MailpitSMTPAddr, its web UI on MailpitAddr (port 0: a free one).
 	SMTPURL                      string
 	MailpitAddr, MailpitSMTPAddr string
+	// ETPWindowMonths and ETPHoursPerETP are the ETP's window and hours per ETP
+	// (LIVRET_ETP_WINDOW_MONTHS, LIVRET_ETP_HOURS_PER_ETP; zero and "" keep the defaults).
+	ETPWindowMonths int
+	ETPHoursPerETP  string
 	// Demo seeds the demo school once the stack is ready (livret dev --demo).
 	Demo bool
 	// Out receives the banner and the demo's summary (default os.Stdout).
@@ -293,6 +297,9 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		Orchestrator: orch,
 		Logger:       slog.Default(),
 		Metrics:      reg,
+
+		ETPWindowMonths: cfg.ETPWindowMonths,
+		ETPHoursPerETP:  cfg.ETPHoursPerETP,
 	})
 	if err != nil {
 		return err

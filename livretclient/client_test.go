@@ -45,6 +45,8 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"BatchInput": BatchInput{}, "BatchOffice": BatchOffice{},
 		"BatchInstructor": BatchInstructor{}, "BatchStudent": BatchStudent{}, "BatchLesson": BatchLesson{},
 		"BatchResult": BatchResult{}, "BatchItemResult": BatchItemResult{},
+		"ETPReport": ETPReport{}, "ETPInstructor": ETPInstructor{}, "ETPFigures": ETPFigures{}, "ETPAtRisk": ETPAtRisk{},
+		"ETPEstimate": ETPEstimate{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

@@ -83,16 +83,12 @@ const csvFlushEvery = exportPage
 // WriteCSV writes the export to w, calling flush after every page so that the download goes
 // as it is read. It returns how many lessons it wrote.
 func (e *LessonExport) WriteCSV(ctx context.Context, w io.Writer, flush func()) (int, error) {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return 0, err
-	}
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
-	if err := cw.Write(csvHeader); err != nil {
+	cw, err := newCSV(w, csvHeader)
+	if err != nil {
 		return 0, err
 	}
 	n := 0
-	err := e.Each(ctx, func(l Lesson) error {
+	err = e.Each(ctx, func(l Lesson) error {
 		if err := cw.Write(csvRow(l)); err != nil {
 			return err
 		}
@@ -107,6 +103,17 @@ func (e *LessonExport) WriteCSV(ctx context.Context, w io.Writer, flush func()) 
 	}
 	cw.Flush()
 	return n, cw.Error()
+}
+
+// newCSV starts a file as Excel opens it in France: the byte-order mark, ';' between fields,
+// the French header. Every export of Livret's writes through it.
+func newCSV(w io.Writer, header []string) (*csv.Writer, error) {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return nil, err
+	}
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	return cw, cw.Write(header)
 }
 
 func csvRow(l Lesson) []string {

@@ -62,8 +62,14 @@ type Service struct {
 	// BatchWorkers is how many items of one list a bulk sync applies at once; 0 (the
 	// deployments' setting) derives it from the pool's size. The benchmark sets it.
 	BatchWorkers int
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// ETPWindowMonths is the deployment's ETP window (LIVRET_ETP_WINDOW_MONTHS); 0 keeps
+	// domain's table (3 months).
+	ETPWindowMonths int
+	// ETPHoursPerETP is the deployment's counted hours per full-time instructor over the
+	// window (LIVRET_ETP_HOURS_PER_ETP); 0: no estimate anywhere.
+	ETPHoursPerETP float64
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 func (s *Service) now() time.Time {

@@ -90,6 +90,13 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"GET /v1/lessons", "/v1/lessons?office=" + officeLauriane, nil, 422, fields("office")},
 		{"GET /v1/lessons", "/v1/lessons?student=melanie", nil, 422, fields("student")},
 		{"GET /v1/lessons/{ref}", "/v1/lessons/l-1000", nil, 404, nil},
+		// The ETP: B's own figures, none of A's; A's office is absent for B.
+		{"GET /v1/etp", "/v1/etp?at=2021-12-20", nil, 200, func(t *testing.T, ans answer) {
+			if m := ans.object(t); len(m["instructors"].([]any)) != 0 || strings.Contains(string(ans.body), "jean") {
+				t.Fatalf("B's ETP: %s", ans.body)
+			}
+		}},
+		{"GET /v1/etp", "/v1/etp?office=" + officeLauriane, nil, 404, nil},
 		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{"office": officeLauriane}, 422, fields("office")},
 		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{"student": "melanie"}, 422, fields("student")},
 		{"POST /v1/lessons/resend", "/v1/lessons/resend", map[string]any{}, 200, func(t *testing.T, ans answer) {
@@ -191,8 +198,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 25 {
-		t.Fatalf("%d school routes covered, api.md has 25", n)
+	if n := len(covered); n != 26 {
+		t.Fatalf("%d school routes covered, api.md has 26", n)
 	}
 }
 
@@ -224,7 +231,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 28 {
-		t.Fatalf("%d routes with a key, want 28 (25 of a school, 3 of the operator)", checked)
+	if checked != 29 {
+		t.Fatalf("%d routes with a key, want 29 (26 of a school, 3 of the operator)", checked)
 	}
 }

@@ -84,5 +84,6 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/webhooks/:ref/test", s.testWebhook)
 	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
 	school.POST("/batch", s.batch)
+	school.GET("/etp", s.getETP)
 	return r
 }

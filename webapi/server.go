@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +89,12 @@ type Config struct {
 	// DefaultScope is LIVRET_DEFAULT_SCOPE: what a new school sends ("guide", the default, or
 	// "etendu"; docs/rules.md, "Scope").
 	DefaultScope string
+	// ETPWindowMonths is LIVRET_ETP_WINDOW_MONTHS: the ETP's window in months (1 to 12); 0
+	// keeps domain's table (3).
+	ETPWindowMonths int
+	// ETPHoursPerETP is LIVRET_ETP_HOURS_PER_ETP: the counted hours over the window that
+	// make one full-time instructor, a decimal ("455" or "455,5"); empty: no ETP estimate.
+	ETPHoursPerETP string
 
 	Pool         *pgxpool.Pool
 	Orchestrator Orchestrator
@@ -114,6 +122,13 @@ func New(cfg Config) (*Server, error) {
 		if scope, ok = domain.ParseScope(cfg.DefaultScope); !ok {
 			return nil, fmt.Errorf("webapi: LIVRET_DEFAULT_SCOPE %q: want guide or etendu", cfg.DefaultScope)
 		}
+	}
+	if cfg.ETPWindowMonths < 0 || cfg.ETPWindowMonths > 12 {
+		return nil, fmt.Errorf("webapi: LIVRET_ETP_WINDOW_MONTHS %d: want 1 to 12", cfg.ETPWindowMonths)
+	}
+	hoursPerETP, err := parseHoursPerETP(cfg.ETPHoursPerETP)
+	if err != nil {
+		return nil, err
 	}
 	public, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
 	if err != nil || (public.Scheme != "http" && public.Scheme != "https") || public.Host == "" {
@@ -145,6 +160,8 @@ func New(cfg Config) (*Server, error) {
 			RdvPermisLogoutURL: dsrCfg.LogoutURL(),
 			Orchestrator:       cfg.Orchestrator,
 			DefaultScope:       scope,
+			ETPWindowMonths:    cfg.ETPWindowMonths,
+			ETPHoursPerETP:     hoursPerETP,
 			Logger:             logger,
 			Now:                time.Now,
 		},
@@ -157,6 +174,20 @@ func New(cfg Config) (*Server, error) {
 		Metrics:      registry,
 		Now:          time.Now,
 	}, nil
+}
+
+// parseHoursPerETP reads LIVRET_ETP_HOURS_PER_ETP: a positive decimal, with a point or a
+// comma ("455", "455,5"); empty is 0, no estimate.
+func parseHoursPerETP(raw string) (float64, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0, nil
+	}
+	h, err := strconv.ParseFloat(strings.Replace(raw, ",", ".", 1), 64)
+	if err != nil || !(h > 0) || math.IsInf(h, 0) {
+		return 0, fmt.Errorf("webapi: LIVRET_ETP_HOURS_PER_ETP %q: want a positive decimal number of hours", raw)
+	}
+	return h, nil
 }
 
 // rdvPermis is the DSR client as the link use case sees it.

@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -102,6 +102,8 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/lessons/export", s.uiExport)
 	in.GET("/parametres", s.uiSettings)
 	in.GET("/webhooks", s.uiWebhooks)
+	in.GET("/etp", s.uiETP)
+	in.GET("/etp/export", s.uiETPExport)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -155,6 +157,7 @@ type pageData struct {
 	Help     *helpPage
 	Settings *settingsPage
 	Webhooks *webhooksPage
+	ETP      *etpPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {

@@ -33,6 +33,7 @@ var fieldLabels = map[string]string{
 	"alert_emails": "Adresses d'alerte",
 	"page":         "Page",
 	"per_page":     "Lignes par page",
+	"at":           "Date",
 }
 
 // problemText is what a page says of a refusal: its detail, without the API's pointer to a

@@ -38,12 +38,16 @@ func devConfigFromEnv() (devstack.Config, error) {
 		SMTPURL:          env("LIVRET_SMTP_URL", ""),
 		MailpitAddr:      env("LIVRET_MAILPIT_ADDR", "127.0.0.1:8025"),
 		MailpitSMTPAddr:  env("LIVRET_MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
+		ETPHoursPerETP:   env("LIVRET_ETP_HOURS_PER_ETP", ""),
 	}
 	if c.PostgresMode != "auto" && c.PostgresMode != "own" {
 		return c, fmt.Errorf("LIVRET_DEV_POSTGRES: %q: want auto or own", c.PostgresMode)
 	}
 	var err error
 	if c.RateLimit, err = envInt("LIVRET_DSR_RATE_LIMIT", 210); err != nil {
+		return c, err
+	}
+	if c.ETPWindowMonths, err = envInt("LIVRET_ETP_WINDOW_MONTHS", 0); err != nil {
 		return c, err
 	}
 	c.PublicURL = strings.TrimRight(env("LIVRET_PUBLIC_URL", "http://"+devstack.Browsable(c.HTTPAddr)), "/")

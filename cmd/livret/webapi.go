@@ -29,12 +29,18 @@ func runWebapi(ctx context.Context, args []string) error {
 		TokenKey:   env("LIVRET_TOKEN_KEY", ""),
 		// What a new school sends: guide (the vendor guide's rules) unless the deployment says etendu.
 		DefaultScope: env("LIVRET_DEFAULT_SCOPE", ""),
+		// An ETP estimate only when the deployment gives its hours per ETP (docs/rules.md, "ETP").
+		ETPHoursPerETP: env("LIVRET_ETP_HOURS_PER_ETP", ""),
 		DSR: dsr.Config{
 			BaseURL:      env("LIVRET_DSR_URL", "http://127.0.0.1:8090"),
 			ClientID:     env("LIVRET_DSR_CLIENT_ID", ""),
 			ClientSecret: env("LIVRET_DSR_CLIENT_SECRET", ""),
 		},
 		Logger: slog.Default(),
+	}
+	var err error
+	if cfg.ETPWindowMonths, err = envInt("LIVRET_ETP_WINDOW_MONTHS", 0); err != nil {
+		return err
 	}
 	// Checked before dialling anything: a missing secret is a configuration error, said at once.
 	if cfg.AdminToken == "" {

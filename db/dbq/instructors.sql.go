@@ -62,6 +62,46 @@ func (q *Queries) InstructorGetByRefForShare(ctx context.Context, arg Instructor
 	return i, err
 }
 
+const instructorListByIDs = `-- name: InstructorListByIDs :many
+SELECT id, school_id, ref, first_name, last_name, authorization_number, simulator, created_at, updated_at FROM instructors WHERE school_id = $1 AND id = ANY($2::bigint[]) ORDER BY id
+`
+
+type InstructorListByIDsParams struct {
+	SchoolID int64
+	Ids      []int64
+}
+
+// The instructors of a school's lessons, by their row ids (the ETP's rows).
+func (q *Queries) InstructorListByIDs(ctx context.Context, arg InstructorListByIDsParams) ([]Instructor, error) {
+	rows, err := q.db.Query(ctx, instructorListByIDs, arg.SchoolID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Instructor{}
+	for rows.Next() {
+		var i Instructor
+		if err := rows.Scan(
+			&i.ID,
+			&i.SchoolID,
+			&i.Ref,
+			&i.FirstName,
+			&i.LastName,
+			&i.AuthorizationNumber,
+			&i.Simulator,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const instructorUpsert = `-- name: InstructorUpsert :one
 INSERT INTO instructors (school_id, ref, first_name, last_name, authorization_number, simulator)
 VALUES ($1, $2, $3, $4, $5, $6)

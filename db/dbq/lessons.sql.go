@@ -226,6 +226,74 @@ func (q *Queries) LessonInsertMany(ctx context.Context, arg LessonInsertManyPara
 	return items, nil
 }
 
+const lessonListETP = `-- name: LessonListETP :many
+SELECT l.instructor_id, t.student_id, t.category, l.type, t.starts_at, t.ends_at, t.status, t.code
+FROM transmissions t
+JOIN lessons l ON l.id = t.lesson_id
+WHERE t.school_id = $1
+  AND ($2::bigint IS NULL OR t.office_id = $2)
+  AND t.status IN ('transmitted', 'error', 'pending', 'sending')
+  AND t.starts_at >= $3 AND t.starts_at < $4
+`
+
+type LessonListETPParams struct {
+	SchoolID int64
+	OfficeID *int64
+	FromAt   time.Time
+	ToAt     time.Time
+}
+
+type LessonListETPRow struct {
+	InstructorID int64
+	StudentID    int64
+	Category     string
+	Type         string
+	StartsAt     time.Time
+	EndsAt       time.Time
+	Status       string
+	Code         string
+}
+
+// The ETP's lessons (docs/rules.md, "ETP"): those of the window, by the Paris time of their
+// start, that reached the DSR or should (transmitted, in error, pending or being sent), of
+// one office or the whole school. One narrow row per lesson: the rules (overlaps merged per
+// instructor, the simulator's 5 h per student) need each lesson's interval, so nothing is
+// summed here. The window and the statuses are a range of the transmissions' indexes by
+// office (or school), status and start.
+func (q *Queries) LessonListETP(ctx context.Context, arg LessonListETPParams) ([]LessonListETPRow, error) {
+	rows, err := q.db.Query(ctx, lessonListETP,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.FromAt,
+		arg.ToAt,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LessonListETPRow{}
+	for rows.Next() {
+		var i LessonListETPRow
+		if err := rows.Scan(
+			&i.InstructorID,
+			&i.StudentID,
+			&i.Category,
+			&i.Type,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.Status,
+			&i.Code,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lessonReportAfter = `-- name: LessonReportAfter :many
 WITH page AS (
     SELECT m.lesson_id, m.starts_at

@@ -13,3 +13,7 @@ SELECT * FROM instructors WHERE school_id = $1 AND ref = $2;
 -- name: InstructorGetByRefForShare :one
 -- Locked until the lesson's write commits (see OfficeGetByRefForShare).
 SELECT * FROM instructors WHERE school_id = $1 AND ref = $2 FOR SHARE;
+
+-- name: InstructorListByIDs :many
+-- The instructors of a school's lessons, by their row ids (the ETP's rows).
+SELECT * FROM instructors WHERE school_id = @school_id AND id = ANY(@ids::bigint[]) ORDER BY id;

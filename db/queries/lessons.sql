@@ -119,3 +119,18 @@ SELECT @school_id::bigint, unnest(@refs::text[]), @office_id::bigint, unnest(@st
        unnest(@training_ids::bigint[]), @instructor_id::bigint, @type::text, unnest(@starts::timestamptz[]),
        unnest(@ends::timestamptz[]), now()
 RETURNING id, student_id, starts_at, ends_at;
+
+-- name: LessonListETP :many
+-- The ETP's lessons (docs/rules.md, "ETP"): those of the window, by the Paris time of their
+-- start, that reached the DSR or should (transmitted, in error, pending or being sent), of
+-- one office or the whole school. One narrow row per lesson: the rules (overlaps merged per
+-- instructor, the simulator's 5 h per student) need each lesson's interval, so nothing is
+-- summed here. The window and the statuses are a range of the transmissions' indexes by
+-- office (or school), status and start.
+SELECT l.instructor_id, t.student_id, t.category, l.type, t.starts_at, t.ends_at, t.status, t.code
+FROM transmissions t
+JOIN lessons l ON l.id = t.lesson_id
+WHERE t.school_id = @school_id
+  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
+  AND t.status IN ('transmitted', 'error', 'pending', 'sending')
+  AND t.starts_at >= @from_at AND t.starts_at < @to_at;
