@@ -277,7 +277,7 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 	w, err := worker.Start(ctx, tc, worker.Config{
 		Pool: pool, Sealer: sealer, DSR: dsrCfg, RateLimitPerMin: cfg.RateLimit, Metrics: reg, Logger: slog.Default(),
 		Options: worker.Options{StopTimeout: devStopTimeout}, Reconcile: true,
-		Mailer: mail.Mailer, PublicURL: cfg.PublicURL,
+		Mailer: mail.Mailer, PublicURL: cfg.PublicURL, ETPWindowMonths: cfg.ETPWindowMonths,
 	})
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)

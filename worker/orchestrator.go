@@ -171,6 +171,46 @@ func (o *Orchestrator) EnsureDigestSchedule(ctx context.Context) error {
 	return o.ensureSchedule(ctx, opts, "daily digests")
 }
 
+// EnsureETPWarningSchedule creates the daily ETP warning check's Schedule
+// (livret-etp-warnings, 06:30 Paris: before the digests, so the morning's digest carries the
+// day's warnings), or updates it: every serving worker calls it at start.
+func (o *Orchestrator) EnsureETPWarningSchedule(ctx context.Context) error {
+	opts := client.ScheduleOptions{
+		ID: workflows.ETPWarningScheduleID,
+		Spec: client.ScheduleSpec{
+			Calendars: []client.ScheduleCalendarSpec{{
+				Hour:   []client.ScheduleRange{{Start: 6}},
+				Minute: []client.ScheduleRange{{Start: 30}},
+			}},
+			TimeZoneName: domain.Paris.String(),
+		},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        workflows.ETPWarningScheduleID,
+			Workflow:  workflows.ETPWarningsName,
+			Args:      []any{workflows.ETPWarningsInput{}},
+			TaskQueue: workflows.TaskQueue,
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: o.DigestCatchupWindow,
+	}
+	return o.ensureSchedule(ctx, opts, "ETP warnings")
+}
+
+// StartETPWarnings runs the ETP warning check of a Paris day (YYYY-MM-DD) now, or joins the
+// one of that day already going: what an operator (or a test with its own clock) does.
+func (o *Orchestrator) StartETPWarnings(ctx context.Context, day string) (client.WorkflowRun, error) {
+	run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.ETPWarningsID(day),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.ETPWarningsName, workflows.ETPWarningsInput{Day: day})
+	if err != nil {
+		return nil, fmt.Errorf("start ETP warnings of %s: %w", day, err)
+	}
+	return run, nil
+}
+
 // StartDigest starts the digests of a Paris day (YYYY-MM-DD) now, or joins the run of that
 // day already going: what an operator does to send a day's digests again
 // (docs/runbook.md, "E-mail digest").

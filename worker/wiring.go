@@ -58,6 +58,9 @@ type Config struct {
 	// PublicURL is where the admin pages are served (LIVRET_PUBLIC_URL), for the digests'
 	// links; "" leaves them out.
 	PublicURL string
+	// ETPWindowMonths is the deployment's ETP window (LIVRET_ETP_WINDOW_MONTHS, as the
+	// webapi's); 0 keeps domain's table.
+	ETPWindowMonths int
 	// WebhookRetryScale multiplies the webhook retry schedule and its 24 hours: 1 (or 0) in
 	// production; the tests and drills shrink it (LIVRET_WEBHOOK_RETRY_SCALE).
 	WebhookRetryScale float64
@@ -82,7 +85,7 @@ func NewDSRClient(cfg Config) *dsr.Client {
 
 // NewActivities is the activity struct a worker process registers.
 func NewActivities(cfg Config) *activities.Activities {
-	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL,
+	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL, ETPWindowMonths: cfg.ETPWindowMonths,
 		Sealer: cfg.Sealer, WebhookHTTP: activities.NewWebhookHTTPClient(), WebhookRetryScale: cfg.WebhookRetryScale}
 	if cfg.Metrics != nil {
 		acts.Metrics = activities.NewMetrics(cfg.Metrics)
@@ -119,6 +122,9 @@ func Start(ctx context.Context, c client.Client, cfg Config) (sdkworker.Worker, 
 	if cfg.Reconcile {
 		if err := Reconcile(ctx, dbq.New(cfg.Pool), orch, cfg.logger()); err != nil {
 			cfg.logger().Error("reconcile schedules and keepers", "error", err)
+		}
+		if err := orch.EnsureETPWarningSchedule(ctx); err != nil {
+			cfg.logger().Error("ETP warnings' schedule", "error", err)
 		}
 		if cfg.Mailer != nil {
 			if err := orch.EnsureDigestSchedule(ctx); err != nil {

@@ -29,6 +29,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ResendLesson, workflow.RegisterOptions{Name: workflows.ResendLessonName})
 	r.RegisterWorkflowWithOptions(workflows.AccountKeeper, workflow.RegisterOptions{Name: workflows.AccountKeeperName})
 	r.RegisterWorkflowWithOptions(workflows.DailyDigest, workflow.RegisterOptions{Name: workflows.DailyDigestName})
+	r.RegisterWorkflowWithOptions(workflows.ETPWarnings, workflow.RegisterOptions{Name: workflows.ETPWarningsName})
 	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchName})
 }
 
@@ -42,6 +43,7 @@ func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activitie
 	r.RegisterActivityWithOptions(acts.LessonState, activity.RegisterOptions{Name: activities.LessonStateName})
 	r.RegisterActivityWithOptions(acts.ListDigestSchools, activity.RegisterOptions{Name: activities.ListDigestSchoolsName})
 	r.RegisterActivityWithOptions(acts.SendDigest, activity.RegisterOptions{Name: activities.SendDigestName})
+	r.RegisterActivityWithOptions(acts.WarnETPSchools, activity.RegisterOptions{Name: activities.WarnETPSchoolsName})
 	r.RegisterActivityWithOptions(acts.DeliverWebhook, activity.RegisterOptions{Name: activities.DeliverWebhookName})
 }
 

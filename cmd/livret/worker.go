@@ -34,6 +34,12 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The ETP window, as the webapi reads it: the warning before the computation counts the
+	// same hours the ETP page shows.
+	etpWindow, err := envInt("LIVRET_ETP_WINDOW_MONTHS", 0)
+	if err != nil {
+		return err
+	}
 	mail, err := mailerFromEnv()
 	if err != nil {
 		return err
@@ -83,6 +89,7 @@ func runWorker(ctx context.Context, args []string) error {
 		Logger:            slog.Default(),
 		Reconcile:         true,
 		WebhookRetryScale: scale,
+		ETPWindowMonths:   etpWindow,
 	})
 	slog.Info("worker stopped")
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
