@@ -187,6 +187,10 @@ type ETPPeriod struct {
 	HolidayOn time.Time
 	// From and To are 00:00 Paris of the window's first and last days (both included).
 	From, To time.Time
+	// weekStarts are the Unix seconds of each week's first moment, and end the window's end:
+	// Week is asked once per counted stretch, so it does no calendar arithmetic.
+	weekStarts []int64
+	end        int64
 }
 
 // End is the window's end: 00:00 Paris of the day after To (excluded).
@@ -234,6 +238,10 @@ func ETPPeriodAt(at time.Time, windowMonths int) ETPPeriod {
 		p.Rules.Version += fmt.Sprintf("+window-%dm", windowMonths)
 	}
 	p.From, p.To = monthsBefore(p.Computation, p.Rules.WindowMonths), addDays(p.Computation, -1)
+	for _, w := range p.Weeks() {
+		p.weekStarts = append(p.weekStarts, w.Unix())
+	}
+	p.end = p.End().Unix()
 	return p
 }
 
@@ -250,12 +258,18 @@ func (p ETPPeriod) Weeks() []time.Time {
 
 // Week is the index in Weeks of the week holding t, or -1 outside the window.
 func (p ETPPeriod) Week(t time.Time) int {
-	d := StartOfDay(t)
-	if d.Before(p.From) || d.After(p.To) {
+	starts, end := p.weekStarts, p.end
+	if starts == nil { // a period not made by ETPPeriodAt
+		for _, w := range p.Weeks() {
+			starts = append(starts, w.Unix())
+		}
+		end = p.End().Unix()
+	}
+	u := t.Unix()
+	if u < starts[0] || u >= end {
 		return -1
 	}
-	weeks := p.Weeks()
-	i, found := slices.BinarySearchFunc(weeks, d, func(w, d time.Time) int { return w.Compare(d) })
+	i, found := slices.BinarySearch(starts, u)
 	if found {
 		return i
 	}
@@ -336,41 +350,45 @@ func (r ETPRules) Count(simulator bool, lessons []ETPLesson, each func(at time.T
 	return t
 }
 
-// segment is a stretch of time between two lesson boundaries, with the highest coefficient
-// of the transmitted lessons covering it (0: none) and of every lesson covering it.
+// segment is a stretch of time between two lesson boundaries (Unix nanoseconds), with the
+// highest coefficient of the transmitted lessons covering it (0: none) and of every lesson
+// covering it.
 type segment struct {
-	start       time.Time
-	length      time.Duration
-	transmitted float64
-	all         float64
+	start, length int64
+	transmitted   float64
+	all           float64
+}
+
+// edge is a lesson's start (delta 1) or end (-1). Times are Unix nanoseconds: tens of
+// thousands of edges hold no pointer for the collector to scan.
+type edge struct {
+	at     int64
+	delta  int
+	coef   float64
+	atRisk bool
 }
 
 // countSpan merges lessons into one span (ETPMergeOverlaps) and counts it, up to budget of
 // time when budget is not negative (ETPSimulatorCap): the transmitted stretches first, in
 // time order, then the stretches only lessons at risk cover.
 func (r ETPRules) countSpan(lessons []ETPLesson, budget time.Duration, each func(time.Time, float64, float64), t *ETPTally) {
-	type edge struct {
-		at     time.Time
-		delta  int
-		coef   float64
-		atRisk bool
-	}
 	edges := make([]edge, 0, 2*len(lessons))
 	for _, l := range lessons {
-		if !l.End.After(l.Start) {
+		start, end := l.Start.UnixNano(), l.End.UnixNano()
+		if end <= start {
 			continue
 		}
 		c := r.Coefficient(l)
-		edges = append(edges, edge{l.Start, 1, c, l.AtRisk}, edge{l.End, -1, c, l.AtRisk})
+		edges = append(edges, edge{start, 1, c, l.AtRisk}, edge{end, -1, c, l.AtRisk})
 	}
-	slices.SortFunc(edges, func(a, b edge) int { return a.at.Compare(b.at) })
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.at, b.at) })
 	// How many transmitted and how many lessons of each coefficient cover the current moment.
 	type cover struct {
 		coef             float64
 		transmitted, all int
 	}
 	var covers []cover
-	var segs []segment
+	segs := make([]segment, 0, len(lessons))
 	for i, e := range edges {
 		k := slices.IndexFunc(covers, func(c cover) bool { return c.coef == e.coef })
 		if k < 0 {
@@ -381,10 +399,10 @@ func (r ETPRules) countSpan(lessons []ETPLesson, budget time.Duration, each func
 		if !e.atRisk {
 			covers[k].transmitted += e.delta
 		}
-		if i+1 == len(edges) || !edges[i+1].at.After(e.at) {
+		if i+1 == len(edges) || edges[i+1].at <= e.at {
 			continue
 		}
-		s := segment{start: e.at, length: edges[i+1].at.Sub(e.at)}
+		s := segment{start: e.at, length: edges[i+1].at - e.at}
 		for _, c := range covers {
 			if c.transmitted > 0 {
 				s.transmitted = max(s.transmitted, c.coef)
@@ -397,12 +415,13 @@ func (r ETPRules) countSpan(lessons []ETPLesson, budget time.Duration, each func
 			segs = append(segs, s)
 		}
 	}
-	take := func(d time.Duration) time.Duration {
+	left := int64(budget)
+	take := func(d int64) int64 {
 		if budget < 0 {
 			return d
 		}
-		d = min(d, budget)
-		budget -= d
+		d = min(d, left)
+		left -= d
 		return d
 	}
 	for _, firstTransmitted := range []bool{true, false} {
@@ -410,12 +429,12 @@ func (r ETPRules) countSpan(lessons []ETPLesson, budget time.Duration, each func
 			if (s.transmitted > 0) != firstTransmitted {
 				continue
 			}
-			h := take(s.length).Hours()
+			h := time.Duration(take(s.length)).Hours()
 			counted, atRisk := s.transmitted*h, (s.all-s.transmitted)*h
 			t.Counted += counted
 			t.AtRisk += atRisk
 			if each != nil && (counted > 0 || atRisk > 0) {
-				each(s.start, counted, atRisk)
+				each(time.Unix(0, s.start), counted, atRisk)
 			}
 		}
 	}

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"math"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +222,33 @@ func TestEveryETPRowSaysWhereItComesFrom(t *testing.T) {
 	r := ETPRulesAt(date("2026-12-23"))
 	if r.WindowMonths != 3 || r.ComputationDay != 24 || r.AACPractice != 1.2 || r.SimulatorCap != 5*time.Hour {
 		t.Errorf("rules in force: %+v", r)
+	}
+}
+
+// TestETPTableIsDocumented: docs/rules.md's ETP table has one line per row key of the code's.
+func TestETPTableIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## ETP\n")
+	if !ok {
+		t.Fatal("docs/rules.md has no ETP section")
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(section, -1) {
+		documented[m[1]] = true
+	}
+	inCode := map[string]bool{}
+	for _, r := range ETPTable() {
+		inCode[string(r.Key)] = true
+		if !documented[string(r.Key)] {
+			t.Errorf("row %s is not in docs/rules.md's ETP table", r.Key)
+		}
+	}
+	for k := range documented {
+		if !inCode[k] {
+			t.Errorf("docs/rules.md's ETP table has %s, the code has no such row", k)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // The ETP figures (docs/rules.md, "ETP"; docs/api.md, GET /v1/etp): per instructor and
 // category group, the hours transmitted in the window of the next computation, the hours as
 // the DSR counts them, and the hours at risk with what to fix. The SQL reads one narrow row
-// per lesson of the window; the rules are domain's (domain.ETPRules.Count).
+// per lesson of the window, office by office; the rules are domain's (domain.ETPRules.Count).
 
 // ETPEstimateLabel marks every ETP estimate: no "hours per ETP" figure is public, so the
 // deployment's is an estimate, and says so wherever it shows (product.md, "ETP").
@@ -176,66 +176,115 @@ func (s *Service) ETPAtRisk(ctx context.Context, school dbq.School, at time.Time
 type etpRow struct {
 	inst      dbq.Instructor // the record shown: the smallest ref of those sharing the key
 	simulator bool
+	index     int // its place in the lessons' layout
 	groups    map[domain.Group][]domain.ETPLesson
 }
 
-func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, officeRef string, at time.Time) (ETPReport, error) {
+// etpGroups are the groups the DSR counts, in the order rows show them.
+var etpGroups = []domain.Group{domain.GroupB, domain.GroupMoto, domain.GroupLourd}
+
+func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, officeRef string, at time.Time) (out ETPReport, err error) {
 	p := domain.ETPPeriodAt(at, s.ETPWindowMonths)
 	q := dbq.New(s.Pool)
-	lessons, err := q.LessonListETP(ctx, dbq.LessonListETPParams{SchoolID: school.ID, OfficeID: officeID, FromAt: p.From, ToAt: p.End()})
-	if err != nil {
+	// Office by office, each read from its ETP index; the whole school is its offices.
+	offices := []int64{}
+	if officeID != nil {
+		offices = append(offices, *officeID)
+	} else if offices, err = q.OfficeListIDs(ctx, school.ID); err != nil {
 		return ETPReport{}, err
+	}
+	var perOffice [][]dbq.LessonListETPRow
+	for _, id := range offices {
+		rows, err := q.LessonListETP(ctx, dbq.LessonListETPParams{SchoolID: school.ID, OfficeID: id, FromAt: p.From, ToAt: p.End()})
+		if err != nil {
+			return ETPReport{}, err
+		}
+		perOffice = append(perOffice, rows)
 	}
 	var ids []int64
 	seen := map[int64]bool{}
-	for _, l := range lessons {
-		if !seen[l.InstructorID] {
-			seen[l.InstructorID] = true
-			ids = append(ids, l.InstructorID)
+	for _, lessons := range perOffice {
+		for _, l := range lessons {
+			if !seen[l.InstructorID] {
+				seen[l.InstructorID] = true
+				ids = append(ids, l.InstructorID)
+			}
 		}
 	}
 	insts, err := q.InstructorListByIDs(ctx, dbq.InstructorListByIDsParams{SchoolID: school.ID, Ids: ids})
 	if err != nil {
 		return ETPReport{}, err
 	}
-	keyOf := make(map[int64]string, len(insts))
-	rows := map[string]*etpRow{}
+	rowOf := make(map[int64]*etpRow, len(insts)) // by instructor record
+	rows := map[string]*etpRow{}                 // by domain.ETPInstructorKey
 	for _, in := range insts {
 		key := domain.ETPInstructorKey(in.Ref, in.AuthorizationNumber, in.Simulator)
-		keyOf[in.ID] = key
 		r := rows[key]
 		if r == nil {
-			r = &etpRow{inst: in, simulator: key == domain.GenericSimulatorAuthorization, groups: map[domain.Group][]domain.ETPLesson{}}
+			r = &etpRow{inst: in, simulator: key == domain.GenericSimulatorAuthorization, index: len(rows)}
 			rows[key] = r
 		} else if in.Ref < r.inst.Ref {
 			r.inst = in
 		}
+		rowOf[in.ID] = r
 	}
 
-	out := ETPReport{ComputationDate: domain.BusinessDate(p.Computation),
+	out = ETPReport{ComputationDate: domain.BusinessDate(p.Computation),
 		Window: ETPWindow{From: domain.BusinessDate(p.From), To: domain.BusinessDate(p.To)},
 		Rules:  p.Rules.Version, Note: etpNote(p), Instructors: []ETPInstructor{},
 		AtRisk: ETPAtRisk{Errors: []ETPFix{}}}
 	if officeRef != "" {
 		out.Office = &officeRef
 	}
-	fixes := map[string]int{}
-	for _, l := range lessons {
-		g := domain.Category(l.Category).Group()
-		r := rows[keyOf[l.InstructorID]]
-		if g == domain.GroupNone || r == nil {
-			continue // never sent: not the DSR's
+	// Each row's lessons of each group, laid out in one array by a counting sort: the
+	// window may hold 100,000 lessons, read once and copied once.
+	bucket := func(l *dbq.LessonListETPRow) int {
+		gi := slices.Index(etpGroups, domain.Category(l.Category).Group())
+		r := rowOf[l.InstructorID]
+		if gi < 0 || r == nil {
+			return -1 // never sent: not the DSR's
 		}
-		atRisk := l.Status != string(domain.StatusTransmitted)
-		if atRisk {
-			if l.Status == string(domain.StatusError) {
-				fixes[l.Code]++
-			} else {
-				out.AtRisk.Pending++
+		return r.index*len(etpGroups) + gi
+	}
+	offsets := make([]int, len(rows)*len(etpGroups)+1)
+	for _, lessons := range perOffice {
+		for i := range lessons {
+			if b := bucket(&lessons[i]); b >= 0 {
+				offsets[b+1]++
 			}
 		}
-		r.groups[g] = append(r.groups[g], domain.ETPLesson{Student: l.StudentID, Category: domain.Category(l.Category),
-			Type: domain.LessonType(l.Type), Start: l.StartsAt, End: l.EndsAt, AtRisk: atRisk})
+	}
+	for b := 1; b < len(offsets); b++ {
+		offsets[b] += offsets[b-1]
+	}
+	all := make([]domain.ETPLesson, offsets[len(offsets)-1])
+	next := slices.Clone(offsets)
+	fixes := map[string]int{}
+	for _, lessons := range perOffice {
+		for i := range lessons {
+			l := &lessons[i]
+			b := bucket(l)
+			if b < 0 {
+				continue
+			}
+			switch {
+			case l.InError:
+				fixes[l.ErrorCode]++
+			case !l.Transmitted:
+				out.AtRisk.Pending++
+			}
+			all[next[b]] = domain.ETPLesson{Student: l.StudentID, Category: domain.Category(l.Category),
+				Type: domain.LessonType(l.Type), Start: time.Unix(l.Starts, 0), End: time.Unix(l.Ends, 0), AtRisk: !l.Transmitted}
+			next[b]++
+		}
+	}
+	perOffice = nil // let the rows go before counting
+	for _, r := range rows {
+		r.groups = make(map[domain.Group][]domain.ETPLesson, len(etpGroups))
+		for gi, g := range etpGroups {
+			b := r.index*len(etpGroups) + gi
+			r.groups[g] = all[offsets[b]:offsets[b+1]]
+		}
 	}
 
 	weeks := p.Weeks()
@@ -266,7 +315,7 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 		row := ETPInstructor{Ref: r.inst.Ref, Name: strings.TrimSpace(r.inst.FirstName + " " + r.inst.LastName),
 			AuthorizationNumber: etpNumber(r), Simulator: r.simulator, Groups: []ETPGroup{}}
 		var rowCounted float64
-		for _, g := range []domain.Group{domain.GroupB, domain.GroupMoto, domain.GroupLourd} {
+		for _, g := range etpGroups {
 			ls := r.groups[g]
 			if len(ls) == 0 {
 				continue

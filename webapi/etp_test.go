@@ -240,6 +240,16 @@ func TestETPFigures(t *testing.T) {
 		t.Fatalf("an estimate without hours per ETP: %s", raw.body)
 	}
 
+	// A lesson moved is read where it now is: the transmission's copy of its start follows
+	// it (the ETP's read joins on it). Camille's pending circulation goes from the week of 14
+	// December to the last one.
+	e.put(a.Key, "/v1/lessons/circulation", map[string]any{"office_ref": officeLauriane, "student_ref": "camille",
+		"instructor_ref": "marie", "type": "circulation", "start": "2026-12-22T14:00:00+01:00", "end": "2026-12-22T15:00:00+01:00"})
+	moved := e.etp(a.Key, "?office="+officeLauriane)
+	if !equalLines(moved.lines(), want) || moved.Weeks[12].AtRiskHours != 0 || moved.Weeks[13].AtRiskHours != 1 {
+		t.Fatalf("after moving a lesson: %+v, weeks %+v", moved.lines(), moved.Weeks)
+	}
+
 	// The whole school is this office; the day after the computation, next month's window.
 	if s := e.etp(a.Key, ""); s.Office != nil || !equalLines(s.lines(), want) {
 		t.Fatalf("the school's figures: %+v", s)

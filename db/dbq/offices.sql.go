@@ -246,6 +246,31 @@ func (q *Queries) OfficeListByAccount(ctx context.Context, accountID *int64) ([]
 	return items, nil
 }
 
+const officeListIDs = `-- name: OfficeListIDs :many
+SELECT id FROM offices WHERE school_id = $1 ORDER BY id
+`
+
+// A school's offices, by id only: what reads office by office (the ETP) walks.
+func (q *Queries) OfficeListIDs(ctx context.Context, schoolID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, officeListIDs, schoolID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const officeListLinked = `-- name: OfficeListLinked :many
 SELECT o.id, o.school_id, o.ref, o.account_id FROM offices o
 WHERE o.account_id IS NOT NULL

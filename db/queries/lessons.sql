@@ -121,16 +121,23 @@ SELECT @school_id::bigint, unnest(@refs::text[]), @office_id::bigint, unnest(@st
 RETURNING id, student_id, starts_at, ends_at;
 
 -- name: LessonListETP :many
--- The ETP's lessons (docs/rules.md, "ETP"): those of the window, by the Paris time of their
--- start, that reached the DSR or should (transmitted, in error, pending or being sent), of
--- one office or the whole school. One narrow row per lesson: the rules (overlaps merged per
--- instructor, the simulator's 5 h per student) need each lesson's interval, so nothing is
--- summed here. The window and the statuses are a range of the transmissions' indexes by
--- office (or school), status and start.
-SELECT l.instructor_id, t.student_id, t.category, l.type, t.starts_at, t.ends_at, t.status, t.code
+-- The ETP's lessons (docs/rules.md, "ETP"): one office's lessons of the window, by the time
+-- of their start, that reached the DSR or should (transmitted, in error, pending or being
+-- sent). One narrow row per lesson: the rules (overlaps merged per instructor, the
+-- simulator's 5 h per student) need each lesson's interval, so nothing is summed here; times
+-- are Unix seconds and the status is whether it is transmitted or in error, with its code,
+-- so that a window of 100,000 lessons decodes in a few milliseconds. Both tables are read
+-- from their ETP index (00010_etp.sql) in (start, id) order and merged on it: the
+-- transmission's start is the lesson's own copy, which follows the lesson in the
+-- transaction that moves it (TransmissionSetVerdict).
+SELECT l.instructor_id, t.student_id, t.category, l.type,
+       floor(extract(epoch FROM t.starts_at))::bigint AS starts,
+       floor(extract(epoch FROM t.ends_at))::bigint AS ends,
+       (t.status = 'transmitted')::boolean AS transmitted, (t.status = 'error')::boolean AS in_error,
+       (CASE WHEN t.status = 'error' THEN t.code ELSE '' END)::text AS error_code
 FROM transmissions t
-JOIN lessons l ON l.id = t.lesson_id
-WHERE t.school_id = @school_id
-  AND (sqlc.narg(office_id)::bigint IS NULL OR t.office_id = sqlc.narg(office_id))
+JOIN lessons l ON l.office_id = t.office_id AND l.starts_at = t.starts_at AND l.id = t.lesson_id
+WHERE t.school_id = @school_id AND t.office_id = @office_id
   AND t.status IN ('transmitted', 'error', 'pending', 'sending')
-  AND t.starts_at >= @from_at AND t.starts_at < @to_at;
+  AND t.starts_at >= @from_at AND t.starts_at < @to_at
+  AND l.office_id = @office_id AND l.starts_at >= @from_at AND l.starts_at < @to_at;

@@ -74,3 +74,7 @@ LIMIT @lim;
 UPDATE offices SET schedule_pending = false
 WHERE id = @id AND schedule_pending
   AND account_id IS NOT DISTINCT FROM sqlc.narg(account_id)::bigint;
+
+-- name: OfficeListIDs :many
+-- A school's offices, by id only: what reads office by office (the ETP) walks.
+SELECT id FROM offices WHERE school_id = @school_id ORDER BY id;
