@@ -1,7 +1,8 @@
 // Command bench measures Livret on this machine, side by side in one run: the per-account
 // DSR rate limit kept and approached (limit), Livret's orchestration against a plain loop
 // doing the same calls and writes (overhead), how time and memory grow with the number of
-// lessons (scale), and the report endpoints on an office with 100,000 lessons (report).
+// lessons (scale), the report endpoints on an office with 100,000 lessons (report), and the
+// ETP's figures on offices of 100,000 lessons (etp).
 //
 //	go run ./bench                       # every scenario at its default size
 //	go run ./bench -scenario overhead -json
@@ -43,12 +44,13 @@ type config struct {
 	ovLessons    int
 	scaleSizes   []int
 	reportSize   int
+	etpSize      int
 }
 
 func main() {
 	var c config
 	var scenarios, sizes string
-	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report", "scenarios to run, comma-separated: limit, overhead, scale, report")
+	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report,etp", "scenarios to run, comma-separated: limit, overhead, scale, report, etp")
 	flag.StringVar(&c.adminURL, "db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (a fresh database is created on it)")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
 	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "append a table to this file (empty: don't)")
@@ -59,6 +61,7 @@ func main() {
 	flag.IntVar(&c.ovLessons, "overhead-lessons", 2500, "overhead: lessons per office")
 	flag.StringVar(&sizes, "scale", "1000,10000", "scale: total lessons per step (add 100000 for the full curve)")
 	flag.IntVar(&c.reportSize, "report-lessons", 100000, "report: lessons in the office")
+	flag.IntVar(&c.etpSize, "etp-lessons", 100000, "etp: lessons in each of the two offices")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -95,6 +98,8 @@ func main() {
 			rs, err = scenarioScale(ctx, c)
 		case "report":
 			rs, err = scenarioReport(ctx, c)
+		case "etp":
+			rs, err = scenarioETP(ctx, c)
 		default:
 			err = fmt.Errorf("unknown scenario %q", sc)
 		}
