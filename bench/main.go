@@ -2,8 +2,9 @@
 // DSR rate limit kept and approached (limit), Livret's orchestration against a plain loop
 // doing the same calls and writes (overhead), how time and memory grow with the number of
 // lessons (scale), the report endpoints on an office with 100,000 lessons (report), a bulk
-// sync through POST /v1/batch against the same items as single PUTs (bulk), and the CSV
-// export of that office with the memory it takes (export).
+// sync through POST /v1/batch against the same items as single PUTs (bulk), the CSV
+// export of that office with the memory it takes (export), and the ETP's figures on offices
+// of 100,000 lessons (etp).
 //
 //	go run ./bench                       # the default scenarios at their default size
 //	go run ./bench -scenario overhead -json
@@ -48,13 +49,14 @@ type config struct {
 	reportSize   int
 	bulkItems    int
 	bulkClients  int
+	etpSize      int
 }
 
 func main() {
 	var c config
 	var scenarios, sizes string
 	// bulk is left out of the default: about a minute on its own (BENCHMARKS.md).
-	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report,export", "scenarios to run, comma-separated: limit, overhead, scale, report, export, bulk")
+	flag.StringVar(&scenarios, "scenario", "limit,overhead,scale,report,export,etp", "scenarios to run, comma-separated: limit, overhead, scale, report, export, etp, bulk")
 	flag.StringVar(&c.adminURL, "db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (a fresh database is created on it)")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
 	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "append a table to this file (empty: don't)")
@@ -67,6 +69,7 @@ func main() {
 	flag.IntVar(&c.reportSize, "report-lessons", 100000, "report, export: lessons in the office")
 	flag.IntVar(&c.bulkItems, "bulk-items", 5000, "bulk: items sent each way (offices, instructors, students, lessons)")
 	flag.IntVar(&c.bulkClients, "bulk-clients", 8, "bulk: concurrent clients of the parallel single-PUT variant")
+	flag.IntVar(&c.etpSize, "etp-lessons", 100000, "etp: lessons in each of the two offices")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -107,6 +110,8 @@ func main() {
 			rs, err = scenarioBulk(ctx, c)
 		case "export":
 			rs, err = scenarioExport(ctx, c)
+		case "etp":
+			rs, err = scenarioETP(ctx, c)
 		default:
 			err = fmt.Errorf("unknown scenario %q", sc)
 		}

@@ -176,8 +176,18 @@ func (s *Service) ETPAtRisk(ctx context.Context, school dbq.School, at time.Time
 type etpRow struct {
 	inst      dbq.Instructor // the record shown: the smallest ref of those sharing the key
 	simulator bool
-	index     int // its place in the lessons' layout
+	index     int    // its place in the lessons' layout
+	sortKey   string // last name, first name, as the report's search folds them
 	groups    map[domain.Group][]domain.ETPLesson
+}
+
+// asText is codes as the text the SQL compares them with.
+func asText[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }
 
 // etpGroups are the groups the DSR counts, in the order rows show them.
@@ -193,13 +203,39 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	} else if offices, err = q.OfficeListIDs(ctx, school.ID); err != nil {
 		return ETPReport{}, err
 	}
+	// The rows name categories and types by their place in domain's lists (from 1).
+	categories, types := domain.Categories(), domain.LessonTypes()
+	var countedCategories []string // the categories the DSR counts, for the codes to fix
+	for _, c := range categories {
+		if slices.Contains(etpGroups, c.Group()) {
+			countedCategories = append(countedCategories, string(c))
+		}
+	}
 	var perOffice [][]dbq.LessonListETPRow
+	fixes := map[string]int{}
+	errorsCount := 0
 	for _, id := range offices {
-		rows, err := q.LessonListETP(ctx, dbq.LessonListETPParams{SchoolID: school.ID, OfficeID: id, FromAt: p.From, ToAt: p.End()})
+		rows, err := q.LessonListETP(ctx, dbq.LessonListETPParams{SchoolID: school.ID, OfficeID: id, FromAt: p.From, ToAt: p.End(),
+			Categories: asText(categories), Types: asText(types)})
 		if err != nil {
 			return ETPReport{}, err
 		}
 		perOffice = append(perOffice, rows)
+		codes, err := q.TransmissionCountErrorsByCode(ctx, dbq.TransmissionCountErrorsByCodeParams{SchoolID: school.ID, OfficeID: id,
+			FromAt: p.From, ToAt: p.End(), Categories: countedCategories})
+		if err != nil {
+			return ETPReport{}, err
+		}
+		for _, c := range codes {
+			fixes[c.Code] += int(c.Lessons)
+			errorsCount += int(c.Lessons)
+		}
+	}
+	place := func(n int32, max int) int { // a 1-based place, or -1
+		if n < 1 || int(n) > max {
+			return -1
+		}
+		return int(n) - 1
 	}
 	var ids []int64
 	seen := map[int64]bool{}
@@ -239,9 +275,13 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	// Each row's lessons of each group, laid out in one array by a counting sort: the
 	// window may hold 100,000 lessons, read once and copied once.
 	bucket := func(l *dbq.LessonListETPRow) int {
-		gi := slices.Index(etpGroups, domain.Category(l.Category).Group())
+		c := place(l.Category, len(categories))
 		r := rowOf[l.InstructorID]
-		if gi < 0 || r == nil {
+		if c < 0 || r == nil {
+			return -1
+		}
+		gi := slices.Index(etpGroups, categories[c].Group())
+		if gi < 0 {
 			return -1 // never sent: not the DSR's
 		}
 		return r.index*len(etpGroups) + gi
@@ -259,7 +299,6 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	}
 	all := make([]domain.ETPLesson, offsets[len(offsets)-1])
 	next := slices.Clone(offsets)
-	fixes := map[string]int{}
 	for _, lessons := range perOffice {
 		for i := range lessons {
 			l := &lessons[i]
@@ -267,14 +306,12 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 			if b < 0 {
 				continue
 			}
-			switch {
-			case l.InError:
-				fixes[l.ErrorCode]++
-			case !l.Transmitted:
-				out.AtRisk.Pending++
+			var typ domain.LessonType // "" when not listed: it then counts as it lasts
+			if t := place(l.Type, len(types)); t >= 0 {
+				typ = types[t]
 			}
-			all[next[b]] = domain.ETPLesson{Student: l.StudentID, Category: domain.Category(l.Category),
-				Type: domain.LessonType(l.Type), Start: time.Unix(l.Starts, 0), End: time.Unix(l.Ends, 0), AtRisk: !l.Transmitted}
+			all[next[b]] = domain.ETPLesson{Student: l.StudentID, Category: categories[place(l.Category, len(categories))],
+				Type: typ, Start: time.Unix(l.Starts, 0), End: time.Unix(l.Ends, 0), AtRisk: !l.Transmitted}
 			next[b]++
 		}
 	}
@@ -300,6 +337,9 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	for _, r := range rows {
 		ordered = append(ordered, r)
 	}
+	for _, r := range ordered {
+		r.sortKey = domain.SearchKey(r.inst.LastName + " " + r.inst.FirstName)
+	}
 	slices.SortFunc(ordered, func(a, b *etpRow) int {
 		if a.simulator != b.simulator {
 			if a.simulator {
@@ -307,8 +347,7 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 			}
 			return -1
 		}
-		return cmp.Or(strings.Compare(domain.SearchKey(a.inst.LastName+" "+a.inst.FirstName), domain.SearchKey(b.inst.LastName+" "+b.inst.FirstName)),
-			strings.Compare(a.inst.Ref, b.inst.Ref))
+		return cmp.Or(strings.Compare(a.sortKey, b.sortKey), strings.Compare(a.inst.Ref, b.inst.Ref))
 	})
 	var total domain.ETPTally
 	for _, r := range ordered {
@@ -338,6 +377,7 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	out.Totals = figures(total)
 	out.Estimate = s.etpEstimate(total.Counted)
 	out.AtRisk.Lessons = total.AtRiskLessons
+	out.AtRisk.Pending = max(0, total.AtRiskLessons-errorsCount) // pending or being sent
 	out.AtRisk.Hours = out.Totals.AtRiskHours
 	for code, n := range fixes {
 		c := domain.Code(code)

@@ -2,6 +2,7 @@ package webapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"math"
 	"net/http"
@@ -234,6 +235,16 @@ func TestETPFigures(t *testing.T) {
 	if len(r.Weeks) != 14 || r.Weeks[0].From != "2026-09-23" || math.Abs(counted-13.4) > 0.011 || math.Abs(atRisk-4.7) > 0.011 {
 		t.Fatalf("weeks %+v (counted %v, at risk %v)", r.Weeks, counted, atRisk)
 	}
+	// What the warning before the computation will read: the school's hours at risk.
+	sc, err := e.srv.School.SchoolByID(context.Background(), a.ID)
+	must(t, err)
+	risk, err := e.srv.School.ETPAtRisk(context.Background(), sc, etpToday)
+	must(t, err)
+	if domain.BusinessDate(risk.Computation) != "2026-12-23" || risk.Lessons != 5 || risk.Hours != 4.7 ||
+		!e.srv.School.ETPNextComputation(etpToday).Equal(risk.Computation) {
+		t.Fatalf("at risk for the warning: %+v", risk)
+	}
+
 	// No hours per ETP in this deployment: no estimate anywhere.
 	raw := e.do("GET", "/v1/etp", a.Key, nil).want(t, http.StatusOK)
 	if strings.Contains(string(raw.body), "estimat") {

@@ -27,6 +27,58 @@ func (q *Queries) TransmissionCountDue(ctx context.Context, arg TransmissionCoun
 	return count, err
 }
 
+const transmissionCountErrorsByCode = `-- name: TransmissionCountErrorsByCode :many
+SELECT t.code, count(*)::bigint AS lessons
+FROM transmissions t
+WHERE t.school_id = $1 AND t.office_id = $2 AND t.status = 'error'
+  AND t.starts_at >= $3 AND t.starts_at < $4
+  AND t.category = ANY($5::text[])
+GROUP BY t.code
+ORDER BY t.code
+`
+
+type TransmissionCountErrorsByCodeParams struct {
+	SchoolID   int64
+	OfficeID   int64
+	FromAt     time.Time
+	ToAt       time.Time
+	Categories []string
+}
+
+type TransmissionCountErrorsByCodeRow struct {
+	Code    string
+	Lessons int64
+}
+
+// The ETP's "what to fix" (docs/rules.md, "ETP"): an office's lessons in error of a window,
+// of the categories given (those the DSR counts), per code. No rule of the ETP applies to a
+// count of codes, so it is made here, on the office, status and start index.
+func (q *Queries) TransmissionCountErrorsByCode(ctx context.Context, arg TransmissionCountErrorsByCodeParams) ([]TransmissionCountErrorsByCodeRow, error) {
+	rows, err := q.db.Query(ctx, transmissionCountErrorsByCode,
+		arg.SchoolID,
+		arg.OfficeID,
+		arg.FromAt,
+		arg.ToAt,
+		arg.Categories,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TransmissionCountErrorsByCodeRow{}
+	for rows.Next() {
+		var i TransmissionCountErrorsByCodeRow
+		if err := rows.Scan(&i.Code, &i.Lessons); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const transmissionCountResendable = `-- name: TransmissionCountResendable :one
 SELECT count(*)
 FROM report_matches($1, $2::bigint, $3::bigint,

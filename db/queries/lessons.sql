@@ -124,17 +124,20 @@ RETURNING id, student_id, starts_at, ends_at;
 -- The ETP's lessons (docs/rules.md, "ETP"): one office's lessons of the window, by the time
 -- of their start, that reached the DSR or should (transmitted, in error, pending or being
 -- sent). One narrow row per lesson: the rules (overlaps merged per instructor, the
--- simulator's 5 h per student) need each lesson's interval, so nothing is summed here; times
--- are Unix seconds and the status is whether it is transmitted or in error, with its code,
--- so that a window of 100,000 lessons decodes in a few milliseconds. Both tables are read
+-- simulator's 5 h per student) need each lesson's interval, so nothing is summed here. The
+-- row holds no text, so that a window of 100,000 lessons decodes in a few milliseconds:
+-- category and type are their 1-based places in the caller's lists (domain's; 0 for one not
+-- listed), times are Unix seconds, the status is whether the lesson is transmitted (the
+-- codes of the others are counted by TransmissionCountErrorsByCode). Both tables are read
 -- from their ETP index (00010_etp.sql) in (start, id) order and merged on it: the
 -- transmission's start is the lesson's own copy, which follows the lesson in the
 -- transaction that moves it (TransmissionSetVerdict).
-SELECT l.instructor_id, t.student_id, t.category, l.type,
-       floor(extract(epoch FROM t.starts_at))::bigint AS starts,
-       floor(extract(epoch FROM t.ends_at))::bigint AS ends,
-       (t.status = 'transmitted')::boolean AS transmitted, (t.status = 'error')::boolean AS in_error,
-       (CASE WHEN t.status = 'error' THEN t.code ELSE '' END)::text AS error_code
+SELECT l.instructor_id, t.student_id,
+       coalesce(array_position(@categories::text[], t.category), 0)::integer AS category,
+       coalesce(array_position(@types::text[], l.type), 0)::integer AS type,
+       floor(date_part('epoch', t.starts_at))::bigint AS starts,
+       floor(date_part('epoch', t.ends_at))::bigint AS ends,
+       (t.status = 'transmitted')::boolean AS transmitted
 FROM transmissions t
 JOIN lessons l ON l.office_id = t.office_id AND l.starts_at = t.starts_at AND l.id = t.lesson_id
 WHERE t.school_id = @school_id AND t.office_id = @office_id

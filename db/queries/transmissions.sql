@@ -118,3 +118,15 @@ FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_
                     ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
                     sqlc.narg(category)::text) m
 WHERE m.origin = 'dsr';
+
+-- name: TransmissionCountErrorsByCode :many
+-- The ETP's "what to fix" (docs/rules.md, "ETP"): an office's lessons in error of a window,
+-- of the categories given (those the DSR counts), per code. No rule of the ETP applies to a
+-- count of codes, so it is made here, on the office, status and start index.
+SELECT t.code, count(*)::bigint AS lessons
+FROM transmissions t
+WHERE t.school_id = @school_id AND t.office_id = @office_id AND t.status = 'error'
+  AND t.starts_at >= @from_at AND t.starts_at < @to_at
+  AND t.category = ANY(@categories::text[])
+GROUP BY t.code
+ORDER BY t.code;
