@@ -8,6 +8,28 @@ import (
 	"time"
 )
 
+type ApiKey struct {
+	ID         int64
+	SchoolID   int64
+	Name       string
+	KeyHash    []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+type AuditLog struct {
+	ID         int64
+	SchoolID   int64
+	At         time.Time
+	ActorKind  string
+	ActorLabel string
+	UserID     *int64
+	ApiKeyID   *int64
+	Action     string
+	Object     string
+}
+
 type Digest struct {
 	ID         int64
 	SchoolID   int64
@@ -96,6 +118,13 @@ type LessonFact struct {
 	LinkedAt                  *time.Time
 	Scope                     string
 	TrainingID                int64
+}
+
+type LoginFailure struct {
+	EmailHash   []byte
+	Failures    int32
+	FirstAt     time.Time
+	LockedUntil *time.Time
 }
 
 type OauthState struct {
@@ -190,6 +219,12 @@ type School struct {
 	EtpWarningDays int32
 }
 
+type Session struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+}
+
 type Student struct {
 	ID         int64
 	SchoolID   int64
@@ -241,6 +276,30 @@ type Transmission struct {
 	TransmittedAt *time.Time
 	UpdatedAt     time.Time
 	Category      string
+}
+
+type User struct {
+	ID           int64
+	SchoolID     int64
+	Email        string
+	Role         string
+	PasswordHash *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type UserOffice struct {
+	UserID   int64
+	OfficeID int64
+}
+
+type UserToken struct {
+	TokenHash []byte
+	UserID    int64
+	Purpose   string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
 }
 
 type Webhook struct {
