@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -104,6 +104,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/webhooks", s.uiWebhooks)
 	in.GET("/etp", s.uiETP)
 	in.GET("/etp/export", s.uiETPExport)
+	in.GET("/journal", s.uiJournal)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -158,6 +159,10 @@ type pageData struct {
 	Settings *settingsPage
 	Webhooks *webhooksPage
 	ETP      *etpPage
+	Journal  *journalPage
+
+	// actor is who is signed in, for Can; nil when the request carries none.
+	actor *school.Actor
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
@@ -169,6 +174,9 @@ func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) 
 		if sc, ok := c.Get(schoolKey); ok {
 			d.School = sc.(dbq.School).Name
 		}
+	}
+	if a, ok := school.ActorOf(c.Request.Context()); ok {
+		d.actor = &a
 	}
 	var buf bytes.Buffer
 	if err := uiPages[name].Execute(&buf, d); err != nil {
