@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,4 +65,11 @@ func (d pageData) Can(p string) bool {
 		return true
 	}
 	return domain.AccessOf(d.actor.Role, domain.Permission(p)) == domain.Allowed
+}
+
+// refusedByRole reports whether err is the policy's refusal (a 403, or the 404 of what the
+// role may not see): a form then answers with the refusal's page, not with itself again.
+func refusedByRole(err error) bool {
+	var p *school.Problem
+	return errors.As(err, &p) && (p.Type == school.TypeForbidden || p.Status == http.StatusNotFound)
 }

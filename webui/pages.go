@@ -17,6 +17,7 @@ import (
 
 	"livret/db"
 	"livret/db/dbq"
+	"livret/domain"
 	"livret/school"
 )
 
@@ -283,6 +284,11 @@ func (s *Pages) uiConnect(c *gin.Context) {
 // uiDisconnectConfirm is the card's "Se déconnecter de la DSR": a page that says what
 // unlinking does, with "Déconnecter le bureau" (the form uiDisconnect takes) and "Annuler".
 func (s *Pages) uiDisconnectConfirm(c *gin.Context) {
+	// The confirmation is asked of those who may unlink only (the one policy table).
+	if err := school.Authorize(c.Request.Context(), domain.PermLink); err != nil {
+		s.uiProblem(c, err)
+		return
+	}
 	offices, err := s.School.Offices(c.Request.Context(), schoolOf(c))
 	if err != nil {
 		s.uiProblem(c, err)
