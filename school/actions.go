@@ -20,6 +20,9 @@ type RunStarted struct {
 
 // StartRun starts the office's run now (POST /v1/offices/{ref}/runs).
 func (s *Service) StartRun(ctx context.Context, school dbq.School, ref string) (RunStarted, error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return RunStarted{}, err
+	}
 	office, err := officeByRef(ctx, dbq.New(s.Pool), school.ID, ref)
 	if err != nil {
 		return RunStarted{}, err
@@ -47,6 +50,9 @@ type Resent struct {
 // ResendLesson puts a lesson in error back to pending (POST /v1/lessons/{ref}/resend) and,
 // unless Livret's own checks still refuse it, sends it at once.
 func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref string) (Resent, error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Resent{}, err
+	}
 	if !ValidLookupRef(ref) {
 		return Resent{}, ErrLessonNotFound
 	}
@@ -57,7 +63,7 @@ func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref strin
 	err := db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		var err error
 		lesson, err = q.LessonGetByRefForUpdate(ctx, dbq.LessonGetByRefForUpdateParams{SchoolID: school.ID, Ref: ref})
-		if db.IsNotFound(err) {
+		if db.IsNotFound(err) || (err == nil && !seesOffice(ctx, lesson.OfficeID)) {
 			return ErrLessonNotFound
 		}
 		if err != nil {
@@ -67,6 +73,9 @@ func (s *Service) ResendLesson(ctx context.Context, school dbq.School, ref strin
 			return Conflict(TypeNotInError, "Seule une leçon en erreur peut être renvoyée ; celle-ci est « "+st.Phrase()+" ».")
 		}
 		if _, err := q.TransmissionResend(ctx, dbq.TransmissionResendParams{SchoolID: school.ID, LessonID: lesson.ID}); err != nil {
+			return err
+		}
+		if err := audit(ctx, q, school, AuditLessonResend, lessonObject(lesson.Ref)); err != nil {
 			return err
 		}
 		// Livret's own checks first: a lesson they still refuse costs no DSR call.
@@ -133,6 +142,9 @@ func (f ResendFilter) query() url.Values {
 // ResendableCount is how many lessons of the filter ResendLessons would put back: the N of
 // "Renvoyer les N leçons".
 func (s *Service) ResendableCount(ctx context.Context, school dbq.School, f ResendFilter) (int64, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return 0, err
+	}
 	q := dbq.New(s.Pool)
 	filter, err := s.filterOf(ctx, q, school, nil, f.query())
 	if err != nil {
@@ -140,7 +152,7 @@ func (s *Service) ResendableCount(ctx context.Context, school dbq.School, f Rese
 	}
 	return q.TransmissionCountResendable(ctx, dbq.TransmissionCountResendableParams{
 		SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt,
-		Category: filter.Category})
+		Category: filter.Category, OfficeIds: filter.OfficeIDs})
 }
 
 // ResendLessons puts back to pending every lesson of the filter that the DSR refused
@@ -148,6 +160,9 @@ func (s *Service) ResendableCount(ctx context.Context, school dbq.School, f Rese
 // a student's every lesson, fixed once at the DSR's end. Livret's own refusals are left
 // alone: they change when the data does, not by resending.
 func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f ResendFilter) (BulkResent, error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return BulkResent{}, err
+	}
 	filter, err := s.filterOf(ctx, dbq.New(s.Pool), school, nil, f.query())
 	if err != nil {
 		return BulkResent{}, err
@@ -157,7 +172,7 @@ func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f Resend
 	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		rows, err := q.TransmissionListResendable(ctx, dbq.TransmissionListResendableParams{
 			SchoolID: school.ID, OfficeID: filter.OfficeID, StudentID: filter.StudentID, FromAt: filter.FromAt, ToAt: filter.ToAt,
-			Category: filter.Category, Lim: maxBulkResend + 1})
+			Category: filter.Category, OfficeIds: filter.OfficeIDs, Lim: maxBulkResend + 1})
 		if err != nil {
 			return err
 		}
@@ -184,6 +199,9 @@ func (s *Service) ResendLessons(ctx context.Context, school dbq.School, f Resend
 			} else {
 				out.StillInError++
 			}
+		}
+		if n := out.Resent + out.StillInError; n > 0 { // nothing put back: no action to record
+			return audit(ctx, q, school, AuditLessonsResend, lessonsObject(n, f))
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"livret/db/dbq"
+	"livret/domain"
 )
 
 // A bulk sync (POST /v1/batch, docs/api.md "Bulk sync") is many PUTs in one request: each item
@@ -90,6 +91,9 @@ const msgBatchItemFailed = "Une erreur interne est survenue sur cet élément. R
 // away; what was applied until then stays, and a replay is safe): a bad item is only ever its
 // own result.
 func (s *Service) Batch(ctx context.Context, school dbq.School, in BatchInput) (BatchResult, error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return BatchResult{}, err
+	}
 	if n := in.Len(); n > MaxBatchItems {
 		return BatchResult{}, BatchTooLarge(n)
 	}

@@ -119,6 +119,9 @@ type ETPWeek struct {
 // absent), read from the query string as sent. An unknown office is a 404 naming the field,
 // as another school's is.
 func (s *Service) ETP(ctx context.Context, school dbq.School, query url.Values) (ETPReport, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return ETPReport{}, err
+	}
 	var errs fieldErrors
 	at := s.now()
 	if day, ok := parseDay(query, "at", &errs); ok {
@@ -164,6 +167,9 @@ type ETPRisk struct {
 // ETPAtRisk is the school's hours at risk for the computation on or after at: its lessons
 // of the window in error or not yet sent, and the counted hours they would add.
 func (s *Service) ETPAtRisk(ctx context.Context, school dbq.School, at time.Time) (ETPRisk, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return ETPRisk{}, err
+	}
 	r, err := s.etp(ctx, school, nil, "", at)
 	if err != nil {
 		return ETPRisk{}, err
@@ -200,7 +206,7 @@ func (s *Service) etp(ctx context.Context, school dbq.School, officeID *int64, o
 	offices := []int64{}
 	if officeID != nil {
 		offices = append(offices, *officeID)
-	} else if offices, err = q.OfficeListIDs(ctx, school.ID); err != nil {
+	} else if offices, err = q.OfficeListIDs(ctx, dbq.OfficeListIDsParams{SchoolID: school.ID, OfficeIds: officeScope(ctx)}); err != nil {
 		return ETPReport{}, err
 	}
 	// The rows name categories and types by their place in domain's lists (from 1).

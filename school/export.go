@@ -28,6 +28,9 @@ type LessonExport struct {
 // ExportLessons checks the report's filters of a query (the same as GET /v1/lessons; paging
 // parameters do not apply) and returns the export, before anything is written.
 func (s *Service) ExportLessons(ctx context.Context, school dbq.School, query url.Values) (*LessonExport, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return nil, err
+	}
 	f, err := s.filterOf(ctx, dbq.New(s.Pool), school, nil, query)
 	if err != nil {
 		return nil, err
@@ -43,6 +46,7 @@ func (e *LessonExport) Each(ctx context.Context, fn func(Lesson) error) error {
 	c := e.s.clock(e.school)
 	p := dbq.LessonReportAfterParams{SchoolID: e.school.ID, OfficeID: e.filter.OfficeID, StudentID: e.filter.StudentID,
 		Statuses: e.filter.Statuses, FromAt: e.filter.FromAt, ToAt: e.filter.ToAt, Category: e.filter.Category,
+		OfficeIds: e.filter.OfficeIDs,
 		// After the last possible lesson (years are bounded at entry, see maxLessonYear).
 		BeforeStart: time.Date(maxLessonYear+1, 1, 1, 0, 0, 0, 0, time.UTC), BeforeID: math.MaxInt64, Lim: exportPage}
 	for {

@@ -67,6 +67,9 @@ func created(createdAt, updatedAt time.Time) bool { return createdAt.Equal(updat
 
 // PutOffice creates or updates an office; isNew says which.
 func (s *Service) PutOffice(ctx context.Context, school dbq.School, ref string, in OfficeInput) (view Office, isNew bool, err error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Office{}, false, err
+	}
 	var errs fieldErrors
 	name := errs.cleanText("name", in.Name, true, maxNameLen)
 	if err := errs.problem(); err != nil {
@@ -86,6 +89,9 @@ func (s *Service) PutOffice(ctx context.Context, school dbq.School, ref string, 
 
 // PutInstructor creates or updates an instructor and judges their lessons again.
 func (s *Service) PutInstructor(ctx context.Context, school dbq.School, ref string, in InstructorInput) (view Instructor, isNew bool, err error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Instructor{}, false, err
+	}
 	var errs fieldErrors
 	first := errs.cleanText("first_name", in.FirstName, false, maxNameLen)
 	last := errs.cleanText("last_name", in.LastName, true, maxNameLen)
@@ -117,6 +123,9 @@ func (s *Service) PutInstructor(ctx context.Context, school dbq.School, ref stri
 
 // PutStudent creates or updates a student and judges their lessons again.
 func (s *Service) PutStudent(ctx context.Context, school dbq.School, ref string, in StudentInput) (view Student, isNew bool, err error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Student{}, false, err
+	}
 	var errs fieldErrors
 	officeRef := errs.cleanText("office_ref", in.OfficeRef, true, maxRefLen)
 	first := errs.cleanText("first_name", in.FirstName, true, maxNameLen)
@@ -169,6 +178,9 @@ func (s *Service) PutStudent(ctx context.Context, school dbq.School, ref string,
 // PutLesson creates or updates a lesson and judges it, in one transaction: the answer says
 // at once whether it will be sent, and why not.
 func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, in LessonInput) (view Lesson, isNew bool, err error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Lesson{}, false, err
+	}
 	var errs fieldErrors
 	officeRef := errs.cleanText("office_ref", in.OfficeRef, true, maxRefLen)
 	studentRef := errs.cleanText("student_ref", in.StudentRef, true, maxRefLen)
@@ -259,12 +271,15 @@ func (s *Service) PutLesson(ctx context.Context, school dbq.School, ref string, 
 
 // CancelLesson cancels a lesson not yet at the DSR.
 func (s *Service) CancelLesson(ctx context.Context, school dbq.School, ref string) (view Lesson, err error) {
+	if err := Authorize(ctx, domain.PermSend); err != nil {
+		return Lesson{}, err
+	}
 	if !ValidLookupRef(ref) {
 		return Lesson{}, ErrLessonNotFound
 	}
 	err = db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		existing, err := q.LessonGetByRefForUpdate(ctx, dbq.LessonGetByRefForUpdateParams{SchoolID: school.ID, Ref: ref})
-		if db.IsNotFound(err) {
+		if db.IsNotFound(err) || (err == nil && !seesOffice(ctx, existing.OfficeID)) {
 			return ErrLessonNotFound
 		}
 		if err != nil {
@@ -274,6 +289,9 @@ func (s *Service) CancelLesson(ctx context.Context, school dbq.School, ref strin
 			return lockedLesson(existing.TransmissionStatus, "annulée")
 		}
 		if err := q.LessonCancel(ctx, dbq.LessonCancelParams{SchoolID: school.ID, ID: existing.ID}); err != nil {
+			return err
+		}
+		if err := audit(ctx, q, school, AuditLessonCancel, lessonObject(existing.Ref)); err != nil {
 			return err
 		}
 		if err := Reevaluate(ctx, q, school.ID, Scope{LessonID: &existing.ID}); err != nil {
@@ -312,7 +330,7 @@ func lookupOffice(ctx context.Context, q *dbq.Queries, schoolID int64, ref strin
 		return dbq.Office{}, nil
 	}
 	o, err := q.OfficeGetByRefForShare(ctx, dbq.OfficeGetByRefForShareParams{SchoolID: schoolID, Ref: ref})
-	if db.IsNotFound(err) {
+	if db.IsNotFound(err) || (err == nil && !seesOffice(ctx, o.ID)) {
 		errs.add("office_ref", msgUnknownOffice)
 		return o, nil
 	}

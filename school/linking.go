@@ -51,6 +51,9 @@ func hashState(state string) []byte {
 // RdvPermis logout URL). query is the request's query string: a redirect parameter in it is
 // refused, as the page after linking is fixed.
 func (s *Service) Connect(ctx context.Context, school dbq.School, ref string, confirm bool, query url.Values) (string, error) {
+	if err := Authorize(ctx, domain.PermLink); err != nil {
+		return "", err
+	}
 	for _, p := range redirectParams {
 		if _, ok := query[p]; ok {
 			return "", BadRequest("La page de retour après la connexion est fixe : le paramètre « "+p+" » n'est pas accepté.",
@@ -162,7 +165,13 @@ func (s *Service) Callback(ctx context.Context, state, code, oauthError string) 
 		if err != nil {
 			return err
 		}
-		if _, err := q.OfficeLink(ctx, dbq.OfficeLinkParams{SchoolID: school.ID, ID: st.OfficeID, AccountID: &account.ID}); err != nil {
+		o, err := q.OfficeLink(ctx, dbq.OfficeLinkParams{SchoolID: school.ID, ID: st.OfficeID, AccountID: &account.ID})
+		if err != nil {
+			return err
+		}
+		// The callback has no actor of its own (see audit): the row says Livret until the
+		// state carries who started the link.
+		if err := audit(ctx, q, school, AuditOfficeLink, officeObject(o)+" au compte RdvPermis "+me.Email); err != nil {
 			return err
 		}
 		return Reevaluate(ctx, q, school.ID, Scope{OfficeID: &st.OfficeID})
@@ -192,6 +201,9 @@ func rdvPermisProblem(err error) error {
 // sent until it is linked again. linked_at is kept (see OfficeLink). Like the link, the
 // Schedule's removal is marked in the same transaction and retried by the reconciler.
 func (s *Service) Disconnect(ctx context.Context, school dbq.School, ref string) (Office, error) {
+	if err := Authorize(ctx, domain.PermLink); err != nil {
+		return Office{}, err
+	}
 	var (
 		office dbq.Office
 		view   Office
@@ -203,6 +215,9 @@ func (s *Service) Disconnect(ctx context.Context, school dbq.School, ref string)
 			return err
 		}
 		if _, err := q.OfficeUnlink(ctx, dbq.OfficeUnlinkParams{SchoolID: school.ID, ID: office.ID}); err != nil {
+			return err
+		}
+		if err := audit(ctx, q, school, AuditOfficeUnlink, officeObject(office)); err != nil {
 			return err
 		}
 		if err := Reevaluate(ctx, q, school.ID, Scope{OfficeID: &office.ID}); err != nil {

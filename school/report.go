@@ -29,8 +29,11 @@ const (
 
 // Offices are the school's office cards (GET /v1/offices).
 func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return nil, err
+	}
 	q := dbq.New(s.Pool)
-	offices, err := q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: school.ID})
+	offices, err := q.OfficeList(ctx, dbq.OfficeListParams{SchoolID: school.ID, OfficeIds: officeScope(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +55,9 @@ func (s *Service) Offices(ctx context.Context, school dbq.School) ([]Office, err
 
 // Office is one office's card (GET /v1/offices/{ref}).
 func (s *Service) Office(ctx context.Context, school dbq.School, ref string) (Office, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return Office{}, err
+	}
 	q := dbq.New(s.Pool)
 	o, err := officeByRef(ctx, q, school.ID, ref)
 	if err != nil {
@@ -63,8 +69,20 @@ func (s *Service) Office(ctx context.Context, school dbq.School, ref string) (Of
 // Lesson is one lesson with its transmission (GET /v1/lessons/{ref}): what an integrator
 // polls for one lesson's verdict.
 func (s *Service) Lesson(ctx context.Context, school dbq.School, ref string) (Lesson, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return Lesson{}, err
+	}
 	if !ValidLookupRef(ref) {
 		return Lesson{}, ErrLessonNotFound
+	}
+	if officeScope(ctx) != nil {
+		officeID, err := dbq.New(s.Pool).LessonOfficeByRef(ctx, dbq.LessonOfficeByRefParams{SchoolID: school.ID, Ref: ref})
+		if db.IsNotFound(err) || (err == nil && !seesOffice(ctx, officeID)) {
+			return Lesson{}, ErrLessonNotFound
+		}
+		if err != nil {
+			return Lesson{}, err
+		}
 	}
 	row, err := dbq.New(s.Pool).LessonViewGetByRef(ctx, dbq.LessonViewGetByRefParams{SchoolID: school.ID, Ref: ref})
 	if db.IsNotFound(err) {
@@ -111,11 +129,17 @@ type LessonPage struct {
 // (GET /v1/lessons): office, student (refs), status, from, to (dates, inclusive), page,
 // per_page, read from the query string as sent.
 func (s *Service) Lessons(ctx context.Context, school dbq.School, query url.Values) (LessonPage, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return LessonPage{}, err
+	}
 	return s.lessonReport(ctx, school, nil, query)
 }
 
 // StudentLessons is the same page for one student (GET /v1/students/{ref}/lessons).
 func (s *Service) StudentLessons(ctx context.Context, school dbq.School, ref string, query url.Values) (LessonPage, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return LessonPage{}, err
+	}
 	if !ValidLookupRef(ref) {
 		return LessonPage{}, ErrStudentNotFound
 	}
@@ -126,28 +150,36 @@ func (s *Service) StudentLessons(ctx context.Context, school dbq.School, ref str
 	if err != nil {
 		return LessonPage{}, err
 	}
+	if seen, err := seesStudent(ctx, dbq.New(s.Pool), st.ID); err != nil || !seen {
+		if err == nil {
+			err = ErrStudentNotFound
+		}
+		return LessonPage{}, err
+	}
 	return s.lessonReport(ctx, school, &st.ID, query)
 }
 
 // reportFilter is the report's filter, read from a query: nil is no filter.
 type reportFilter struct {
 	OfficeID, StudentID *int64
-	Statuses            []string
-	FromAt, ToAt        *time.Time
-	Category            *string
+	// OfficeIDs are a bureau person's offices (officeScope): nil for the other roles.
+	OfficeIDs    []int64
+	Statuses     []string
+	FromAt, ToAt *time.Time
+	Category     *string
 }
 
 // parseFilter reads the report's filters (office, student, status, from, to), adding what is
 // wrong to errs. student, when set, is the student of the path (it then wins over a
 // "student" filter).
 func parseFilter(ctx context.Context, q *dbq.Queries, school dbq.School, student *int64, query url.Values, errs *fieldErrors) (reportFilter, error) {
-	f := reportFilter{StudentID: student}
+	f := reportFilter{StudentID: student, OfficeIDs: officeScope(ctx)}
 	if ref, ok := get(query, "office"); ok {
 		ref = errs.cleanText("office", ref, true, maxRefLen)
 		if ref != "" {
 			o, err := q.OfficeGetByRef(ctx, dbq.OfficeGetByRefParams{SchoolID: school.ID, Ref: ref})
 			switch {
-			case db.IsNotFound(err):
+			case db.IsNotFound(err), err == nil && !seesOffice(ctx, o.ID):
 				errs.add("office", "Bureau inconnu.")
 			case err != nil:
 				return f, err
@@ -160,8 +192,12 @@ func parseFilter(ctx context.Context, q *dbq.Queries, school dbq.School, student
 		ref = errs.cleanText("student", ref, true, maxRefLen)
 		if ref != "" {
 			st, err := q.StudentGetByRef(ctx, dbq.StudentGetByRefParams{SchoolID: school.ID, Ref: ref})
+			seen := true
+			if err == nil {
+				seen, err = seesStudent(ctx, q, st.ID)
+			}
 			switch {
-			case db.IsNotFound(err):
+			case db.IsNotFound(err), err == nil && !seen: // another office's student: as unknown
 				errs.add("student", "Élève inconnu.")
 			case err != nil:
 				return f, err
@@ -220,7 +256,7 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	params := dbq.LessonReportPageParams{SchoolID: school.ID, OfficeID: f.OfficeID, StudentID: f.StudentID,
-		Statuses: f.Statuses, FromAt: f.FromAt, ToAt: f.ToAt, Category: f.Category}
+		Statuses: f.Statuses, FromAt: f.FromAt, ToAt: f.ToAt, Category: f.Category, OfficeIds: f.OfficeIDs}
 	page := parsePositive(query, "page", 1, math.MaxInt32, &errs)
 	perPage := parsePositive(query, "per_page", defaultPerPage, maxPerPage, &errs)
 	if offset := int64(page-1) * int64(perPage); offset > math.MaxInt32 {
@@ -237,7 +273,8 @@ func (s *Service) lessonReport(ctx context.Context, school dbq.School, student *
 		return LessonPage{}, err
 	}
 	total, err := q.LessonReportCount(ctx, dbq.LessonReportCountParams{SchoolID: params.SchoolID, OfficeID: params.OfficeID,
-		StudentID: params.StudentID, Statuses: params.Statuses, FromAt: params.FromAt, ToAt: params.ToAt, Category: params.Category})
+		StudentID: params.StudentID, Statuses: params.Statuses, FromAt: params.FromAt, ToAt: params.ToAt, Category: params.Category,
+		OfficeIds: params.OfficeIds})
 	if err != nil {
 		return LessonPage{}, err
 	}
@@ -308,6 +345,9 @@ func parsePositive(query url.Values, name string, def, max int, errs *fieldError
 // SearchStudents finds students by name (GET /v1/students?q=): accents, case and word order
 // ignored.
 func (s *Service) SearchStudents(ctx context.Context, school dbq.School, text string) ([]Student, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return nil, err
+	}
 	var errs fieldErrors
 	raw := errs.cleanText("q", text, true, maxNameLen)
 	key := domain.SearchKey(raw)
@@ -327,7 +367,7 @@ func (s *Service) SearchStudents(ctx context.Context, school dbq.School, text st
 		patterns = append(patterns, likeContains(w))
 	}
 	rows, err := dbq.New(s.Pool).StudentSearchWords(ctx, dbq.StudentSearchWordsParams{
-		SchoolID: school.ID, LongestPattern: likeContains(longest), Patterns: patterns, Lim: maxSearchResults})
+		SchoolID: school.ID, LongestPattern: likeContains(longest), Patterns: patterns, Lim: maxSearchResults, OfficeIds: officeScope(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +394,9 @@ func likeContains(s string) string {
 
 // Runs are an office's runs, newest first, with counts (GET /v1/offices/{ref}/runs).
 func (s *Service) Runs(ctx context.Context, school dbq.School, ref string) ([]Run, error) {
+	if err := Authorize(ctx, domain.PermRead); err != nil {
+		return nil, err
+	}
 	q := dbq.New(s.Pool)
 	office, err := officeByRef(ctx, q, school.ID, ref)
 	if err != nil {
@@ -376,7 +419,7 @@ func officeByRef(ctx context.Context, q *dbq.Queries, schoolID int64, ref string
 		return dbq.Office{}, ErrOfficeNotFound
 	}
 	o, err := q.OfficeGetByRef(ctx, dbq.OfficeGetByRefParams{SchoolID: schoolID, Ref: ref})
-	if db.IsNotFound(err) {
+	if db.IsNotFound(err) || (err == nil && !seesOffice(ctx, o.ID)) { // another's office: as absent
 		return dbq.Office{}, ErrOfficeNotFound
 	}
 	return o, err

@@ -86,6 +86,9 @@ func clip(s string, n int) string {
 
 // Settings answers GET /v1/school.
 func (s *Service) Settings(ctx context.Context, school dbq.School) (Settings, error) {
+	if err := Authorize(ctx, domain.PermSettingsRead); err != nil {
+		return Settings{}, err
+	}
 	fresh, err := dbq.New(s.Pool).SchoolGet(ctx, school.ID)
 	if err != nil {
 		return Settings{}, err
@@ -97,6 +100,9 @@ func (s *Service) Settings(ctx context.Context, school dbq.School) (Settings, er
 // the DSR again in the same transaction, so the report tells at once what now goes and what
 // no longer does (docs/rules.md, "Scope").
 func (s *Service) ChangeSettings(ctx context.Context, school dbq.School, in SettingsInput) (Settings, error) {
+	if err := Authorize(ctx, domain.PermSettings); err != nil {
+		return Settings{}, err
+	}
 	var errs fieldErrors
 	var scope domain.Scope
 	if in.Scope != nil {
@@ -127,10 +133,16 @@ func (s *Service) ChangeSettings(ctx context.Context, school dbq.School, in Sett
 			if out, err = q.SchoolSetAlertEmails(ctx, dbq.SchoolSetAlertEmailsParams{ID: school.ID, AlertEmails: emails}); err != nil {
 				return err
 			}
+			if err := audit(ctx, q, school, AuditAlertEmails, alertEmailsObject(len(emails))); err != nil {
+				return err
+			}
 		}
 		if in.ETPWarningDays != nil && int(out.EtpWarningDays) != *in.ETPWarningDays {
 			if out, err = q.SchoolSetETPWarningDays(ctx, dbq.SchoolSetETPWarningDaysParams{ID: school.ID,
 				EtpWarningDays: int32(*in.ETPWarningDays)}); err != nil {
+				return err
+			}
+			if err := audit(ctx, q, school, AuditETPWarning, etpWarningObject(*in.ETPWarningDays)); err != nil {
 				return err
 			}
 		}
@@ -138,6 +150,9 @@ func (s *Service) ChangeSettings(ctx context.Context, school dbq.School, in Sett
 			return nil
 		}
 		if out, err = q.SchoolSetScope(ctx, dbq.SchoolSetScopeParams{ID: school.ID, Scope: string(scope)}); err != nil {
+			return err
+		}
+		if err := audit(ctx, q, school, AuditSchoolScope, "périmètre « "+scope.Label()+" »"); err != nil {
 			return err
 		}
 		return Reevaluate(ctx, q, school.ID, Scope{})

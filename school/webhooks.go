@@ -156,6 +156,9 @@ func (e *fieldErrors) webhookEvents(field string, in []string) []string {
 // had waiting for a retry is attempted at once (the school may just have fixed its
 // receiver).
 func (s *Service) PutWebhook(ctx context.Context, school dbq.School, ref string, in WebhookInput) (view Webhook, isNew bool, err error) {
+	if err := Authorize(ctx, domain.PermSettings); err != nil {
+		return Webhook{}, false, err
+	}
 	var errs fieldErrors
 	u := errs.webhookURL("url", in.URL)
 	events := errs.webhookEvents("events", in.Events)
@@ -174,7 +177,10 @@ func (s *Service) PutWebhook(ctx context.Context, school dbq.School, ref string,
 			isNew = true
 			secret = db.NewWebhookSecret()
 			enc, keyID := s.Sealer.SealWebhookSecret(w.ID, secret)
-			return q.WebhookSetSecret(ctx, dbq.WebhookSetSecretParams{ID: w.ID, SecretEnc: enc, KeyID: keyID, OldKeyID: w.KeyID})
+			if err := q.WebhookSetSecret(ctx, dbq.WebhookSetSecretParams{ID: w.ID, SecretEnc: enc, KeyID: keyID, OldKeyID: w.KeyID}); err != nil {
+				return err
+			}
+			return audit(ctx, q, school, AuditWebhookPut, webhookObject(w.Ref, w.Url))
 		case !db.IsNotFound(err):
 			return err
 		}
@@ -184,8 +190,10 @@ func (s *Service) PutWebhook(ctx context.Context, school dbq.School, ref string,
 		if w, err = q.WebhookUpdate(ctx, dbq.WebhookUpdateParams{ID: w.ID, Url: u, Events: events}); err != nil {
 			return err
 		}
-		_, err = q.WebhookDeliveryRetryNow(ctx, w.ID)
-		return err
+		if _, err = q.WebhookDeliveryRetryNow(ctx, w.ID); err != nil {
+			return err
+		}
+		return audit(ctx, q, school, AuditWebhookPut, webhookObject(w.Ref, w.Url))
 	})
 	if err != nil {
 		return Webhook{}, false, err
@@ -212,6 +220,9 @@ func (s *Service) wakeWebhook(ctx context.Context, schoolID, webhookID int64) {
 
 // Webhooks lists the school's live subscriptions (GET /v1/webhooks), never their secrets.
 func (s *Service) Webhooks(ctx context.Context, school dbq.School) ([]Webhook, error) {
+	if err := Authorize(ctx, domain.PermSettingsRead); err != nil {
+		return nil, err
+	}
 	rows, err := dbq.New(s.Pool).WebhookList(ctx, school.ID)
 	if err != nil {
 		return nil, err
@@ -238,6 +249,9 @@ func webhookByRef(ctx context.Context, q *dbq.Queries, schoolID int64, ref strin
 // is cancelled in the same transaction, so nothing more is sent to it (but a POST already
 // under way), and its dispatcher ends. The row stays, for its deliveries' history.
 func (s *Service) DeleteWebhook(ctx context.Context, school dbq.School, ref string) error {
+	if err := Authorize(ctx, domain.PermSettings); err != nil {
+		return err
+	}
 	if !ValidLookupRef(ref) {
 		return ErrWebhookNotFound
 	}
@@ -252,8 +266,10 @@ func (s *Service) DeleteWebhook(ctx context.Context, school dbq.School, ref stri
 		if err != nil {
 			return err
 		}
-		cancelled, err = q.WebhookDeliveryCancelPending(ctx, w.ID)
-		return err
+		if cancelled, err = q.WebhookDeliveryCancelPending(ctx, w.ID); err != nil {
+			return err
+		}
+		return audit(ctx, q, school, AuditWebhookDelete, webhookObject(w.Ref, w.Url))
 	})
 	if err != nil {
 		return err
@@ -266,6 +282,9 @@ func (s *Service) DeleteWebhook(ctx context.Context, school dbq.School, ref stri
 // WebhookDeliveries lists a subscription's newest deliveries (at most limit), newest first,
 // each with its last attempts (GET /v1/webhooks/{ref}/deliveries).
 func (s *Service) WebhookDeliveries(ctx context.Context, school dbq.School, ref string, limit int) ([]WebhookDelivery, error) {
+	if err := Authorize(ctx, domain.PermSettingsRead); err != nil {
+		return nil, err
+	}
 	q := dbq.New(s.Pool)
 	w, err := webhookByRef(ctx, q, school.ID, ref)
 	if err != nil {
@@ -325,6 +344,9 @@ type webhookTestData struct {
 // woken, as for any event. What the subscription had waiting for a retry is attempted at
 // once too: deliveries go in the order of their events, so the test comes after them.
 func (s *Service) TestWebhook(ctx context.Context, school dbq.School, ref string) (WebhookTestSent, error) {
+	if err := Authorize(ctx, domain.PermSettings); err != nil {
+		return WebhookTestSent{}, err
+	}
 	if !ValidLookupRef(ref) {
 		return WebhookTestSent{}, ErrWebhookNotFound
 	}

@@ -105,6 +105,12 @@ func TestSchoolsAreIsolated(t *testing.T) {
 			}
 		}},
 		{"POST /v1/lessons/{ref}/cancel", "/v1/lessons/l-1000/cancel", nil, 404, nil},
+		// The audit trail: A's link is not in B's (B has only its own rows).
+		{"GET /v1/audit", "/v1/audit", nil, 200, func(t *testing.T, ans answer) {
+			if body := string(ans.body); strings.Contains(body, "office.link") || strings.Contains(body, officeLauriane) {
+				t.Fatalf("B's audit trail: %s", ans.body)
+			}
+		}},
 		{"GET /v1/webhooks", "/v1/webhooks", nil, 200, func(t *testing.T, ans answer) {
 			if strings.TrimSpace(string(ans.body)) != "[]" {
 				t.Fatalf("B's subscriptions: %s", ans.body)
@@ -198,8 +204,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 26 {
-		t.Fatalf("%d school routes covered, api.md has 26", n)
+	if n := len(covered); n != 27 {
+		t.Fatalf("%d school routes covered, api.md has 27", n)
 	}
 }
 
@@ -231,7 +237,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 29 {
-		t.Fatalf("%d routes with a key, want 29 (26 of a school, 3 of the operator)", checked)
+	if checked != 30 {
+		t.Fatalf("%d routes with a key, want 30 (27 of a school, 3 of the operator)", checked)
 	}
 }

@@ -85,5 +85,6 @@ func (s *Server) router() *gin.Engine {
 	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
 	school.POST("/batch", s.batch)
 	school.GET("/etp", s.getETP)
+	school.GET("/audit", s.listAudit)
 	return r
 }

@@ -17,6 +17,7 @@ import (
 
 	"livret/db"
 	"livret/db/dbq"
+	"livret/domain"
 	"livret/school"
 )
 
@@ -63,7 +64,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -104,6 +105,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/webhooks", s.uiWebhooks)
 	in.GET("/etp", s.uiETP)
 	in.GET("/etp/export", s.uiETPExport)
+	in.GET("/journal", s.uiJournal)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -158,6 +160,10 @@ type pageData struct {
 	Settings *settingsPage
 	Webhooks *webhooksPage
 	ETP      *etpPage
+	Journal  *journalPage
+
+	// actor is who is signed in, for Can; nil when the request carries none.
+	actor *school.Actor
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
@@ -169,6 +175,9 @@ func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) 
 		if sc, ok := c.Get(schoolKey); ok {
 			d.School = sc.(dbq.School).Name
 		}
+	}
+	if a, ok := school.ActorOf(c.Request.Context()); ok {
+		d.actor = &a
 	}
 	var buf bytes.Buffer
 	if err := uiPages[name].Execute(&buf, d); err != nil {
@@ -275,6 +284,11 @@ func (s *Pages) uiConnect(c *gin.Context) {
 // uiDisconnectConfirm is the card's "Se déconnecter de la DSR": a page that says what
 // unlinking does, with "Déconnecter le bureau" (the form uiDisconnect takes) and "Annuler".
 func (s *Pages) uiDisconnectConfirm(c *gin.Context) {
+	// The confirmation is asked of those who may unlink only (the one policy table).
+	if err := school.Authorize(c.Request.Context(), domain.PermLink); err != nil {
+		s.uiProblem(c, err)
+		return
+	}
 	offices, err := s.School.Offices(c.Request.Context(), schoolOf(c))
 	if err != nil {
 		s.uiProblem(c, err)

@@ -92,6 +92,10 @@ func (s *Pages) uiChangeSettings(c *gin.Context) {
 	ctx := c.Request.Context()
 	scope := strings.TrimSpace(c.PostForm("scope"))
 	_, err := s.School.ChangeSettings(ctx, schoolOf(c), school.SettingsInput{Scope: &scope})
+	if refusedByRole(err) { // not the form again: the French refusal page
+		s.uiProblem(c, err)
+		return
+	}
 	if err == nil {
 		c.Redirect(http.StatusSeeOther, SettingsPage+"?msg=parametres")
 		return
@@ -126,6 +130,10 @@ func (s *Pages) uiChangeAlertEmails(c *gin.Context) {
 		}
 	}
 	_, err := s.School.ChangeSettings(ctx, schoolOf(c), school.SettingsInput{AlertEmails: &emails})
+	if refusedByRole(err) { // not the form again: the French refusal page
+		s.uiProblem(c, err)
+		return
+	}
 	if err == nil {
 		c.Redirect(http.StatusSeeOther, SettingsPage+"?msg=alertes")
 		return
@@ -163,6 +171,10 @@ func (s *Pages) uiChangeETPWarning(c *gin.Context) {
 		days = -1 // refused below, with the field's message
 	}
 	_, err := s.School.ChangeSettings(ctx, schoolOf(c), school.SettingsInput{ETPWarningDays: &days})
+	if refusedByRole(err) { // not the form again: the French refusal page
+		s.uiProblem(c, err)
+		return
+	}
 	if err == nil {
 		c.Redirect(http.StatusSeeOther, SettingsPage+"?msg=etp")
 		return

@@ -120,6 +120,11 @@ func (s *Pages) uiTestWebhook(c *gin.Context) {
 func (s *Pages) uiDeleteWebhook(c *gin.Context) {
 	ref := c.Param("ref")
 	if c.PostForm("confirm") != "1" {
+		// The confirmation is asked of those who may delete only (the one policy table).
+		if err := school.Authorize(c.Request.Context(), domain.PermSettings); err != nil {
+			s.uiProblem(c, err)
+			return
+		}
 		d, err := s.webhooksData(c, ref)
 		if err != nil {
 			s.uiProblem(c, err)

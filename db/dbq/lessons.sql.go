@@ -313,8 +313,9 @@ WITH page AS (
                         $4::text[], $5::timestamptz, $6::timestamptz,
                         $7::text) m
     WHERE (m.starts_at, m.lesson_id) < ($8::timestamptz, $9::bigint)
+      AND ($10::bigint[] IS NULL OR m.office_id = ANY($10::bigint[]))
     ORDER BY m.starts_at DESC, m.lesson_id DESC
-    LIMIT $10
+    LIMIT $11
 )
 SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref
 FROM page p
@@ -332,6 +333,7 @@ type LessonReportAfterParams struct {
 	Category    *string
 	BeforeStart time.Time
 	BeforeID    int64
+	OfficeIds   []int64
 	Lim         int32
 }
 
@@ -353,6 +355,7 @@ func (q *Queries) LessonReportAfter(ctx context.Context, arg LessonReportAfterPa
 		arg.Category,
 		arg.BeforeStart,
 		arg.BeforeID,
+		arg.OfficeIds,
 		arg.Lim,
 	)
 	if err != nil {
@@ -403,7 +406,8 @@ func (q *Queries) LessonReportAfter(ctx context.Context, arg LessonReportAfterPa
 const lessonReportCount = `-- name: LessonReportCount :one
 SELECT count(*) FROM report_matches($1, $2::bigint, $3::bigint,
                                     $4::text[], $5::timestamptz, $6::timestamptz,
-                                    $7::text)
+                                    $7::text) m
+WHERE ($8::bigint[] IS NULL OR m.office_id = ANY($8::bigint[]))
 `
 
 type LessonReportCountParams struct {
@@ -414,6 +418,7 @@ type LessonReportCountParams struct {
 	FromAt    *time.Time
 	ToAt      *time.Time
 	Category  *string
+	OfficeIds []int64
 }
 
 // How many lessons the report's filter matches (the same report_matches).
@@ -426,6 +431,7 @@ func (q *Queries) LessonReportCount(ctx context.Context, arg LessonReportCountPa
 		arg.FromAt,
 		arg.ToAt,
 		arg.Category,
+		arg.OfficeIds,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -438,8 +444,10 @@ WITH page AS (
     FROM report_matches($1, $2::bigint, $3::bigint,
                         $4::text[], $5::timestamptz, $6::timestamptz,
                         $7::text) m
+    -- A bureau person's offices (school.officeScope); NULL for the other roles.
+    WHERE ($8::bigint[] IS NULL OR m.office_id = ANY($8::bigint[]))
     ORDER BY m.starts_at DESC, m.lesson_id DESC
-    LIMIT $9 OFFSET $8
+    LIMIT $10 OFFSET $9
 )
 SELECT v.id, v.school_id, v.ref, v.type, v.starts_at, v.ends_at, v.planned_at, v.cancelled_at, v.office_ref, v.office_name, v.student_ref, v.student_first_name, v.student_last_name, v.instructor_ref, v.status, v.code, v.message, v.attempts, v.dsr_lesson_id, v.transmitted_at, v.origin, v.office_linked_at, v.office_linked, v.office_needs_reconnect, v.category, v.session_ref
 FROM page p
@@ -455,6 +463,7 @@ type LessonReportPageParams struct {
 	FromAt    *time.Time
 	ToAt      *time.Time
 	Category  *string
+	OfficeIds []int64
 	Off       int32
 	Lim       int32
 }
@@ -476,6 +485,7 @@ func (q *Queries) LessonReportPage(ctx context.Context, arg LessonReportPagePara
 		arg.FromAt,
 		arg.ToAt,
 		arg.Category,
+		arg.OfficeIds,
 		arg.Off,
 		arg.Lim,
 	)

@@ -151,12 +151,14 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
 WHERE o.school_id = $1 AND ($2::bigint IS NULL OR o.id = $2)
+  AND ($3::bigint[] IS NULL OR o.id = ANY($3::bigint[]))
 ORDER BY o.name, o.ref
 `
 
 type OfficeListParams struct {
-	SchoolID int64
-	OfficeID *int64
+	SchoolID  int64
+	OfficeID  *int64
+	OfficeIds []int64
 }
 
 type OfficeListRow struct {
@@ -180,7 +182,7 @@ type OfficeListRow struct {
 // them (Livret's checks at entry or the DSR), counted by office_error_count as a run counts it.
 // office_id, when set, reads one card (its counts only).
 func (q *Queries) OfficeList(ctx context.Context, arg OfficeListParams) ([]OfficeListRow, error) {
-	rows, err := q.db.Query(ctx, officeList, arg.SchoolID, arg.OfficeID)
+	rows, err := q.db.Query(ctx, officeList, arg.SchoolID, arg.OfficeID, arg.OfficeIds)
 	if err != nil {
 		return nil, err
 	}
@@ -247,12 +249,19 @@ func (q *Queries) OfficeListByAccount(ctx context.Context, accountID *int64) ([]
 }
 
 const officeListIDs = `-- name: OfficeListIDs :many
-SELECT id FROM offices WHERE school_id = $1 ORDER BY id
+SELECT id FROM offices WHERE school_id = $1
+  AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+ORDER BY id
 `
 
+type OfficeListIDsParams struct {
+	SchoolID  int64
+	OfficeIds []int64
+}
+
 // A school's offices, by id only: what reads office by office (the ETP) walks.
-func (q *Queries) OfficeListIDs(ctx context.Context, schoolID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, officeListIDs, schoolID)
+func (q *Queries) OfficeListIDs(ctx context.Context, arg OfficeListIDsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, officeListIDs, arg.SchoolID, arg.OfficeIds)
 	if err != nil {
 		return nil, err
 	}

@@ -71,14 +71,18 @@ JOIN offices o ON o.id = s.office_id
 WHERE s.school_id = $1
   AND s.search_name LIKE $2::text
   AND s.search_name LIKE ALL ($3::text[])
+  -- A bureau person's offices: the students attached to one, or with a lesson in one.
+  AND ($4::bigint[] IS NULL OR s.office_id = ANY($4::bigint[])
+       OR EXISTS (SELECT 1 FROM lessons l WHERE l.student_id = s.id AND l.office_id = ANY($4::bigint[])))
 ORDER BY s.last_name, s.first_name, s.id
-LIMIT $4
+LIMIT $5
 `
 
 type StudentSearchWordsParams struct {
 	SchoolID       int64
 	LongestPattern string
 	Patterns       []string
+	OfficeIds      []int64
 	Lim            int32
 }
 
@@ -99,6 +103,7 @@ func (q *Queries) StudentSearchWords(ctx context.Context, arg StudentSearchWords
 		arg.SchoolID,
 		arg.LongestPattern,
 		arg.Patterns,
+		arg.OfficeIds,
 		arg.Lim,
 	)
 	if err != nil {

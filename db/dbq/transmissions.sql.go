@@ -84,7 +84,7 @@ SELECT count(*)
 FROM report_matches($1, $2::bigint, $3::bigint,
                     ARRAY['error']::text[], $4::timestamptz, $5::timestamptz,
                     $6::text) m
-WHERE m.origin = 'dsr'
+WHERE m.origin = 'dsr' AND ($7::bigint[] IS NULL OR m.office_id = ANY($7::bigint[]))
 `
 
 type TransmissionCountResendableParams struct {
@@ -94,6 +94,7 @@ type TransmissionCountResendableParams struct {
 	FromAt    *time.Time
 	ToAt      *time.Time
 	Category  *string
+	OfficeIds []int64
 }
 
 // How many lessons "Renvoyer les N leçons" would take (TransmissionListResendable's filter).
@@ -105,6 +106,7 @@ func (q *Queries) TransmissionCountResendable(ctx context.Context, arg Transmiss
 		arg.FromAt,
 		arg.ToAt,
 		arg.Category,
+		arg.OfficeIds,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -223,9 +225,9 @@ SELECT m.lesson_id, m.office_id
 FROM report_matches($1, $2::bigint, $3::bigint,
                     ARRAY['error']::text[], $4::timestamptz, $5::timestamptz,
                     $6::text) m
-WHERE m.origin = 'dsr'
+WHERE m.origin = 'dsr' AND ($7::bigint[] IS NULL OR m.office_id = ANY($7::bigint[]))
 ORDER BY m.starts_at, m.lesson_id
-LIMIT $7
+LIMIT $8
 `
 
 type TransmissionListResendableParams struct {
@@ -235,6 +237,7 @@ type TransmissionListResendableParams struct {
 	FromAt    *time.Time
 	ToAt      *time.Time
 	Category  *string
+	OfficeIds []int64
 	Lim       int32
 }
 
@@ -253,6 +256,7 @@ func (q *Queries) TransmissionListResendable(ctx context.Context, arg Transmissi
 		arg.FromAt,
 		arg.ToAt,
 		arg.Category,
+		arg.OfficeIds,
 		arg.Lim,
 	)
 	if err != nil {

@@ -77,6 +77,8 @@ WITH page AS (
     FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
                         sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
                         sqlc.narg(category)::text) m
+    -- A bureau person's offices (school.officeScope); NULL for the other roles.
+    WHERE (sqlc.narg(office_ids)::bigint[] IS NULL OR m.office_id = ANY(sqlc.narg(office_ids)::bigint[]))
     ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT @lim OFFSET @off
 )
@@ -95,6 +97,7 @@ WITH page AS (
                         sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
                         sqlc.narg(category)::text) m
     WHERE (m.starts_at, m.lesson_id) < (@before_start::timestamptz, @before_id::bigint)
+      AND (sqlc.narg(office_ids)::bigint[] IS NULL OR m.office_id = ANY(sqlc.narg(office_ids)::bigint[]))
     ORDER BY m.starts_at DESC, m.lesson_id DESC
     LIMIT @lim
 )
@@ -107,7 +110,8 @@ ORDER BY p.starts_at DESC, p.lesson_id DESC;
 -- How many lessons the report's filter matches (the same report_matches).
 SELECT count(*) FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
                                     sqlc.narg(statuses)::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
-                                    sqlc.narg(category)::text);
+                                    sqlc.narg(category)::text) m
+WHERE (sqlc.narg(office_ids)::bigint[] IS NULL OR m.office_id = ANY(sqlc.narg(office_ids)::bigint[]));
 
 -- name: LessonInsertMany :many
 -- Bulk load for benchmarks and drills: many lessons of one office in one statement, arrays

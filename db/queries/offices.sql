@@ -27,6 +27,7 @@ SELECT o.id, o.ref, o.name, o.account_id, o.linked_at,
 FROM offices o
 LEFT JOIN dsr_accounts a ON a.id = o.account_id
 WHERE o.school_id = @school_id AND (sqlc.narg(office_id)::bigint IS NULL OR o.id = sqlc.narg(office_id))
+  AND (sqlc.narg(office_ids)::bigint[] IS NULL OR o.id = ANY(sqlc.narg(office_ids)::bigint[]))
 ORDER BY o.name, o.ref;
 
 -- name: OfficeLink :one
@@ -77,4 +78,6 @@ WHERE id = @id AND schedule_pending
 
 -- name: OfficeListIDs :many
 -- A school's offices, by id only: what reads office by office (the ETP) walks.
-SELECT id FROM offices WHERE school_id = @school_id ORDER BY id;
+SELECT id FROM offices WHERE school_id = @school_id
+  AND (sqlc.narg(office_ids)::bigint[] IS NULL OR id = ANY(sqlc.narg(office_ids)::bigint[]))
+ORDER BY id;

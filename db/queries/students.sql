@@ -24,5 +24,8 @@ JOIN offices o ON o.id = s.office_id
 WHERE s.school_id = @school_id
   AND s.search_name LIKE @longest_pattern::text
   AND s.search_name LIKE ALL (@patterns::text[])
+  -- A bureau person's offices: the students attached to one, or with a lesson in one.
+  AND (sqlc.narg(office_ids)::bigint[] IS NULL OR s.office_id = ANY(sqlc.narg(office_ids)::bigint[])
+       OR EXISTS (SELECT 1 FROM lessons l WHERE l.student_id = s.id AND l.office_id = ANY(sqlc.narg(office_ids)::bigint[])))
 ORDER BY s.last_name, s.first_name, s.id
 LIMIT @lim;

@@ -107,7 +107,7 @@ SELECT m.lesson_id, m.office_id
 FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
                     ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
                     sqlc.narg(category)::text) m
-WHERE m.origin = 'dsr'
+WHERE m.origin = 'dsr' AND (sqlc.narg(office_ids)::bigint[] IS NULL OR m.office_id = ANY(sqlc.narg(office_ids)::bigint[]))
 ORDER BY m.starts_at, m.lesson_id
 LIMIT @lim;
 
@@ -117,7 +117,7 @@ SELECT count(*)
 FROM report_matches(@school_id, sqlc.narg(office_id)::bigint, sqlc.narg(student_id)::bigint,
                     ARRAY['error']::text[], sqlc.narg(from_at)::timestamptz, sqlc.narg(to_at)::timestamptz,
                     sqlc.narg(category)::text) m
-WHERE m.origin = 'dsr';
+WHERE m.origin = 'dsr' AND (sqlc.narg(office_ids)::bigint[] IS NULL OR m.office_id = ANY(sqlc.narg(office_ids)::bigint[]));
 
 -- name: TransmissionCountErrorsByCode :many
 -- The ETP's "what to fix" (docs/rules.md, "ETP"): an office's lessons in error of a window,
