@@ -85,5 +85,9 @@ func (s *Server) router() *gin.Engine {
 	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
 	school.POST("/batch", s.batch)
 	school.GET("/etp", s.getETP)
+	school.GET("/users", s.listUsers)
+	school.POST("/users", s.inviteUser)
+	school.PATCH("/users/:id", s.patchUser)
+	school.DELETE("/users/:id", s.deleteUser)
 	return r
 }

@@ -96,6 +96,10 @@ type Config struct {
 	// make one full-time instructor, a decimal ("455" or "455,5"); empty: no ETP estimate.
 	ETPHoursPerETP string
 
+	// SendMail sends the people's invitations and reset links (LIVRET_SMTP_URL's server; in
+	// dev, mailpit). nil: inviting answers 503.
+	SendMail school.MailSender
+
 	Pool         *pgxpool.Pool
 	Orchestrator Orchestrator
 	// Logger defaults to slog.Default().
@@ -162,6 +166,8 @@ func New(cfg Config) (*Server, error) {
 			DefaultScope:       scope,
 			ETPWindowMonths:    cfg.ETPWindowMonths,
 			ETPHoursPerETP:     hoursPerETP,
+			SendMail:           cfg.SendMail,
+			PublicURL:          public.String(),
 			Logger:             logger,
 			Now:                time.Now,
 		},

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
 	"livret/db"
 	"livret/db/dbq"
+	"livret/domain"
 	"livret/school"
 )
 
@@ -38,6 +40,8 @@ type Pages struct {
 	Secure bool
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	sessions *scs.SessionManager
 }
 
 func (p *Pages) now() time.Time {
@@ -63,7 +67,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "forgot", "password", "people"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -89,10 +93,14 @@ func (s *Pages) Mount(r *gin.Engine) {
 	r.GET("/ui/static/*file", serveStatic)
 	r.HEAD("/ui/static/*file", serveStatic)
 
-	ui := r.Group("/ui", uiHeaders)
+	if s.sessions == nil {
+		s.sessions = s.newSessions()
+	}
+	ui := r.Group("/ui", uiHeaders, s.loadSession)
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, OfficesPage) })
 	ui.GET("/login", s.uiLoginForm)
 	ui.POST("/login", s.uiLogin)
+	s.mountPeople(ui)
 	ui.GET("/aide", s.optionalSession, s.uiHelp)
 
 	in := ui.Group("", s.requireSession)
@@ -144,6 +152,10 @@ type pageData struct {
 	Notice   notice      // a confirmation or a warning to show
 	SignedIn bool
 	Nav      string
+	// Who is the signed-in person's e-mail; Gerant shows the people's page in the menu.
+	Who    string
+	Gerant bool
+	Email  string // the sign-in form's address, kept after a refusal
 
 	Offices   []school.Office
 	AnyLinked bool
@@ -158,14 +170,23 @@ type pageData struct {
 	Settings *settingsPage
 	Webhooks *webhooksPage
 	ETP      *etpPage
+	People   *peoplePage
+
+	// The password pages: the form's link token and action, and "the mail is sent".
+	Token  string
+	Action string
+	Sent   bool
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
 	if v, ok := c.Get(uiSessionKey); ok {
 		d.SignedIn = true
+		sess := v.(uiSession)
 		if d.CSRF == "" {
-			d.CSRF = v.(uiSession).CSRF
+			d.CSRF = sess.CSRF
 		}
+		d.Who = sess.Person.Email
+		d.Gerant = domain.AccessOf(sess.Person.Role, domain.PermPeople) == domain.Allowed
 		if sc, ok := c.Get(schoolKey); ok {
 			d.School = sc.(dbq.School).Name
 		}
@@ -217,6 +238,10 @@ type notice struct {
 // query is echoed).
 var uiNotices = map[string]notice{
 	"deconnecte":        {Kind: "success", Text: "Vous êtes déconnecté de Livret."},
+	"mot-de-passe":      {Kind: "success", Text: "Votre mot de passe est enregistré : connectez-vous avec votre adresse e-mail et ce mot de passe."},
+	"invitee":           {Kind: "success", Text: "L'invitation est envoyée : la personne a reçu un e-mail avec un lien, valable 72 heures, pour choisir son mot de passe."},
+	"personne-modifiee": {Kind: "success", Text: "Le rôle et les bureaux de la personne sont enregistrés : ils s'appliquent dès sa prochaine page."},
+	"personne-retiree":  {Kind: "success", Text: "La personne n'a plus accès à Livret : sa session est fermée."},
 	"bureau-connecte":   {Kind: "success", Text: "Le bureau est connecté à la DSR : ses leçons seront transmises automatiquement chaque nuit, à partir du lendemain de la leçon."},
 	"bureau-deconnecte": {Kind: "success", Text: "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté."},
 	"renvoyee":          {Kind: "success", Text: "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants."},
