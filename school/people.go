@@ -271,13 +271,13 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func checkEmail(errs *fieldErrors, raw string) string {
+func checkEmail(errs *fieldErrors, field, raw string) string {
 	email := NormalizeEmail(raw)
 	a, err := mail.ParseAddress(email)
 	if email == "" {
-		errs.add("email", "Champ obligatoire.")
+		errs.add(field, "Champ obligatoire.")
 	} else if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email, "@") {
-		errs.add("email", "Adresse e-mail invalide (par exemple prenom.nom@auto-ecole.fr).")
+		errs.add(field, "Adresse e-mail invalide (par exemple prenom.nom@auto-ecole.fr).")
 	}
 	return email
 }
@@ -296,7 +296,7 @@ func CheckPassword(password string) error {
 // createPerson writes a person, their offices and the audit row in q's transaction.
 func (s *Service) createPerson(ctx context.Context, q *dbq.Queries, school dbq.School, in PersonInput, passwordHash *string) (dbq.User, error) {
 	var errs fieldErrors
-	email := checkEmail(&errs, in.Email)
+	email := checkEmail(&errs, "email", in.Email)
 	role, offices, err := checkRole(ctx, q, &errs, school.ID, in.Role, in.OfficeRefs)
 	if err != nil {
 		return dbq.User{}, err

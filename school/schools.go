@@ -103,7 +103,7 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 		}
 	}
 	if in.AdminEmail != "" {
-		checkEmail(&errs, in.AdminEmail)
+		checkEmail(&errs, "admin_email", in.AdminEmail)
 	}
 	if err := errs.problem(); err != nil {
 		return SchoolCreated{}, err
