@@ -334,6 +334,7 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 
 	if cfg.Demo {
 		d := &demoSeeder{
+			School:     api.School,
 			API:        urls.API,
 			AdminToken: adminToken,
 			Sandbox:    sandbox.NewControl(sandboxURL, cfg.SandboxToken),
