@@ -22,6 +22,38 @@ func TestPeople(t *testing.T) {
 	e.put(a.Key, "/v1/offices/nord", map[string]any{"name": "Agence Nord"})
 	pages := e.srv.Pages.(*webui.Pages)
 
+	t.Run("linking from the pages is bound to the browser that started it", func(t *testing.T) {
+		e.addAccount("lien@personnes.fr", "pw-lien", agrementA)
+		u := e.uiAgent(t)
+		u.signIn(a.Key)
+		p := u.post("/ui/offices/nord/connect", nil, true)
+		p.redirect(t, e.sandbox.URL+"/realms/formation/protocol/openid-connect/auth?")
+		// The RdvPermis link, opened in another browser (sent by mail, say), and logged in.
+		other := e.browser()
+		resp, err := other.Get(p.header.Get("Location"))
+		must(t, err)
+		resp = e.submitLogin(other, resp, login{"lien@personnes.fr", "pw-lien"})
+		callback := resp.Request.URL
+		if callback.Path != webapi.CallbackPath {
+			t.Fatalf("the other browser ended at %s", callback)
+		}
+		refused := e.read(resp).wantProblem(t, http.StatusBadRequest)
+		if !strings.Contains(refused.Detail, "autre navigateur") {
+			t.Fatalf("detail %q", refused.Detail)
+		}
+		if e.office(a.ID, "nord").AccountID != nil {
+			t.Fatal("linked from another browser")
+		}
+		// The state was not spent: the browser that started finishes.
+		done := u.get(callback.RequestURI())
+		if done.status != http.StatusFound || done.header.Get("Location") != webapi.LinkedPage {
+			t.Fatalf("the starting browser's callback: %d %q", done.status, done.header.Get("Location"))
+		}
+		if e.office(a.ID, "nord").AccountID == nil {
+			t.Fatal("the starting browser did not link the office")
+		}
+	})
+
 	t.Run("logout ends the session on the server", func(t *testing.T) {
 		u := e.uiAgent(t)
 		u.signIn(a.Key)

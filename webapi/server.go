@@ -30,6 +30,10 @@ import (
 // redirect URI registered at the DSR.
 const CallbackPath = "/v1/oauth/callback"
 
+// OAuthBindingCookie is the cookie (path CallbackPath) binding a linking started on the
+// pages to their browser; webui sets it, the callback reads it.
+const OAuthBindingCookie = "livret_oauth_binding"
+
 // OfficesPage is the admin's page of offices: where the browser lands after linking an
 // office (LinkedPage), a fixed path on Livret's own host, never taken from the request (no
 // open redirect).

@@ -31,6 +31,9 @@ import (
 // there too.
 const OfficesPage = "/ui/offices"
 
+// oauthBindingCookie is webapi.OAuthBindingCookie (webui does not import webapi).
+const oauthBindingCookie = "livret_oauth_binding"
+
 // Pages are the admin's pages. Fill every field but Now; then Mount them.
 type Pages struct {
 	School *school.Service
@@ -273,7 +276,10 @@ func (s *Pages) uiOffices(c *gin.Context) {
 // warning when another office is linked and the admin has not confirmed yet.
 func (s *Pages) uiConnect(c *gin.Context) {
 	ctx := c.Request.Context()
-	u, err := s.School.Connect(ctx, schoolOf(c), c.Param("ref"), c.PostForm("confirm") == "1", nil)
+	// The state is bound to this browser: a link to RdvPermis's page opened in another
+	// browser cannot finish linking (SECURITY.md, "People and sessions").
+	binding := randomToken()
+	u, err := s.School.ConnectFrom(ctx, schoolOf(c), c.Param("ref"), c.PostForm("confirm") == "1", nil, binding)
 	var p *school.Problem
 	switch {
 	case errors.As(err, &p) && p.Type == school.TypeLinkWarning:
@@ -293,6 +299,8 @@ func (s *Pages) uiConnect(c *gin.Context) {
 	case err != nil:
 		s.uiProblem(c, err)
 	default:
+		http.SetCookie(c.Writer, &http.Cookie{Name: oauthBindingCookie, Value: binding, Path: "/v1/oauth/callback", MaxAge: 600,
+			HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode})
 		c.Redirect(http.StatusSeeOther, u)
 	}
 }

@@ -172,9 +172,23 @@ func (s *Pages) loadSession(c *gin.Context) {
 // school. A session whose person is gone, whose school closed or whose password changed
 // since is destroyed.
 func (s *Pages) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
+	if s.sessions == nil {
+		return uiSession{}, dbq.School{}, false
+	}
 	ctx := c.Request.Context()
 	if !s.sessionLoaded(ctx) {
-		return uiSession{}, dbq.School{}, false
+		// An answer of the router outside the pages' group (no route, wrong method): the
+		// session is read, not saved.
+		var token string
+		if ck, err := c.Request.Cookie(sessionCookie); err == nil {
+			token = ck.Value
+		}
+		loaded, err := s.sessions.Load(ctx, token)
+		if err != nil {
+			return uiSession{}, dbq.School{}, false
+		}
+		ctx = loaded
+		c.Request = c.Request.WithContext(ctx)
 	}
 	uid := s.sessions.GetInt64(ctx, "uid")
 	if uid == 0 {
