@@ -3,7 +3,10 @@ package db
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -18,6 +21,9 @@ import (
 type Sealer struct {
 	current string
 	aeads   map[string]cipher.AEAD
+	// macKey is derived (HKDF-SHA256) from the current key: MAC's key, so no second secret
+	// has to be configured. Rotating LIVRET_TOKEN_KEY changes it (what it keys is short-lived).
+	macKey []byte
 }
 
 // ParseSealer reads LIVRET_TOKEN_KEY: one or more comma-separated "id:base64key" entries,
@@ -47,6 +53,9 @@ func ParseSealer(spec string) (*Sealer, error) {
 		s.aeads[id] = aead
 		if i == 0 {
 			s.current = id
+			if s.macKey, err = hkdf.Key(sha256.New, key, nil, "livret/mac", 32); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return s, nil
@@ -59,6 +68,16 @@ func NewKeySpec(id string) string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return id + ":" + base64.StdEncoding.EncodeToString(key)
+}
+
+// MAC is an HMAC-SHA256 of msg under a key derived from the server's secret, separated by
+// purpose: a lookup key that does not reveal msg (login_failures.email_hash).
+func (s *Sealer) MAC(purpose string, msg []byte) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write(msg)
+	return m.Sum(nil)
 }
 
 // CurrentKeyID is the id new ciphertexts are sealed with.

@@ -18,6 +18,7 @@ import (
 	"livret/domain"
 	"livret/livretclient"
 	"livret/sandbox"
+	"livret/school"
 	"livret/workflows"
 )
 
@@ -37,6 +38,9 @@ type demoSeeder struct {
 	DataDir    string
 	// Client is the stack's OAuth client at the sandbox (to break and restore, see failRun).
 	Client sandbox.Client
+	// School is the web API's use-case layer: the demo's people are created through it, with
+	// their passwords (dev only), as no route sets a password without an e-mailed link.
+	School *school.Service
 	Out    io.Writer
 	// Now is the demo's clock (default time.Now): the lessons are the two weeks before it.
 	Now func() time.Time
@@ -96,6 +100,9 @@ func (d *demoSeeder) Seed(ctx context.Context) error {
 		if _, err := api.PutOffice(ctx, o.ref, livretclient.OfficeInput{Name: o.name}); err != nil {
 			return err
 		}
+	}
+	if err := d.seedPeople(ctx, school.ID); err != nil {
+		return fmt.Errorf("the demo's people: %w", err)
 	}
 	// The ANTS records of the students the DSR knows (Nina is unknown; Inès has no request
 	// for a B licence; Théo has one for B and one for A2).
@@ -261,8 +268,12 @@ func (d *demoSeeder) printSummary(ctx context.Context, s DemoState) {
 		}
 		return fmt.Sprint(page.Total)
 	}
+	fmt.Fprintf(d.Out, "\nDemo logins of the pages (%s/ui/login; dev passwords, printed on purpose):\n", d.API)
+	for _, p := range demoPeople {
+		fmt.Fprintf(d.Out, "  %-8s %-28s %s\n", p.Role, p.Email, demoPassword)
+	}
 	fmt.Fprintf(d.Out, `
-Demo school %q (agrément %s), API key (the admin pages' login too):
+Demo school %q (agrément %s), API key (for the management software):
   %s
   Report:      %s/ui   ·   curl -H 'Authorization: Bearer %s' '%s/v1/lessons?office=%s&status=error'
   Lessons:     %s transmitted, %s in error, %s not concerned, %s pending
@@ -279,6 +290,33 @@ Demo school %q (agrément %s), API key (the admin pages' login too):
 		scope, countA2(),
 		s.RunWorkflowID, demoOfficeSud, d.TemporalUI, url.PathEscape(d.Namespace), url.PathEscape(s.FailedWorkflow), url.PathEscape(s.FailedRunID),
 		demoOfficeSud, shown)
+}
+
+// demoPeople sign in on the pages, all with demoPassword: a gerant, a bureau person of the
+// centre office, a read-only person.
+var demoPeople = []school.PersonInput{
+	{Email: "gerant@demo.livret.localhost", Role: "gerant"},
+	{Email: "bureau@demo.livret.localhost", Role: "bureau", OfficeRefs: []string{demoOfficeCentre}},
+	{Email: "lecture@demo.livret.localhost", Role: "lecture"},
+}
+
+// demoPassword is the demo people's password: a dev stack's, never a deployment's.
+const demoPassword = "livret-demo-2021"
+
+func (d *demoSeeder) seedPeople(ctx context.Context, schoolID int64) error {
+	if d.School == nil {
+		return nil
+	}
+	sc, err := d.School.SchoolByID(ctx, schoolID)
+	if err != nil {
+		return err
+	}
+	for _, p := range demoPeople {
+		if _, err := d.School.AddPerson(ctx, sc, p, demoPassword); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // The demo's people. Refs are the management software's ids.

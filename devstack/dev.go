@@ -300,6 +300,7 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 
 		ETPWindowMonths: cfg.ETPWindowMonths,
 		ETPHoursPerETP:  cfg.ETPHoursPerETP,
+		SendMail:        sendMail(mail),
 	})
 	if err != nil {
 		return err
@@ -333,6 +334,7 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 
 	if cfg.Demo {
 		d := &demoSeeder{
+			School:     api.School,
 			API:        urls.API,
 			AdminToken: adminToken,
 			Sandbox:    sandbox.NewControl(sandboxURL, cfg.SandboxToken),

@@ -9,6 +9,7 @@ import (
 
 	"livret/mailer"
 	"livret/mailer/mailpit"
+	"livret/school"
 )
 
 // devMail is where `livret dev` sends the daily digests: the SMTP server of LIVRET_SMTP_URL
@@ -61,4 +62,13 @@ func startMail(ctx context.Context, cfg Config, dataDir string, st *Stack) (devM
 	slog.Info("mailpit started", "web", p.WebURL(), "smtp", p.SMTPAddr)
 	return devMail{Mailer: mailer.New(mc), WebURL: p.WebURL(),
 		Note: "(mailpit: every digest Livret sends, SMTP on " + p.SMTPAddr + ")"}, nil
+}
+
+// sendMail is the invitations' and reset links' sender: the dev mail catcher's (or
+// LIVRET_SMTP_URL's) server, nil when there is none.
+func sendMail(m devMail) school.MailSender {
+	if m.Mailer == nil {
+		return nil
+	}
+	return m.Mailer.SendText
 }

@@ -293,3 +293,9 @@ func (m *Mailer) options() []gomail.Option {
 	}
 	return opts
 }
+
+// SendText sends one plain-text message to one recipient: the people's invitations and reset
+// links (school.MailSender).
+func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
+	return m.Send(ctx, Message{To: []string{to}, Subject: subject, Text: text})
+}

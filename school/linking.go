@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -51,6 +52,13 @@ func hashState(state string) []byte {
 // RdvPermis logout URL). query is the request's query string: a redirect parameter in it is
 // refused, as the page after linking is fixed.
 func (s *Service) Connect(ctx context.Context, school dbq.School, ref string, confirm bool, query url.Values) (string, error) {
+	return s.ConnectFrom(ctx, school, ref, confirm, query, "")
+}
+
+// ConnectFrom is Connect bound to the browser that asks (the pages): binding is a random
+// value of that browser's cookie, whose hash is stored with the state; the callback then
+// needs it (CallbackFrom). Empty binds nothing (the API's route).
+func (s *Service) ConnectFrom(ctx context.Context, school dbq.School, ref string, confirm bool, query url.Values, binding string) (string, error) {
 	if err := Authorize(ctx, domain.PermLink); err != nil {
 		return "", err
 	}
@@ -89,7 +97,7 @@ func (s *Service) Connect(ctx context.Context, school dbq.School, ref string, co
 		return "", err
 	}
 	if err := q.OAuthStateCreate(ctx, dbq.OAuthStateCreateParams{StateHash: stateHash, SchoolID: school.ID,
-		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL)}); err != nil {
+		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL), BindingHash: bindingHash(binding)}); err != nil {
 		return "", err
 	}
 	return s.OAuth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), nil
@@ -112,8 +120,35 @@ type Linked struct {
 // not answer the worker's reconciler makes them later (ReconcileSchedules): the office is
 // never left linked without its daily run.
 func (s *Service) Callback(ctx context.Context, state, code, oauthError string) (Linked, error) {
+	return s.CallbackFrom(ctx, state, code, oauthError, "")
+}
+
+func bindingHash(binding string) []byte {
+	if binding == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte("oauth-binding/" + binding))
+	return sum[:]
+}
+
+// errOtherBrowser refuses a callback in another browser than the one that started linking.
+var errOtherBrowser = &Problem{Type: TypeOAuth, Title: "Connexion du bureau refusée", Status: http.StatusBadRequest,
+	Detail: "Ce lien de connexion a été ouvert dans un autre navigateur que celui où la connexion du bureau a commencé : terminez-la dans le même navigateur, ou recommencez depuis la page des bureaux."}
+
+// CallbackFrom is Callback with the browser's binding cookie: a state bound to a browser
+// (ConnectFrom) is refused from another, and is not spent, so the right browser can still
+// finish.
+func (s *Service) CallbackFrom(ctx context.Context, state, code, oauthError, binding string) (Linked, error) {
 	if state == "" {
 		return Linked{}, errBadState
+	}
+	want, err := dbq.New(s.Pool).OAuthStateBinding(ctx, hashState(state))
+	if err != nil && !db.IsNotFound(err) {
+		return Linked{}, err
+	}
+	if err == nil && want != nil && subtle.ConstantTimeCompare(want, bindingHash(binding)) != 1 {
+		s.log().WarnContext(ctx, "oauth callback from another browser refused")
+		return Linked{}, errOtherBrowser
 	}
 	// Spent whatever happens next: a state is good for one attempt only.
 	st, err := dbq.New(s.Pool).OAuthStateConsume(ctx, hashState(state))

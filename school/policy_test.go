@@ -49,6 +49,12 @@ var useCasePolicy = map[string]struct {
 	"DeleteWebhook":     {perm: domain.PermSettings},
 	"TestWebhook":       {perm: domain.PermSettings},
 	"AuditTrail":        {perm: domain.PermAudit},
+	"ConnectFrom":       {perm: domain.PermLink},
+	"People":            {perm: domain.PermPeople},
+	"Invite":            {perm: domain.PermPeople},
+	"AddPerson":         {perm: domain.PermPeople},
+	"UpdatePerson":      {perm: domain.PermPeople},
+	"RemovePerson":      {perm: domain.PermPeople},
 
 	"Authenticate":       {none: "the API's door itself: it finds the school of a key, before any actor exists"},
 	"SchoolByID":         {none: "the pages' door: it reads the school of a session, before any actor exists"},
@@ -56,6 +62,12 @@ var useCasePolicy = map[string]struct {
 	"CreateSchool":       {none: "operator's route (requireOperator), no school role applies"},
 	"Schools":            {none: "operator's route (requireOperator), no school role applies"},
 	"ReopenSchool":       {none: "operator's route (requireOperator), no school role applies"},
+	"CallbackFrom":       {none: "Callback bound to the browser that started the link: the state and its binding cookie are the authority"},
+	"SignIn":             {none: "the pages' sign-in: it finds the person, before any actor exists"},
+	"PersonForSession":   {none: "the pages' door: it reloads a session's person, before any actor exists"},
+	"RequestReset":       {none: "\"Mot de passe oublié\": anyone may ask, the same answer whether the address exists"},
+	"CheckLink":          {none: "an e-mailed link's token is the authority (invitation or reset)"},
+	"UseLink":            {none: "an e-mailed link's token is the authority (invitation or reset)"},
 	"ETPNextComputation": {none: "a date computed from the deployment's window: no school data"},
 }
 

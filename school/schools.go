@@ -67,6 +67,9 @@ type SchoolInput struct {
 	Agrement string `json:"agrement"`
 	// Scope: "guide" or "etendu"; empty takes the deployment's default.
 	Scope string `json:"scope"`
+	// AdminEmail, when given, is invited as the school's first gerant, in the same
+	// transaction (an e-mail with the link to choose a password).
+	AdminEmail string `json:"admin_email"`
 }
 
 // SchoolCreated answers POST /v1/schools.
@@ -77,6 +80,8 @@ type SchoolCreated struct {
 	Scope    string `json:"scope"`
 	// APIKey is shown once: only its hash is stored.
 	APIKey string `json:"api_key"`
+	// Admin is the invited gerant, when admin_email was given.
+	Admin *Person `json:"admin,omitempty"`
 }
 
 // CreateSchool creates a school and its API key.
@@ -97,12 +102,36 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 			errs.add("scope", "Périmètre inconnu : « guide » ou « etendu ».")
 		}
 	}
+	if in.AdminEmail != "" {
+		checkEmail(&errs, "admin_email", in.AdminEmail)
+	}
 	if err := errs.problem(); err != nil {
 		return SchoolCreated{}, err
 	}
 	key, hash := newAPIKey()
-	school, err := dbq.New(s.Pool).SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash,
-		Scope: string(scope)})
+	var (
+		school dbq.School
+		admin  *Person
+	)
+	err := db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
+		var err error
+		school, err = q.SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash, Scope: string(scope)})
+		if err != nil || in.AdminEmail == "" {
+			return err
+		}
+		u, err := s.createPerson(ctx, q, school, PersonInput{Email: in.AdminEmail, Role: string(domain.RoleGerant)}, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.mailLink(ctx, q, u, "invitation", school.Name); err != nil {
+			return err
+		}
+		ps, err := people(ctx, q, []dbq.User{u})
+		if err == nil {
+			admin = &ps[0]
+		}
+		return err
+	})
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "schools_agrement_key" {
@@ -111,7 +140,7 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 		return SchoolCreated{}, err
 	}
 	s.log().InfoContext(ctx, "school created", "school_id", school.ID)
-	return SchoolCreated{ID: school.ID, Name: school.Name, Agrement: school.Agrement, Scope: school.Scope, APIKey: key}, nil
+	return SchoolCreated{ID: school.ID, Name: school.Name, Agrement: school.Agrement, Scope: school.Scope, APIKey: key, Admin: admin}, nil
 }
 
 // SchoolInfo is a school as the operator sees it: never its key.

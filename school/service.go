@@ -68,8 +68,12 @@ type Service struct {
 	// ETPHoursPerETP is the deployment's counted hours per full-time instructor over the
 	// window (LIVRET_ETP_HOURS_PER_ETP); 0: no estimate anywhere.
 	ETPHoursPerETP float64
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// SendMail sends the people's invitations and reset links; PublicURL (LIVRET_PUBLIC_URL)
+	// is the base of those links.
+	SendMail  MailSender
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 func (s *Service) now() time.Time {

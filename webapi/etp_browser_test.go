@@ -19,9 +19,11 @@ func TestBrowserETP(t *testing.T) {
 	a := etpFixture(e)
 	e.srv.School.Now = func() time.Time { return etpToday }
 
+	email, password := addGerant(t, e.srv.School, a.Key)
 	run(t, ctx, "sign in",
 		chromedp.Navigate(e.api.URL+"/ui/login"),
-		chromedp.SendKeys("#key", a.Key, chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Click(`form[action="/ui/login"] button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#bureau-lauriane", chromedp.ByQuery),
 	)

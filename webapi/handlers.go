@@ -175,7 +175,9 @@ func (s *Server) connectOffice(c *gin.Context) {
 
 // oauthCallback is GET /v1/oauth/callback, where RdvPermis sends the browser back.
 func (s *Server) oauthCallback(c *gin.Context) {
-	l, err := s.School.Callback(c.Request.Context(), c.Query("state"), c.Query("code"), c.Query("error"))
+	// The pages bind the state to the browser that started linking (webui's binding cookie).
+	binding, _ := c.Cookie(OAuthBindingCookie)
+	l, err := s.School.CallbackFrom(c.Request.Context(), c.Query("state"), c.Query("code"), c.Query("error"), binding)
 	if err != nil {
 		_ = c.Error(err)
 		return

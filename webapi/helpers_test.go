@@ -71,6 +71,46 @@ type env struct {
 	temporal client.Client
 	logs     *syncBuffer
 	answers  *answerLog
+	mails    *mailBox
+}
+
+// mail is one e-mail the API sent (its SendMail), for the people's tests.
+type mail struct{ To, Subject, Text string }
+
+// mailBox keeps every e-mail the API sent.
+type mailBox struct {
+	mu   sync.Mutex
+	sent []mail
+}
+
+func (m *mailBox) send(_ context.Context, to, subject, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, mail{To: to, Subject: subject, Text: text})
+	return nil
+}
+
+func (m *mailBox) all() []mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]mail(nil), m.sent...)
+}
+
+var mailLink = regexp.MustCompile(`/ui/(?:invitation|mot-de-passe)\?token=[A-Za-z0-9_-]+`)
+
+// lastLink is the path of the link of the last e-mail sent to to.
+func (e *env) lastLink(to string) string {
+	e.t.Helper()
+	ms := e.mails.all()
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].To == to {
+			if l := mailLink.FindString(ms[i].Text); l != "" {
+				return l
+			}
+		}
+	}
+	e.t.Fatalf("no e-mail with a link to %s", to)
+	return ""
 }
 
 // answerLog keeps every answer body of the API, for the secrets test.
@@ -115,7 +155,7 @@ func (e *env) with(t testing.TB) *env {
 
 func setupEnv(t testing.TB, temporal client.Client) *env {
 	t.Helper()
-	e := &env{t: t, pool: dbtest.New(t), logs: &syncBuffer{}, answers: &answerLog{}, temporal: temporal}
+	e := &env{t: t, pool: dbtest.New(t), logs: &syncBuffer{}, answers: &answerLog{}, temporal: temporal, mails: &mailBox{}}
 
 	sb := sandbox.New(sandbox.Options{Logger: slog.New(slog.DiscardHandler), RandSeed: 7})
 	e.sandbox = httptest.NewServer(sb.Handler())
@@ -136,6 +176,7 @@ func setupEnv(t testing.TB, temporal client.Client) *env {
 		DSR:          dsr.Config{BaseURL: e.sandbox.URL, ClientID: clientID, ClientSecret: clientSecret, Timeout: 10 * time.Second},
 		Pool:         e.pool,
 		Orchestrator: worker.NewOrchestrator(e.temporal),
+		SendMail:     e.mails.send,
 		Logger:       slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	must(t, err)

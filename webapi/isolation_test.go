@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"livret/db/dbq"
+	livschool "livret/school"
 )
 
 // TestSchoolsAreIsolated: for every route a school key opens, school B's key on school A's
@@ -31,6 +32,13 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	e.put(a.Key, "/v1/webhooks/erp", hook)
 	b := e.createSchool("Auto-école B", agrementB)
 	e.put(b.Key, "/v1/offices/b-office", map[string]any{"name": "Bureau de B"})
+
+	// A person of A's, whom B can neither see, change nor remove.
+	aSchool, err := e.srv.School.Authenticate(context.Background(), a.Key)
+	must(t, err)
+	aPerson, err := e.srv.School.AddPerson(context.Background(), aSchool, livschool.PersonInput{Email: "gerant@lauriane.fr", Role: "gerant"}, "un mot de passe de A")
+	must(t, err)
+	aPersonPath := "/v1/users/" + itoa(aPerson.ID)
 
 	aLesson := map[string]any{"office_ref": officeLauriane, "student_ref": "melanie", "instructor_ref": "jean", "type": "conduite",
 		"start": "2021-12-09T10:00:00+01:00", "end": "2021-12-09T11:00:00+01:00"}
@@ -119,6 +127,14 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"GET /v1/webhooks/{ref}/deliveries", "/v1/webhooks/erp/deliveries", nil, 404, nil},
 		{"POST /v1/webhooks/{ref}/test", "/v1/webhooks/erp/test", nil, 404, nil},
 		{"DELETE /v1/webhooks/{ref}", "/v1/webhooks/erp", nil, 404, nil},
+		{"GET /v1/users", "/v1/users", nil, 200, func(t *testing.T, ans answer) {
+			if strings.Contains(string(ans.body), "gerant@lauriane.fr") {
+				t.Fatalf("B's people: %s", ans.body)
+			}
+		}},
+		{"POST /v1/users", "/v1/users", map[string]any{"email": "b@ecole-b.fr", "role": "bureau", "office_refs": []string{officeLauriane}}, 422, fields("office_refs")},
+		{"PATCH /v1/users/{id}", aPersonPath, map[string]any{"role": "lecture"}, 404, nil},
+		{"DELETE /v1/users/{id}", aPersonPath, nil, 404, nil},
 		{"POST /v1/lessons/{ref}/resend", "/v1/lessons/l-1300/resend", nil, 404, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
 			"last_name": "Y", "category": "B"}, 422, fields("office_ref")},
@@ -204,8 +220,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 27 {
-		t.Fatalf("%d school routes covered, api.md has 27", n)
+	if n := len(covered); n != 31 {
+		t.Fatalf("%d school routes covered, api.md has 31", n)
 	}
 }
 
@@ -237,7 +253,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 30 {
-		t.Fatalf("%d routes with a key, want 30 (27 of a school, 3 of the operator)", checked)
+	if checked != 34 {
+		t.Fatalf("%d routes with a key, want 34 (31 of a school, 3 of the operator)", checked)
 	}
 }

@@ -86,5 +86,9 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/batch", s.batch)
 	school.GET("/etp", s.getETP)
 	school.GET("/audit", s.listAudit)
+	school.GET("/users", s.listUsers)
+	school.POST("/users", s.inviteUser)
+	school.PATCH("/users/:id", s.patchUser)
+	school.DELETE("/users/:id", s.deleteUser)
 	return r
 }

@@ -5,16 +5,19 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"livret/db/dbtest"
+	"livret/webapi"
 )
 
 // TestSecretsStayOutOfSight: after linking offices (centralised and decentralised), no
-// RdvPermis token, school API key, OAuth state or code appears in clear in any answer of the
+// RdvPermis token, school API key, OAuth state or code, password, session id or invitation
+// token appears in clear in any answer of the
 // API, in its logs, or in any column of any table.
 func TestSecretsStayOutOfSight(t *testing.T) {
 	t.Parallel()
@@ -70,6 +73,29 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	e.do("GET", "/v1/lessons?status=error", a.Key, nil).want(t, http.StatusOK)
 	e.do("POST", "/v1/offices/o3/dsr/disconnect", a.Key, nil).want(t, http.StatusOK)
 
+	// People: an invitation used, a sign-in, a sign-in refused. The password, the session id
+	// and the link's token stay out of the logs, the answers and the tables.
+	e.do("POST", "/v1/users", a.Key, map[string]any{"email": "invitee@lauriane.fr", "role": "lecture"}).want(t, http.StatusCreated)
+	e.do("GET", "/v1/users", a.Key, nil).want(t, http.StatusOK)
+	link := e.lastLink("invitee@lauriane.fr")
+	invitation := strings.TrimPrefix(link, "/ui/invitation?token=")
+	person := e.uiAgent(t)
+	person.get(link).want(t, http.StatusOK)
+	personPassword := "le mot de passe secret de la personne"
+	person.post("/ui/invitation", url.Values{"token": {invitation}, "password": {personPassword}}, true).redirect(t, "/ui/login")
+	person.login("invitee@lauriane.fr", personPassword+" faux").want(t, http.StatusUnauthorized)
+	person.login("invitee@lauriane.fr", personPassword).redirect(t, webapi.OfficesPage)
+	var sessionID string
+	for _, c := range person.http.Jar.Cookies(mustParse(t, e.api.URL+"/ui/offices")) {
+		if c.Name == "livret_session" {
+			sessionID = c.Value
+		}
+	}
+	if sessionID == "" {
+		t.Fatal("no session cookie")
+	}
+	person.get("/ui/offices").want(t, http.StatusOK)
+
 	// A state and a code travel through the browser by design (in the redirects): they must
 	// stay out of the logs and the database; tokens and the key out of everything.
 	type secret struct {
@@ -85,7 +111,8 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 		secrets = append(secrets, secret{"oauth state or code " + string(rune('1'+i)), s, true})
 	}
 	secrets = append(secrets, secret{"API key", a.Key, false}, secret{"webhook secret", hookSecret, false},
-		secret{"webhook key", hookKey, false}, secret{"webhook key (hex)", hex.EncodeToString(rawKey), false})
+		secret{"webhook key", hookKey, false}, secret{"webhook key (hex)", hex.EncodeToString(rawKey), false},
+		secret{"password", personPassword, false}, secret{"session id", sessionID, false}, secret{"invitation token", invitation, false})
 	// Each secret in the forms a leak would take: clear, hex (bytea columns), base64.
 	forms := func(v string) []string {
 		return []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)),

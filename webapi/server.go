@@ -30,6 +30,10 @@ import (
 // redirect URI registered at the DSR.
 const CallbackPath = "/v1/oauth/callback"
 
+// OAuthBindingCookie is the cookie (path CallbackPath) binding a linking started on the
+// pages to their browser; webui sets it, the callback reads it.
+const OAuthBindingCookie = "livret_oauth_binding"
+
 // OfficesPage is the admin's page of offices: where the browser lands after linking an
 // office (LinkedPage), a fixed path on Livret's own host, never taken from the request (no
 // open redirect).
@@ -95,6 +99,10 @@ type Config struct {
 	// ETPHoursPerETP is LIVRET_ETP_HOURS_PER_ETP: the counted hours over the window that
 	// make one full-time instructor, a decimal ("455" or "455,5"); empty: no ETP estimate.
 	ETPHoursPerETP string
+
+	// SendMail sends the people's invitations and reset links (LIVRET_SMTP_URL's server; in
+	// dev, mailpit). nil: inviting answers 503.
+	SendMail school.MailSender
 
 	Pool         *pgxpool.Pool
 	Orchestrator Orchestrator
@@ -162,6 +170,8 @@ func New(cfg Config) (*Server, error) {
 			DefaultScope:       scope,
 			ETPWindowMonths:    cfg.ETPWindowMonths,
 			ETPHoursPerETP:     hoursPerETP,
+			SendMail:           cfg.SendMail,
+			PublicURL:          public.String(),
 			Logger:             logger,
 			Now:                time.Now,
 		},

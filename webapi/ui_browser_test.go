@@ -21,6 +21,7 @@ import (
 	"livret/domain"
 	"livret/dsr"
 	"livret/sandbox"
+	livschool "livret/school"
 	"livret/webapi"
 	"livret/webui"
 	"livret/worker/workertest"
@@ -228,10 +229,12 @@ func TestBrowserAdmin(t *testing.T) {
 	_, err := b.stack.Sandbox.AddAccount(bg, sandbox.Account{Email: emailA1, Password: passwordA1, Agrement: agrementA, SchoolName: "Auto-école Lauriane"})
 	must(t, err)
 
-	// Sign in with the school's key.
+	// Sign in as the school's gerant, with an e-mail and a password.
+	email, password := addGerant(t, b.srv.School, key)
 	run(t, ctx, "sign in",
 		chromedp.Navigate(b.url+"/ui/login"),
-		chromedp.SendKeys("#key", key, chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Click(`form[action="/ui/login"] button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#bureau-lauriane", chromedp.ByQuery),
 	)
@@ -591,4 +594,15 @@ func waitURL(t *testing.T, ctx context.Context, part string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// addGerant creates a gerant person of the key's school, for a browser to sign in as.
+func addGerant(t *testing.T, svc *livschool.Service, key string) (email, password string) {
+	t.Helper()
+	sc, err := svc.Authenticate(context.Background(), key)
+	must(t, err)
+	email, password = fmt.Sprintf("gerant@ecole-%d.test", sc.ID), "un mot de passe de test"
+	_, err = svc.AddPerson(context.Background(), sc, livschool.PersonInput{Email: email, Role: "gerant"}, password)
+	must(t, err)
+	return email, password
 }

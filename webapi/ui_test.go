@@ -1,6 +1,7 @@
 package webapi_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -9,10 +10,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"livret/domain"
+	livschool "livret/school"
 	"livret/webapi"
 )
 
@@ -23,6 +26,8 @@ type uiAgent struct {
 	t    *testing.T
 	http *http.Client
 	csrf string // the last token a page carried
+	// email and password are the person signIn signed in as.
+	email, password string
 }
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -111,12 +116,35 @@ func (p uiPage) hasNot(t *testing.T, wants ...string) {
 	}
 }
 
-// signIn opens a session with a school's key.
+// signIn signs in as a new gerant of the key's school.
 func (a *uiAgent) signIn(key string) {
 	a.t.Helper()
-	a.get("/ui/login").want(a.t, http.StatusOK)
-	a.post("/ui/login", url.Values{"key": {key}}, true).redirect(a.t, webapi.OfficesPage)
+	a.signInAs(key, "gerant")
+}
+
+// signInAs creates a person of the key's school with role and offices (through the use
+// case, with a password) and signs in as them on the login page.
+func (a *uiAgent) signInAs(key, role string, officeRefs ...string) {
+	a.t.Helper()
+	ctx := context.Background()
+	sc, err := a.e.srv.School.Authenticate(ctx, key)
+	must(a.t, err)
+	a.email = fmt.Sprintf("%s-%d@ecole-%d.test", role, peopleSeq.Add(1), sc.ID)
+	a.password = "mot de passe " + a.email
+	_, err = a.e.srv.School.AddPerson(ctx, sc, livschool.PersonInput{Email: a.email, Role: role, OfficeRefs: officeRefs}, a.password)
+	must(a.t, err)
+	a.login(a.email, a.password).redirect(a.t, webapi.OfficesPage)
 	a.get(webapi.OfficesPage).want(a.t, http.StatusOK)
+}
+
+// peopleSeq numbers the people signIn creates.
+var peopleSeq atomic.Int64
+
+// login posts the sign-in form (after opening it, for its token).
+func (a *uiAgent) login(email, password string) uiPage {
+	a.t.Helper()
+	a.get("/ui/login").want(a.t, http.StatusOK)
+	return a.post("/ui/login", url.Values{"email": {email}, "password": {password}}, true)
 }
 
 // TestUIPages: sign-in, sessions, CSRF, the French screens of docs/rules.md ("Linking offices", "The report"), isolation.
@@ -138,7 +166,9 @@ func TestUIPages(t *testing.T) {
 			anon.get(p).redirect(t, "/ui/login")
 		}
 		login := anon.get("/ui/login").want(t, http.StatusOK)
-		login.has(t, `<html lang="fr">`, `<label for="key">`, "Clé de l'auto-école")
+		login.has(t, `<html lang="fr">`, `<label for="email">Adresse e-mail</label>`, `<label for="password">Mot de passe</label>`,
+			`href="/ui/mot-de-passe-oublie">Mot de passe oublié ?</a>`)
+		login.hasNot(t, `name="key"`, "Clé de l'auto-école")
 		if anon.get("/ui/static/livret.css").want(t, http.StatusOK).header.Get("Content-Type") != "text/css; charset=utf-8" {
 			t.Fatal("the stylesheet is not served as CSS")
 		}
@@ -158,9 +188,10 @@ func TestUIPages(t *testing.T) {
 			domain.CodePlanifieeAvantConnexion.Hint())
 		anon.get("/ui/login").want(t, http.StatusOK).has(t, `href="/ui/aide"`)
 	})
-	t.Run("bad key refused", func(t *testing.T) {
-		p := anon.post("/ui/login", url.Values{"key": {"lvk_pas-une-vraie-cle"}}, true).want(t, http.StatusUnauthorized)
-		p.has(t, "Clé d'auto-école inconnue ou révoquée.")
+	t.Run("a key is no sign-in", func(t *testing.T) {
+		anon.get("/ui/login")
+		p := anon.post("/ui/login", url.Values{"key": {a.Key}}, true).want(t, http.StatusUnauthorized)
+		p.has(t, "Adresse e-mail ou mot de passe incorrect.")
 		if strings.Contains(p.header.Get("Set-Cookie"), "livret_session=") {
 			t.Fatal("a session cookie for a bad key")
 		}
@@ -168,14 +199,17 @@ func TestUIPages(t *testing.T) {
 	})
 	t.Run("login without token", func(t *testing.T) {
 		fresh := e.uiAgent(t)
-		fresh.post("/ui/login", url.Values{"key": {a.Key}}, false).want(t, http.StatusForbidden).has(t, "jeton de sécurité")
+		fresh.post("/ui/login", url.Values{"email": {"x@y.fr"}, "password": {"z"}}, false).want(t, http.StatusForbidden).has(t, "jeton de sécurité")
 		fresh.get("/ui/login")
-		fresh.post("/ui/login", url.Values{"key": {a.Key}, "csrf": {"faux"}}, true).want(t, http.StatusForbidden)
+		fresh.post("/ui/login", url.Values{"email": {"x@y.fr"}, "password": {"z"}, "csrf": {"faux"}}, true).want(t, http.StatusForbidden)
 	})
 
 	admin := e.uiAgent(t)
-	admin.get("/ui/login")
-	p := admin.post("/ui/login", url.Values{"key": {a.Key}}, true)
+	sc, err := e.srv.School.Authenticate(context.Background(), a.Key)
+	must(t, err)
+	_, err = e.srv.School.AddPerson(context.Background(), sc, livschool.PersonInput{Email: "Gerant@Lauriane.fr", Role: "gerant"}, "un mot de passe assez long")
+	must(t, err)
+	p := admin.login("  GERANT@lauriane.fr ", "un mot de passe assez long")
 	p.redirect(t, webapi.OfficesPage)
 	cookie := strings.Join(p.header.Values("Set-Cookie"), "\n")
 	if !strings.Contains(cookie, "livret_session=") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
 	"livret/db"
@@ -30,6 +31,9 @@ import (
 // there too.
 const OfficesPage = "/ui/offices"
 
+// oauthBindingCookie is webapi.OAuthBindingCookie (webui does not import webapi).
+const oauthBindingCookie = "livret_oauth_binding"
+
 // Pages are the admin's pages. Fill every field but Now; then Mount them.
 type Pages struct {
 	School *school.Service
@@ -39,6 +43,8 @@ type Pages struct {
 	Secure bool
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	sessions *scs.SessionManager
 }
 
 func (p *Pages) now() time.Time {
@@ -64,7 +70,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal", "forgot", "password", "people"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -90,10 +96,14 @@ func (s *Pages) Mount(r *gin.Engine) {
 	r.GET("/ui/static/*file", serveStatic)
 	r.HEAD("/ui/static/*file", serveStatic)
 
-	ui := r.Group("/ui", uiHeaders)
+	if s.sessions == nil {
+		s.sessions = s.newSessions()
+	}
+	ui := r.Group("/ui", uiHeaders, s.loadSession)
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, OfficesPage) })
 	ui.GET("/login", s.uiLoginForm)
 	ui.POST("/login", s.uiLogin)
+	s.mountPeople(ui)
 	ui.GET("/aide", s.optionalSession, s.uiHelp)
 
 	in := ui.Group("", s.requireSession)
@@ -146,6 +156,9 @@ type pageData struct {
 	Notice   notice      // a confirmation or a warning to show
 	SignedIn bool
 	Nav      string
+	// Who is the signed-in person's e-mail.
+	Who   string
+	Email string // the sign-in form's address, kept after a refusal
 
 	Offices   []school.Office
 	AnyLinked bool
@@ -161,17 +174,25 @@ type pageData struct {
 	Webhooks *webhooksPage
 	ETP      *etpPage
 	Journal  *journalPage
+	People   *peoplePage
 
 	// actor is who is signed in, for Can; nil when the request carries none.
 	actor *school.Actor
+
+	// The password pages: the form's link token and action, and "the mail is sent".
+	Token  string
+	Action string
+	Sent   bool
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {
 	if v, ok := c.Get(uiSessionKey); ok {
 		d.SignedIn = true
+		sess := v.(uiSession)
 		if d.CSRF == "" {
-			d.CSRF = v.(uiSession).CSRF
+			d.CSRF = sess.CSRF
 		}
+		d.Who = sess.Person.Email
 		if sc, ok := c.Get(schoolKey); ok {
 			d.School = sc.(dbq.School).Name
 		}
@@ -226,6 +247,10 @@ type notice struct {
 // query is echoed).
 var uiNotices = map[string]notice{
 	"deconnecte":        {Kind: "success", Text: "Vous êtes déconnecté de Livret."},
+	"mot-de-passe":      {Kind: "success", Text: "Votre mot de passe est enregistré : connectez-vous avec votre adresse e-mail et ce mot de passe."},
+	"invitee":           {Kind: "success", Text: "L'invitation est envoyée : la personne a reçu un e-mail avec un lien, valable 72 heures, pour choisir son mot de passe."},
+	"personne-modifiee": {Kind: "success", Text: "Le rôle et les bureaux de la personne sont enregistrés : ils s'appliquent dès sa prochaine page."},
+	"personne-retiree":  {Kind: "success", Text: "La personne n'a plus accès à Livret : sa session est fermée."},
 	"bureau-connecte":   {Kind: "success", Text: "Le bureau est connecté à la DSR : ses leçons seront transmises automatiquement chaque nuit, à partir du lendemain de la leçon."},
 	"bureau-deconnecte": {Kind: "success", Text: "Le bureau est déconnecté : aucune de ses leçons ne sera envoyée tant qu'il n'est pas reconnecté."},
 	"renvoyee":          {Kind: "success", Text: "La leçon est renvoyée à la DSR : son nouvel état s'affiche dans quelques instants."},
@@ -257,7 +282,10 @@ func (s *Pages) uiOffices(c *gin.Context) {
 // warning when another office is linked and the admin has not confirmed yet.
 func (s *Pages) uiConnect(c *gin.Context) {
 	ctx := c.Request.Context()
-	u, err := s.School.Connect(ctx, schoolOf(c), c.Param("ref"), c.PostForm("confirm") == "1", nil)
+	// The state is bound to this browser: a link to RdvPermis's page opened in another
+	// browser cannot finish linking (SECURITY.md, "People and sessions").
+	binding := randomToken()
+	u, err := s.School.ConnectFrom(ctx, schoolOf(c), c.Param("ref"), c.PostForm("confirm") == "1", nil, binding)
 	var p *school.Problem
 	switch {
 	case errors.As(err, &p) && p.Type == school.TypeLinkWarning:
@@ -277,6 +305,8 @@ func (s *Pages) uiConnect(c *gin.Context) {
 	case err != nil:
 		s.uiProblem(c, err)
 	default:
+		http.SetCookie(c.Writer, &http.Cookie{Name: oauthBindingCookie, Value: binding, Path: "/v1/oauth/callback", MaxAge: 600,
+			HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode})
 		c.Redirect(http.StatusSeeOther, u)
 	}
 }

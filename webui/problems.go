@@ -34,6 +34,10 @@ var fieldLabels = map[string]string{
 	"page":         "Page",
 	"per_page":     "Lignes par page",
 	"at":           "Date",
+	"email":        "Adresse e-mail",
+	"role":         "Rôle",
+	"office_refs":  "Bureaux",
+	"password":     "Mot de passe",
 }
 
 // problemText is what a page says of a refusal: its detail, without the API's pointer to a

@@ -1,46 +1,51 @@
 package webui
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
+	"livret/db"
 	"livret/db/dbq"
 	"livret/school"
 )
 
-// The admin's session: no server-side table (the schema is not the UI's to change). The
-// cookie holds the school, the expiry, a per-session CSRF secret and a fingerprint of the
-// school's key, sealed (AES-GCM) with the server's db.Sealer: unreadable and unforgeable
-// without LIVRET_TOKEN_KEY. Rotating the school's key ends every session opened with the
-// old one; signing out drops the cookie.
+// People's sessions (docs/architecture.md, "People and sessions"): server-side, with
+// github.com/alexedwards/scs/v2 over PostgreSQL. The browser's cookie holds a random session
+// id; the sessions table holds its SHA-256 only (hashedStore), so a copy of the table opens
+// nothing. A session holds the person's id, a print of their password hash (a reset ends
+// every session opened before it) and the session's CSRF secret. Each request reads the
+// person again: a removed person's session ends at once, a role change applies at once.
 
 const (
 	sessionCookie   = "livret_session"
 	loginCSRFCookie = "livret_login_csrf"
 	csrfField       = "csrf"
-	sessionTTL      = 8 * time.Hour
-	uiSessionKey    = "livret.ui.session"
+	// SessionIdleTimeout ends a session unused for that long; SessionLifetime ends any.
+	SessionIdleTimeout = time.Hour
+	SessionLifetime    = 8 * time.Hour
+	// LoginCSRFTTL is how long a sign-in form's token is accepted.
+	LoginCSRFTTL = time.Hour
+	uiSessionKey = "livret.ui.session"
 )
 
-var (
-	sessionAAD   = []byte("ui/session")
-	loginCSRFAAD = []byte("ui/login-csrf")
-)
+var loginCSRFAAD = []byte("ui/login-csrf")
 
-// uiSession is the cookie's sealed payload.
+// uiSession is the signed-in person of the request.
 type uiSession struct {
-	SchoolID int64  `json:"s"`
-	Expires  int64  `json:"e"`
-	CSRF     string `json:"c"`
-	KeyPrint string `json:"k"` // first bytes of the school's key hash
+	CSRF   string
+	Person school.Person
 }
 
 func randomToken() string {
@@ -51,14 +56,225 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func keyPrint(hash []byte) string {
-	if len(hash) > 8 {
-		hash = hash[:8]
-	}
-	return base64.RawURLEncoding.EncodeToString(hash)
+// hashedStore is scs's store over the sessions table, keyed by the SHA-256 hex of the
+// session id.
+type hashedStore struct{ pool dbq.DBTX }
+
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
-// seal turns a payload into a cookie value: keyID "." ciphertext, both base64url.
+func (h hashedStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	b, err := dbq.New(h.pool).SessionFind(ctx, sessionKey(token))
+	if db.IsNotFound(err) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
+func (h hashedStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	return dbq.New(h.pool).SessionCommit(ctx, dbq.SessionCommitParams{Token: sessionKey(token), Data: b, Expiry: expiry})
+}
+
+func (h hashedStore) DeleteCtx(ctx context.Context, token string) error {
+	return dbq.New(h.pool).SessionDelete(ctx, sessionKey(token))
+}
+
+func (h hashedStore) Find(token string) ([]byte, bool, error) {
+	return h.FindCtx(context.Background(), token)
+}
+func (h hashedStore) Commit(token string, b []byte, expiry time.Time) error {
+	return h.CommitCtx(context.Background(), token, b, expiry)
+}
+func (h hashedStore) Delete(token string) error { return h.DeleteCtx(context.Background(), token) }
+
+// newSessions is the session manager of the pages.
+func (s *Pages) newSessions() *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = hashedStore{pool: s.School.Pool}
+	sm.IdleTimeout = SessionIdleTimeout
+	sm.Lifetime = SessionLifetime
+	sm.Cookie.Name = sessionCookie
+	sm.Cookie.Path = "/ui"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = s.Secure
+	sm.Cookie.Persist = false // a browser's session cookie: closing the browser forgets it
+	return sm
+}
+
+// sessionWriter saves the session and sets its cookie before the first byte of the answer
+// goes out, as scs's LoadAndSave does for net/http.
+type sessionWriter struct {
+	gin.ResponseWriter
+	save func()
+	done bool
+}
+
+func (w *sessionWriter) commit() {
+	if !w.done {
+		w.done = true
+		w.save()
+	}
+}
+func (w *sessionWriter) WriteHeaderNow() { w.commit(); w.ResponseWriter.WriteHeaderNow() }
+func (w *sessionWriter) Write(b []byte) (int, error) {
+	w.commit()
+	return w.ResponseWriter.Write(b)
+}
+func (w *sessionWriter) WriteString(s string) (int, error) {
+	w.commit()
+	return w.ResponseWriter.WriteString(s)
+}
+func (w *sessionWriter) Flush() { w.commit(); w.ResponseWriter.Flush() }
+
+// loadSession loads the request's session (if any) and saves it when the answer goes out:
+// the idle timeout restarts at each request, a new or ended session sets its cookie.
+func (s *Pages) loadSession(c *gin.Context) {
+	var token string
+	if ck, err := c.Request.Cookie(sessionCookie); err == nil {
+		token = ck.Value
+	}
+	ctx, err := s.sessions.Load(c.Request.Context(), token)
+	if err != nil {
+		_ = c.Error(err)
+		c.Abort()
+		return
+	}
+	c.Request = c.Request.WithContext(ctx)
+	c.Header("Vary", "Cookie")
+	orig := c.Writer
+	w := &sessionWriter{ResponseWriter: orig}
+	w.save = func() {
+		ctx := c.Request.Context()
+		switch s.sessions.Status(ctx) {
+		case scs.Modified:
+			tok, expiry, err := s.sessions.Commit(ctx)
+			if err != nil {
+				s.log().ErrorContext(ctx, "session not saved", "error", err.Error())
+				return
+			}
+			s.sessions.WriteSessionCookie(ctx, orig, tok, expiry)
+		case scs.Destroyed:
+			s.sessions.WriteSessionCookie(ctx, orig, "", time.Time{})
+		}
+	}
+	c.Writer = w
+	c.Next()
+	if !orig.Written() {
+		w.commit()
+	}
+	c.Writer = orig
+}
+
+// readSession is the request's signed-in person, read again from the database, with their
+// school. A session whose person is gone, whose school closed or whose password changed
+// since is destroyed.
+func (s *Pages) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
+	if s.sessions == nil {
+		return uiSession{}, dbq.School{}, false
+	}
+	ctx := c.Request.Context()
+	if !s.sessionLoaded(ctx) {
+		// An answer of the router outside the pages' group (no route, wrong method): the
+		// session is read, not saved.
+		var token string
+		if ck, err := c.Request.Cookie(sessionCookie); err == nil {
+			token = ck.Value
+		}
+		loaded, err := s.sessions.Load(ctx, token)
+		if err != nil {
+			return uiSession{}, dbq.School{}, false
+		}
+		ctx = loaded
+		c.Request = c.Request.WithContext(ctx)
+	}
+	uid := s.sessions.GetInt64(ctx, "uid")
+	if uid == 0 {
+		return uiSession{}, dbq.School{}, false
+	}
+	p, sc, err := s.School.PersonForSession(ctx, uid)
+	if err != nil || subtle.ConstantTimeCompare([]byte(p.PasswordPrint), []byte(s.sessions.GetString(ctx, "pw"))) != 1 || p.PasswordPrint == "" {
+		if err != nil && !errors.Is(err, school.ErrPersonNotFound) {
+			s.log().ErrorContext(ctx, "session's person not read", "error", err.Error())
+			return uiSession{}, dbq.School{}, false
+		}
+		_ = s.sessions.Destroy(ctx)
+		return uiSession{}, dbq.School{}, false
+	}
+	return uiSession{CSRF: s.sessions.GetString(ctx, "csrf"), Person: p}, sc, true
+}
+
+// sessionLoaded reports whether loadSession ran for this request (the router's error
+// renderer may render a page for an address outside /ui, where no session exists).
+func (s *Pages) sessionLoaded(ctx context.Context) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_ = s.sessions.Status(ctx) // panics without session data on ctx
+	return true
+}
+
+// setPerson puts the signed-in person on the request: their school for the handlers, and
+// the actor the use cases authorize and audit with.
+func setPerson(c *gin.Context, sess uiSession, sc dbq.School) {
+	c.Set(schoolKey, sc)
+	c.Set(uiSessionKey, sess)
+	c.Request = c.Request.WithContext(school.WithActor(c.Request.Context(), sess.Person.Actor()))
+}
+
+// requireSession lets a signed-in person through, with their school set as the API key
+// would set it and their actor on the context; anyone else goes to the sign-in page.
+func (s *Pages) requireSession(c *gin.Context) {
+	sess, sc, ok := s.readSession(c)
+	if !ok {
+		c.Header("Cache-Control", "no-store")
+		c.Redirect(http.StatusSeeOther, "/ui/login")
+		c.Abort()
+		return
+	}
+	setPerson(c, sess, sc)
+	c.Next()
+}
+
+// optionalSession sets the signed-in person, as requireSession does, and lets everyone
+// through: an open page shows the header menu to a signed-in person.
+func (s *Pages) optionalSession(c *gin.Context) {
+	if sess, sc, ok := s.readSession(c); ok {
+		setPerson(c, sess, sc)
+	}
+	c.Next()
+}
+
+func sessionOf(c *gin.Context) uiSession { return c.MustGet(uiSessionKey).(uiSession) }
+
+// requireCSRF refuses a form whose token is not the session's (constant-time compared). The
+// token lives in the session: it dies with it.
+func (s *Pages) requireCSRF(c *gin.Context) {
+	got, want := c.PostForm(csrfField), sessionOf(c).CSRF
+	if got == "" || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		s.forbidden(c)
+		return
+	}
+	c.Next()
+}
+
+func (s *Pages) forbidden(c *gin.Context) {
+	s.renderPage(c, http.StatusForbidden, "error", pageData{Title: "Accès refusé",
+		Message: "Le formulaire a expiré ou ne vient pas de Livret (jeton de sécurité absent ou invalide). Rechargez la page, puis recommencez."})
+	c.Abort()
+}
+
+// loginCSRF is the sealed payload of the sign-in forms' cookie: the field's token and when
+// it was issued (refused after LoginCSRFTTL, so a harvested pair does not work forever).
+type loginCSRF struct {
+	Token  string `json:"t"`
+	Issued int64  `json:"at"`
+}
+
 func (s *Pages) sealCookie(plain, aad []byte) string {
 	box, keyID := s.Sealer.Seal(plain, aad)
 	return base64.RawURLEncoding.EncodeToString([]byte(keyID)) + "." + base64.RawURLEncoding.EncodeToString(box)
@@ -85,83 +301,12 @@ func (s *Pages) setCookie(c *gin.Context, name, value, path string, maxAge int) 
 		HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode})
 }
 
-// startSession signs a school in.
-func (s *Pages) startSession(c *gin.Context, school dbq.School) {
-	sess := uiSession{SchoolID: school.ID, Expires: s.now().Add(sessionTTL).Unix(), CSRF: randomToken(), KeyPrint: keyPrint(school.ApiKeyHash)}
-	plain, _ := json.Marshal(sess)
-	s.setCookie(c, sessionCookie, s.sealCookie(plain, sessionAAD), "/ui", int(sessionTTL/time.Second))
-}
-
-// readSession is the valid session of the request, with its school.
-func (s *Pages) readSession(c *gin.Context) (uiSession, dbq.School, bool) {
-	raw, err := c.Cookie(sessionCookie)
-	if err != nil || raw == "" {
-		return uiSession{}, dbq.School{}, false
-	}
-	plain, err := s.openCookie(raw, sessionAAD)
-	if err != nil {
-		return uiSession{}, dbq.School{}, false
-	}
-	var sess uiSession
-	if json.Unmarshal(plain, &sess) != nil || sess.SchoolID == 0 || sess.CSRF == "" || s.now().Unix() >= sess.Expires {
-		return uiSession{}, dbq.School{}, false
-	}
-	sc, err := s.School.SchoolByID(c.Request.Context(), sess.SchoolID)
-	if err != nil || sc.ClosedAt != nil ||
-		subtle.ConstantTimeCompare([]byte(keyPrint(sc.ApiKeyHash)), []byte(sess.KeyPrint)) != 1 {
-		return uiSession{}, dbq.School{}, false
-	}
-	return sess, sc, true
-}
-
-// requireSession lets a signed-in admin through, with their school set as the API key
-// would set it; anyone else goes to the sign-in page.
-func (s *Pages) requireSession(c *gin.Context) {
-	sess, sc, ok := s.readSession(c)
-	if !ok {
-		c.Header("Cache-Control", "no-store")
-		c.Redirect(http.StatusSeeOther, "/ui/login")
-		c.Abort()
-		return
-	}
-	c.Set(schoolKey, sc)
-	c.Set(uiSessionKey, sess)
-	c.Next()
-}
-
-// optionalSession sets the signed-in admin's school, as requireSession does, and lets
-// everyone through: an open page shows the header menu to a signed-in admin.
-func (s *Pages) optionalSession(c *gin.Context) {
-	if sess, sc, ok := s.readSession(c); ok {
-		c.Set(schoolKey, sc)
-		c.Set(uiSessionKey, sess)
-	}
-	c.Next()
-}
-
-func sessionOf(c *gin.Context) uiSession { return c.MustGet(uiSessionKey).(uiSession) }
-
-// requireCSRF refuses a form whose token is not the session's (constant-time compared).
-func (s *Pages) requireCSRF(c *gin.Context) {
-	got := c.PostForm(csrfField)
-	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sessionOf(c).CSRF)) != 1 {
-		s.forbidden(c)
-		return
-	}
-	c.Next()
-}
-
-func (s *Pages) forbidden(c *gin.Context) {
-	s.renderPage(c, http.StatusForbidden, "error", pageData{Title: "Accès refusé",
-		Message: "Le formulaire a expiré ou ne vient pas de Livret (jeton de sécurité absent ou invalide). Rechargez la page, puis recommencez."})
-	c.Abort()
-}
-
-// loginCSRF issues the sign-in form's token: the field carries it, a sealed cookie vouches
-// for it (no session exists yet).
+// loginCSRF issues the token of the forms shown without a session (sign-in, forgotten
+// password, choosing a password): the field carries it, a sealed cookie vouches for it.
 func (s *Pages) loginCSRF(c *gin.Context) string {
 	tok := randomToken()
-	s.setCookie(c, loginCSRFCookie, s.sealCookie([]byte(tok), loginCSRFAAD), "/ui/login", 3600)
+	plain, _ := json.Marshal(loginCSRF{Token: tok, Issued: s.now().Unix()})
+	s.setCookie(c, loginCSRFCookie, s.sealCookie(plain, loginCSRFAAD), "/ui", int(LoginCSRFTTL/time.Second))
 	return tok
 }
 
@@ -171,8 +316,16 @@ func (s *Pages) checkLoginCSRF(c *gin.Context) bool {
 	if got == "" || err != nil {
 		return false
 	}
-	want, err := s.openCookie(raw, loginCSRFAAD)
-	return err == nil && subtle.ConstantTimeCompare([]byte(got), want) == 1
+	plain, err := s.openCookie(raw, loginCSRFAAD)
+	var want loginCSRF
+	if err != nil || json.Unmarshal(plain, &want) != nil || want.Token == "" {
+		return false
+	}
+	issued := time.Unix(want.Issued, 0)
+	if age := s.now().Sub(issued); age < -time.Minute || age > LoginCSRFTTL {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want.Token)) == 1
 }
 
 // uiLoginForm is GET /ui/login.
@@ -184,32 +337,46 @@ func (s *Pages) uiLoginForm(c *gin.Context) {
 	s.renderPage(c, http.StatusOK, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c), Notice: uiNotices[c.Query("msg")]})
 }
 
-// uiLogin is POST /ui/login: the school's API key opens a session.
+// uiLogin is POST /ui/login: an e-mail and a password open a session.
 func (s *Pages) uiLogin(c *gin.Context) {
 	if !s.checkLoginCSRF(c) {
 		s.forbidden(c)
 		return
 	}
-	key := strings.TrimSpace(c.PostForm("key"))
-	sc, err := s.School.Authenticate(c.Request.Context(), key)
-	var p *school.Problem
-	if errors.As(err, &p) {
-		s.renderPage(c, http.StatusUnauthorized, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c),
-			Message: "Clé d'auto-école inconnue ou révoquée. Vérifiez la clé (elle commence par « " + school.APIKeyPrefix + " »)."})
+	ctx := c.Request.Context()
+	email := strings.TrimSpace(c.PostForm("email"))
+	p, err := s.School.SignIn(ctx, email, c.PostForm("password"))
+	var pr *school.Problem
+	if errors.As(err, &pr) {
+		s.renderPage(c, pr.Status, "login", pageData{Title: "Connexion à Livret", CSRF: s.loginCSRF(c), Message: pr.Detail, Email: email})
 		return
 	}
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	s.setCookie(c, loginCSRFCookie, "", "/ui/login", -1)
-	s.startSession(c, sc)
-	s.log().InfoContext(c.Request.Context(), "ui sign-in", "school_id", sc.ID)
+	// A new id at sign-in: an id planted in the browser before does not become a session.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.sessions.Put(ctx, "uid", p.ID)
+	s.sessions.Put(ctx, "pw", p.PasswordPrint)
+	s.sessions.Put(ctx, "csrf", randomToken())
+	s.setCookie(c, loginCSRFCookie, "", "/ui", -1)
+	// Housekeeping: expired sessions are of no use.
+	if err := dbq.New(s.School.Pool).SessionsDeleteExpired(ctx); err != nil {
+		s.log().WarnContext(ctx, "expired sessions not deleted", "error", err.Error())
+	}
+	s.log().InfoContext(ctx, "ui sign-in", "school_id", p.SchoolID, "user_id", p.ID)
 	c.Redirect(http.StatusSeeOther, OfficesPage)
 }
 
-// uiLogout is POST /ui/logout.
+// uiLogout is POST /ui/logout: the session ends on the server, not only in the browser.
 func (s *Pages) uiLogout(c *gin.Context) {
-	s.setCookie(c, sessionCookie, "", "/ui", -1)
+	if err := s.sessions.Destroy(c.Request.Context()); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/ui/login?msg=deconnecte")
 }

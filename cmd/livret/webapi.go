@@ -65,6 +65,15 @@ func runWebapi(ctx context.Context, args []string) error {
 	defer tc.Close()
 	cfg.Orchestrator = worker.NewOrchestrator(tc)
 
+	// The people's invitations and reset links go through LIVRET_SMTP_URL's server, like the
+	// digests; without it, inviting answers 503.
+	mail, err := mailerFromEnv()
+	if err != nil {
+		return fmt.Errorf("LIVRET_SMTP_URL: %w", err)
+	}
+	if mail != nil {
+		cfg.SendMail = mail.SendText
+	}
 	srv, err := webapi.New(cfg)
 	if err != nil {
 		return err

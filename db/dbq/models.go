@@ -136,6 +136,7 @@ type OauthState struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	UsedAt      *time.Time
+	BindingHash []byte
 }
 
 type Office struct {

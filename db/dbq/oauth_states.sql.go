@@ -10,10 +10,22 @@ import (
 	"time"
 )
 
+const oAuthStateBinding = `-- name: OAuthStateBinding :one
+SELECT binding_hash FROM oauth_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
+`
+
+// The browser a usable state is bound to, read before spending it.
+func (q *Queries) OAuthStateBinding(ctx context.Context, stateHash []byte) ([]byte, error) {
+	row := q.db.QueryRow(ctx, oAuthStateBinding, stateHash)
+	var binding_hash []byte
+	err := row.Scan(&binding_hash)
+	return binding_hash, err
+}
+
 const oAuthStateConsume = `-- name: OAuthStateConsume :one
 UPDATE oauth_states SET used_at = now()
 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at
+RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at, binding_hash
 `
 
 // Single use: the UPDATE succeeds once, and only before the state expires.
@@ -29,13 +41,14 @@ func (q *Queries) OAuthStateConsume(ctx context.Context, stateHash []byte) (Oaut
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.UsedAt,
+		&i.BindingHash,
 	)
 	return i, err
 }
 
 const oAuthStateCreate = `-- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at, binding_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 `
 
 type OAuthStateCreateParams struct {
@@ -45,6 +58,7 @@ type OAuthStateCreateParams struct {
 	VerifierEnc []byte
 	KeyID       string
 	ExpiresAt   time.Time
+	BindingHash []byte
 }
 
 func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreateParams) error {
@@ -55,6 +69,7 @@ func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreatePara
 		arg.VerifierEnc,
 		arg.KeyID,
 		arg.ExpiresAt,
+		arg.BindingHash,
 	)
 	return err
 }

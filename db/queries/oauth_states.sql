@@ -1,6 +1,10 @@
 -- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6);
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at, binding_hash)
+VALUES (@state_hash, @school_id, @office_id, @verifier_enc, @key_id, @expires_at, sqlc.narg(binding_hash));
+
+-- name: OAuthStateBinding :one
+-- The browser a usable state is bound to, read before spending it.
+SELECT binding_hash FROM oauth_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now();
 
 -- name: OAuthStateConsume :one
 -- Single use: the UPDATE succeeds once, and only before the state expires.
