@@ -136,6 +136,10 @@ type OauthState struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	UsedAt      *time.Time
+	ActorKind   *string
+	ActorLabel  *string
+	UserID      *int64
+	ApiKeyID    *int64
 }
 
 type Office struct {

@@ -13,7 +13,7 @@ import (
 const oAuthStateConsume = `-- name: OAuthStateConsume :one
 UPDATE oauth_states SET used_at = now()
 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at
+RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at, actor_kind, actor_label, user_id, api_key_id
 `
 
 // Single use: the UPDATE succeeds once, and only before the state expires.
@@ -29,13 +29,19 @@ func (q *Queries) OAuthStateConsume(ctx context.Context, stateHash []byte) (Oaut
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.UsedAt,
+		&i.ActorKind,
+		&i.ActorLabel,
+		&i.UserID,
+		&i.ApiKeyID,
 	)
 	return i, err
 }
 
 const oAuthStateCreate = `-- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at,
+                          actor_kind, actor_label, user_id, api_key_id)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10)
 `
 
 type OAuthStateCreateParams struct {
@@ -45,8 +51,13 @@ type OAuthStateCreateParams struct {
 	VerifierEnc []byte
 	KeyID       string
 	ExpiresAt   time.Time
+	ActorKind   *string
+	ActorLabel  *string
+	UserID      *int64
+	ApiKeyID    *int64
 }
 
+// actor_*: who started the linking (school.Actor), for the callback's audit row.
 func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreateParams) error {
 	_, err := q.db.Exec(ctx, oAuthStateCreate,
 		arg.StateHash,
@@ -55,6 +66,10 @@ func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreatePara
 		arg.VerifierEnc,
 		arg.KeyID,
 		arg.ExpiresAt,
+		arg.ActorKind,
+		arg.ActorLabel,
+		arg.UserID,
+		arg.ApiKeyID,
 	)
 	return err
 }

@@ -1,6 +1,9 @@
 -- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6);
+-- actor_*: who started the linking (school.Actor), for the callback's audit row.
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at,
+                          actor_kind, actor_label, user_id, api_key_id)
+VALUES (@state_hash, @school_id, @office_id, @verifier_enc, @key_id, @expires_at,
+        sqlc.narg(actor_kind), sqlc.narg(actor_label), sqlc.narg(user_id), sqlc.narg(api_key_id));
 
 -- name: OAuthStateConsume :one
 -- Single use: the UPDATE succeeds once, and only before the state expires.
