@@ -85,8 +85,10 @@ func (s *Service) Connect(ctx context.Context, school dbq.School, ref string, co
 	if err := q.OAuthStateDeleteExpired(ctx); err != nil {
 		return "", err
 	}
-	if err := q.OAuthStateCreate(ctx, dbq.OAuthStateCreateParams{StateHash: stateHash, SchoolID: school.ID,
-		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL)}); err != nil {
+	params := dbq.OAuthStateCreateParams{StateHash: stateHash, SchoolID: school.ID,
+		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL)}
+	stateActorParams(ctx, &params) // who started it, for the callback's audit row
+	if err := q.OAuthStateCreate(ctx, params); err != nil {
 		return "", err
 	}
 	return s.OAuth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), nil

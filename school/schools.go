@@ -101,8 +101,20 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 		return SchoolCreated{}, err
 	}
 	key, hash := newAPIKey()
-	school, err := dbq.New(s.Pool).SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash,
-		Scope: string(scope)})
+	var school dbq.School
+	// The key is the first of the school's named keys (api_keys), in the same transaction:
+	// never a school without its key. schools.api_key_hash keeps a copy while the pages'
+	// sign-in still reads it.
+	err := db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
+		var err error
+		school, err = q.SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash,
+			Scope: string(scope)})
+		if err != nil {
+			return err
+		}
+		_, err = q.ApiKeyCreate(ctx, dbq.ApiKeyCreateParams{SchoolID: school.ID, Name: FirstKeyName, KeyHash: hash})
+		return err
+	})
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "schools_agrement_key" {

@@ -3,6 +3,7 @@ package webapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -31,6 +32,10 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	e.put(a.Key, "/v1/webhooks/erp", hook)
 	b := e.createSchool("Auto-école B", agrementB)
 	e.put(b.Key, "/v1/offices/b-office", map[string]any{"name": "Bureau de B"})
+
+	aKeys, err := dbq.New(e.pool).ApiKeyList(context.Background(), a.ID)
+	must(t, err)
+	aKeyID := fmt.Sprint(aKeys[0].ID)
 
 	aLesson := map[string]any{"office_ref": officeLauriane, "student_ref": "melanie", "instructor_ref": "jean", "type": "conduite",
 		"start": "2021-12-09T10:00:00+01:00", "end": "2021-12-09T11:00:00+01:00"}
@@ -114,6 +119,17 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"POST /v1/webhooks/{ref}/test", "/v1/webhooks/erp/test", nil, 404, nil},
 		{"DELETE /v1/webhooks/{ref}", "/v1/webhooks/erp", nil, 404, nil},
 		{"POST /v1/lessons/{ref}/resend", "/v1/lessons/l-1300/resend", nil, 404, nil},
+		// B's keys are B's: A's is neither listed nor revocable (A's key still works below).
+		{"GET /v1/api-keys", "/v1/api-keys", nil, 200, func(t *testing.T, ans answer) {
+			var keys []struct {
+				ID int64 `json:"id"`
+			}
+			ans.json(t, &keys)
+			if len(keys) != 1 || keys[0].ID == aKeys[0].ID {
+				t.Fatalf("B's keys: %s", ans.body)
+			}
+		}},
+		{"DELETE /v1/api-keys/{id}", "/v1/api-keys/" + aKeyID, nil, 404, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
 			"last_name": "Y", "category": "B"}, 422, fields("office_ref")},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1000", aLesson, 422, fields("office_ref", "student_ref", "instructor_ref")},
@@ -144,6 +160,7 @@ func TestSchoolsAreIsolated(t *testing.T) {
 				t.Fatalf("B's subscription: %s", ans.body)
 			}
 		}},
+		{"POST /v1/api-keys", "/v1/api-keys", map[string]any{"name": aKeys[0].Name}, 201, nil},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1300", aLesson, 201, func(t *testing.T, ans answer) {
 			var l lesson
 			ans.json(t, &l)
@@ -173,6 +190,9 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		}
 	}
 	// A still sees exactly its own.
+	if k, err := dbq.New(e.pool).ApiKeyList(context.Background(), a.ID); err != nil || len(k) != 1 || k[0].RevokedAt != nil {
+		t.Fatalf("A's keys after B's requests: %+v, %v", k, err)
+	}
 	if got := e.lessons(a.Key, ""); got.Total != 4 || e.lesson(a.Key, "l-1300").Student.FirstName != "Mélanie" {
 		t.Fatalf("A's report after B's requests: %+v", got)
 	}
@@ -198,8 +218,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 26 {
-		t.Fatalf("%d school routes covered, api.md has 26", n)
+	if n := len(covered); n != 29 {
+		t.Fatalf("%d school routes covered, api.md has 29", n)
 	}
 }
 
@@ -231,7 +251,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 29 {
-		t.Fatalf("%d routes with a key, want 29 (26 of a school, 3 of the operator)", checked)
+	if checked != 32 {
+		t.Fatalf("%d routes with a key, want 32 (29 of a school, 3 of the operator)", checked)
 	}
 }

@@ -85,5 +85,8 @@ func (s *Server) router() *gin.Engine {
 	// Many PUTs in one request (bulk sync): offices, instructors, students, lessons.
 	school.POST("/batch", s.batch)
 	school.GET("/etp", s.getETP)
+	school.POST("/api-keys", s.createAPIKey)
+	school.GET("/api-keys", s.listAPIKeys)
+	school.DELETE("/api-keys/:id", s.revokeAPIKey)
 	return r
 }

@@ -10,9 +10,13 @@ import (
 )
 
 const schoolByAPIKeyHash = `-- name: SchoolByAPIKeyHash :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE api_key_hash = $1
+SELECT s.id, s.name, s.agrement, s.api_key_hash, s.closed_at, s.created_at, s.scope, s.alert_emails, s.etp_warning_days FROM schools s
+WHERE s.api_key_hash = $1
+  AND EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.api_key_hash AND k.revoked_at IS NULL)
 `
 
+// The pages' sign-in with the school's first key (until people sign in as themselves): only
+// while that key is not revoked in api_keys.
 func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (School, error) {
 	row := q.db.QueryRow(ctx, schoolByAPIKeyHash, apiKeyHash)
 	var i School

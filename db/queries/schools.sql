@@ -5,7 +5,11 @@ VALUES (@name, @agrement, @api_key_hash, coalesce(nullif(@scope::text, ''), 'gui
 RETURNING *;
 
 -- name: SchoolByAPIKeyHash :one
-SELECT * FROM schools WHERE api_key_hash = $1;
+-- The pages' sign-in with the school's first key (until people sign in as themselves): only
+-- while that key is not revoked in api_keys.
+SELECT s.* FROM schools s
+WHERE s.api_key_hash = $1
+  AND EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.api_key_hash AND k.revoked_at IS NULL);
 
 -- name: SchoolGet :one
 SELECT * FROM schools WHERE id = $1;
