@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,37 @@ func TestAPIKeyLastUse(t *testing.T) {
 	if _, _, err := svc.AuthenticateKey(ctx, "lvk_inconnue"); err == nil {
 		t.Fatal("an unknown key authenticated")
 	}
+}
+
+// TestUIKeysPage: the keys page lists, creates (showing the new key once, with its warning)
+// and revokes after a confirmation; the revoked key answers 401.
+func TestUIKeysPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createSchool("Auto-école Lauriane", agrementA)
+	ui := e.uiAgent(t)
+	ui.signIn(a.Key)
+	ui.get("/ui/cles").want(t, http.StatusOK).has(t, "Clés d'API", livschool.FirstKeyName, "Créer la clé")
+	page := ui.post("/ui/cles", url.Values{"name": {"Logiciel de planning"}}, true).want(t, http.StatusCreated)
+	page.has(t, "Copiez cette clé maintenant : elle ne sera plus affichée.", "Logiciel de planning")
+	m := regexp.MustCompile(`<code id="nouvelle-cle">(lvk_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("no key shown:\n%s", page.body)
+	}
+	key := m[1]
+	e.do("GET", "/v1/offices", key, nil).want(t, http.StatusOK)
+	list := ui.get("/ui/cles").want(t, http.StatusOK)
+	list.hasNot(t, key, "Copiez cette clé")
+	ui.post("/ui/cles", url.Values{"name": {"Logiciel de planning"}}, true).want(t, http.StatusConflict).has(t, "Nom de la clé")
+	ui.post("/ui/cles", url.Values{"name": {"x"}}, false).want(t, http.StatusForbidden)
+
+	keys, err := dbq.New(e.pool).ApiKeyList(context.Background(), a.ID)
+	must(t, err)
+	id := fmt.Sprint(keys[1].ID)
+	ui.post("/ui/cles/"+id+"/revoquer", nil, true).want(t, http.StatusOK).has(t, "Confirmer la révocation")
+	e.do("GET", "/v1/offices", key, nil).want(t, http.StatusOK) // not before the confirmation
+	ui.post("/ui/cles/"+id+"/revoquer", url.Values{"confirm": {"1"}}, true).redirect(t, "/ui/cles?msg=cle-revoquee")
+	e.do("GET", "/v1/offices", key, nil).wantProblem(t, http.StatusUnauthorized)
+	ui.get("/ui/cles").want(t, http.StatusOK).has(t, "Révoquée le")
+	ui.post("/ui/cles/"+id+"/revoquer", url.Values{"confirm": {"1"}}, true).want(t, http.StatusNotFound)
 }

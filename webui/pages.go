@@ -63,7 +63,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "keys"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -104,6 +104,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/webhooks", s.uiWebhooks)
 	in.GET("/etp", s.uiETP)
 	in.GET("/etp/export", s.uiETPExport)
+	in.GET("/cles", s.uiKeys)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -115,6 +116,8 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/parametres/etp", s.uiChangeETPWarning)
 	forms.POST("/webhooks/:ref/test", s.uiTestWebhook)
 	forms.POST("/webhooks/:ref/delete", s.uiDeleteWebhook)
+	forms.POST("/cles", s.uiCreateKey)
+	forms.POST("/cles/:id/revoquer", s.uiRevokeKey)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -158,6 +161,7 @@ type pageData struct {
 	Settings *settingsPage
 	Webhooks *webhooksPage
 	ETP      *etpPage
+	Keys     *keysPage
 }
 
 func (s *Pages) renderPage(c *gin.Context, status int, name string, d pageData) {

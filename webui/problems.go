@@ -34,6 +34,7 @@ var fieldLabels = map[string]string{
 	"page":         "Page",
 	"per_page":     "Lignes par page",
 	"at":           "Date",
+	"name":         "Nom de la clé",
 }
 
 // problemText is what a page says of a refusal: its detail, without the API's pointer to a
