@@ -96,8 +96,10 @@ func (s *Service) ConnectFrom(ctx context.Context, school dbq.School, ref string
 	if err := q.OAuthStateDeleteExpired(ctx); err != nil {
 		return "", err
 	}
-	if err := q.OAuthStateCreate(ctx, dbq.OAuthStateCreateParams{StateHash: stateHash, SchoolID: school.ID,
-		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL), BindingHash: bindingHash(binding)}); err != nil {
+	params := dbq.OAuthStateCreateParams{StateHash: stateHash, SchoolID: school.ID,
+		OfficeID: office.ID, VerifierEnc: sealed, KeyID: keyID, ExpiresAt: s.now().Add(stateTTL), BindingHash: bindingHash(binding)}
+	stateActorParams(ctx, &params) // who started it, for the callback's audit row
+	if err := q.OAuthStateCreate(ctx, params); err != nil {
 		return "", err
 	}
 	return s.OAuth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), nil
@@ -204,9 +206,14 @@ func (s *Service) CallbackFrom(ctx context.Context, state, code, oauthError, bin
 		if err != nil {
 			return err
 		}
-		// The callback has no actor of its own (see audit): the row says Livret until the
-		// state carries who started the link.
-		if err := audit(ctx, q, school, AuditOfficeLink, officeObject(o)+" au compte RdvPermis "+me.Email); err != nil {
+		// The callback has no actor of its own: the row names whoever started the link, kept
+		// with the state (Livret for a state that names nobody). That actor is for the trail
+		// only: it carries no role, so it is not put on the context of anything else.
+		actx := ctx
+		if a, ok := StateActor(st); ok {
+			actx = WithActor(ctx, a)
+		}
+		if err := audit(actx, q, school, AuditOfficeLink, officeObject(o)+" au compte RdvPermis "+me.Email); err != nil {
 			return err
 		}
 		return Reevaluate(ctx, q, school.ID, Scope{OfficeID: &st.OfficeID})

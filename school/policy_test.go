@@ -55,6 +55,9 @@ var useCasePolicy = map[string]struct {
 	"AddPerson":         {perm: domain.PermPeople},
 	"UpdatePerson":      {perm: domain.PermPeople},
 	"RemovePerson":      {perm: domain.PermPeople},
+	"APIKeys":           {perm: domain.PermKeys},
+	"CreateAPIKey":      {perm: domain.PermKeys},
+	"RevokeAPIKey":      {perm: domain.PermKeys},
 
 	"Authenticate":       {none: "the API's door itself: it finds the school of a key, before any actor exists"},
 	"SchoolByID":         {none: "the pages' door: it reads the school of a session, before any actor exists"},
@@ -63,6 +66,7 @@ var useCasePolicy = map[string]struct {
 	"Schools":            {none: "operator's route (requireOperator), no school role applies"},
 	"ReopenSchool":       {none: "operator's route (requireOperator), no school role applies"},
 	"CallbackFrom":       {none: "Callback bound to the browser that started the link: the state and its binding cookie are the authority"},
+	"AuthenticateKey":    {none: "the API's door itself: it finds the key's school and actor, before any actor exists"},
 	"SignIn":             {none: "the pages' sign-in: it finds the person, before any actor exists"},
 	"PersonForSession":   {none: "the pages' door: it reloads a session's person, before any actor exists"},
 	"RequestReset":       {none: "\"Mot de passe oublié\": anyone may ask, the same answer whether the address exists"},

@@ -39,16 +39,10 @@ func APIKeyHash(key string) []byte {
 
 var errUnknownKey = Unauthorized("Clé d'API inconnue ou révoquée.")
 
-// Authenticate finds the school a key belongs to; every use case then reads and writes
-// through that school only.
+// Authenticate finds the school a key belongs to, through its named keys (api_keys; see
+// AuthenticateKey, which also gives the key's actor): a revoked key finds none.
 func (s *Service) Authenticate(ctx context.Context, key string) (dbq.School, error) {
-	if key == "" {
-		return dbq.School{}, errUnknownKey
-	}
-	school, err := dbq.New(s.Pool).SchoolByAPIKeyHash(ctx, APIKeyHash(key))
-	if db.IsNotFound(err) {
-		return dbq.School{}, errUnknownKey
-	}
+	school, _, err := s.AuthenticateKey(ctx, key)
 	return school, err
 }
 
@@ -113,10 +107,15 @@ func (s *Service) CreateSchool(ctx context.Context, in SchoolInput) (SchoolCreat
 		school dbq.School
 		admin  *Person
 	)
+	// The key is the first of the school's named keys (api_keys), in the same transaction:
+	// never a school without its key; so is the invitation of its first gerant.
 	err := db.WithTx(ctx, s.Pool, func(q *dbq.Queries) error {
 		var err error
 		school, err = q.SchoolCreate(ctx, dbq.SchoolCreateParams{Name: name, Agrement: agrement, ApiKeyHash: hash, Scope: string(scope)})
-		if err != nil || in.AdminEmail == "" {
+		if err != nil {
+			return err
+		}
+		if _, err = q.ApiKeyCreate(ctx, dbq.ApiKeyCreateParams{SchoolID: school.ID, Name: FirstKeyName, KeyHash: hash}); err != nil || in.AdminEmail == "" {
 			return err
 		}
 		u, err := s.createPerson(ctx, q, school, PersonInput{Email: in.AdminEmail, Role: string(domain.RoleGerant)}, nil)

@@ -25,8 +25,9 @@ func bearerToken(c *gin.Context) (string, bool) {
 	return token, token != ""
 }
 
-// requireSchool authenticates a school by its API key. Every handler behind it reads and
-// writes through that school only.
+// requireSchool authenticates a school by one of its named API keys (api_keys). Every
+// handler behind it reads and writes through that school only, as the key's actor (gerant
+// rights, the key's name in the audit trail).
 func (s *Server) requireSchool(c *gin.Context) {
 	key, ok := bearerToken(c)
 	if !ok {
@@ -34,12 +35,13 @@ func (s *Server) requireSchool(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	sc, err := s.School.Authenticate(c.Request.Context(), key)
+	sc, actor, err := s.School.AuthenticateKey(c.Request.Context(), key)
 	if err != nil {
 		_ = c.Error(err)
 		c.Abort()
 		return
 	}
+	c.Request = c.Request.WithContext(school.WithActor(c.Request.Context(), actor))
 	c.Set(SchoolKey, sc)
 	c.Next()
 }
@@ -62,5 +64,9 @@ func (s *Server) requireOperator(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	c.Request = c.Request.WithContext(school.WithActor(c.Request.Context(), operatorActor))
 	c.Next()
 }
+
+// operatorActor is who the operator's routes act as: the audit trail names them so.
+var operatorActor = school.Actor{Kind: school.ActorOperator, Label: "Opérateur Livret"}

@@ -3,6 +3,7 @@ package webapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -39,6 +40,9 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	aPerson, err := e.srv.School.AddPerson(context.Background(), aSchool, livschool.PersonInput{Email: "gerant@lauriane.fr", Role: "gerant"}, "un mot de passe de A")
 	must(t, err)
 	aPersonPath := "/v1/users/" + itoa(aPerson.ID)
+	aKeys, err := dbq.New(e.pool).ApiKeyList(context.Background(), a.ID)
+	must(t, err)
+	aKeyID := fmt.Sprint(aKeys[0].ID)
 
 	aLesson := map[string]any{"office_ref": officeLauriane, "student_ref": "melanie", "instructor_ref": "jean", "type": "conduite",
 		"start": "2021-12-09T10:00:00+01:00", "end": "2021-12-09T11:00:00+01:00"}
@@ -136,6 +140,17 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		{"PATCH /v1/users/{id}", aPersonPath, map[string]any{"role": "lecture"}, 404, nil},
 		{"DELETE /v1/users/{id}", aPersonPath, nil, 404, nil},
 		{"POST /v1/lessons/{ref}/resend", "/v1/lessons/l-1300/resend", nil, 404, nil},
+		// B's keys are B's: A's is neither listed nor revocable (A's key still works below).
+		{"GET /v1/api-keys", "/v1/api-keys", nil, 200, func(t *testing.T, ans answer) {
+			var keys []struct {
+				ID int64 `json:"id"`
+			}
+			ans.json(t, &keys)
+			if len(keys) != 1 || keys[0].ID == aKeys[0].ID {
+				t.Fatalf("B's keys: %s", ans.body)
+			}
+		}},
+		{"DELETE /v1/api-keys/{id}", "/v1/api-keys/" + aKeyID, nil, 404, nil},
 		{"PUT /v1/students/{ref}", "/v1/students/lou", map[string]any{"office_ref": officeLauriane, "first_name": "X",
 			"last_name": "Y", "category": "B"}, 422, fields("office_ref")},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1000", aLesson, 422, fields("office_ref", "student_ref", "instructor_ref")},
@@ -166,6 +181,7 @@ func TestSchoolsAreIsolated(t *testing.T) {
 				t.Fatalf("B's subscription: %s", ans.body)
 			}
 		}},
+		{"POST /v1/api-keys", "/v1/api-keys", map[string]any{"name": "Logiciel de B"}, 201, nil},
 		{"PUT /v1/lessons/{ref}", "/v1/lessons/l-1300", aLesson, 201, func(t *testing.T, ans answer) {
 			var l lesson
 			ans.json(t, &l)
@@ -195,6 +211,9 @@ func TestSchoolsAreIsolated(t *testing.T) {
 		}
 	}
 	// A still sees exactly its own.
+	if k, err := dbq.New(e.pool).ApiKeyList(context.Background(), a.ID); err != nil || len(k) != 1 || k[0].RevokedAt != nil {
+		t.Fatalf("A's keys after B's requests: %+v, %v", k, err)
+	}
 	if got := e.lessons(a.Key, ""); got.Total != 4 || e.lesson(a.Key, "l-1300").Student.FirstName != "Mélanie" {
 		t.Fatalf("A's report after B's requests: %+v", got)
 	}
@@ -220,8 +239,8 @@ func TestSchoolsAreIsolated(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("routes with a school key not in the isolation table: %v", missing)
 	}
-	if n := len(covered); n != 31 {
-		t.Fatalf("%d school routes covered, api.md has 31", n)
+	if n := len(covered); n != 34 {
+		t.Fatalf("%d school routes covered, api.md has 34", n)
 	}
 }
 
@@ -253,7 +272,7 @@ func TestEveryRouteChecksItsKey(t *testing.T) {
 			}
 		}
 	}
-	if checked != 34 {
-		t.Fatalf("%d routes with a key, want 34 (31 of a school, 3 of the operator)", checked)
+	if checked != 37 {
+		t.Fatalf("%d routes with a key, want 37 (34 of a school, 3 of the operator)", checked)
 	}
 }

@@ -90,5 +90,8 @@ func (s *Server) router() *gin.Engine {
 	school.POST("/users", s.inviteUser)
 	school.PATCH("/users/:id", s.patchUser)
 	school.DELETE("/users/:id", s.deleteUser)
+	school.POST("/api-keys", s.createAPIKey)
+	school.GET("/api-keys", s.listAPIKeys)
+	school.DELETE("/api-keys/:id", s.revokeAPIKey)
 	return r
 }

@@ -70,7 +70,7 @@ var uiStaticFS embed.FS
 var uiPages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"officeBadge": officeBadge, "dashboard": newDashboard}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal", "forgot", "password", "people"} {
+	for _, name := range []string{"login", "offices", "connect", "disconnect", "lessons", "error", "help", "settings", "webhooks", "etp", "journal", "forgot", "password", "people", "keys"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiTemplateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -116,6 +116,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	in.GET("/etp", s.uiETP)
 	in.GET("/etp/export", s.uiETPExport)
 	in.GET("/journal", s.uiJournal)
+	in.GET("/cles", s.uiKeys)
 	forms := in.Group("", s.requireCSRF)
 	forms.POST("/logout", s.uiLogout)
 	forms.POST("/offices/:ref/connect", s.uiConnect)
@@ -127,6 +128,8 @@ func (s *Pages) Mount(r *gin.Engine) {
 	forms.POST("/parametres/etp", s.uiChangeETPWarning)
 	forms.POST("/webhooks/:ref/test", s.uiTestWebhook)
 	forms.POST("/webhooks/:ref/delete", s.uiDeleteWebhook)
+	forms.POST("/cles", s.uiCreateKey)
+	forms.POST("/cles/:id/revoquer", s.uiRevokeKey)
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
@@ -175,6 +178,7 @@ type pageData struct {
 	ETP      *etpPage
 	Journal  *journalPage
 	People   *peoplePage
+	Keys     *keysPage
 
 	// actor is who is signed in, for Can; nil when the request carries none.
 	actor *school.Actor

@@ -38,6 +38,7 @@ var fieldLabels = map[string]string{
 	"role":         "Rôle",
 	"office_refs":  "Bureaux",
 	"password":     "Mot de passe",
+	"name":         "Nom de la clé",
 }
 
 // problemText is what a page says of a refusal: its detail, without the API's pointer to a

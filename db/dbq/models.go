@@ -137,6 +137,10 @@ type OauthState struct {
 	ExpiresAt   time.Time
 	UsedAt      *time.Time
 	BindingHash []byte
+	ActorKind   *string
+	ActorLabel  *string
+	UserID      *int64
+	ApiKeyID    *int64
 }
 
 type Office struct {

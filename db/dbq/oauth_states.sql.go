@@ -25,7 +25,7 @@ func (q *Queries) OAuthStateBinding(ctx context.Context, stateHash []byte) ([]by
 const oAuthStateConsume = `-- name: OAuthStateConsume :one
 UPDATE oauth_states SET used_at = now()
 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at, binding_hash
+RETURNING state_hash, school_id, office_id, verifier_enc, key_id, created_at, expires_at, used_at, binding_hash, actor_kind, actor_label, user_id, api_key_id
 `
 
 // Single use: the UPDATE succeeds once, and only before the state expires.
@@ -42,13 +42,20 @@ func (q *Queries) OAuthStateConsume(ctx context.Context, stateHash []byte) (Oaut
 		&i.ExpiresAt,
 		&i.UsedAt,
 		&i.BindingHash,
+		&i.ActorKind,
+		&i.ActorLabel,
+		&i.UserID,
+		&i.ApiKeyID,
 	)
 	return i, err
 }
 
 const oAuthStateCreate = `-- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at, binding_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at,
+                          actor_kind, actor_label, user_id, api_key_id, binding_hash)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10,
+        $11)
 `
 
 type OAuthStateCreateParams struct {
@@ -58,9 +65,15 @@ type OAuthStateCreateParams struct {
 	VerifierEnc []byte
 	KeyID       string
 	ExpiresAt   time.Time
+	ActorKind   *string
+	ActorLabel  *string
+	UserID      *int64
+	ApiKeyID    *int64
 	BindingHash []byte
 }
 
+// actor_*: who started the linking (school.Actor), for the callback's audit row;
+// binding_hash: the browser it is bound to (the pages), NULL for the API's route.
 func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreateParams) error {
 	_, err := q.db.Exec(ctx, oAuthStateCreate,
 		arg.StateHash,
@@ -69,6 +82,10 @@ func (q *Queries) OAuthStateCreate(ctx context.Context, arg OAuthStateCreatePara
 		arg.VerifierEnc,
 		arg.KeyID,
 		arg.ExpiresAt,
+		arg.ActorKind,
+		arg.ActorLabel,
+		arg.UserID,
+		arg.ApiKeyID,
 		arg.BindingHash,
 	)
 	return err

@@ -9,27 +9,6 @@ import (
 	"context"
 )
 
-const schoolByAPIKeyHash = `-- name: SchoolByAPIKeyHash :one
-SELECT id, name, agrement, api_key_hash, closed_at, created_at, scope, alert_emails, etp_warning_days FROM schools WHERE api_key_hash = $1
-`
-
-func (q *Queries) SchoolByAPIKeyHash(ctx context.Context, apiKeyHash []byte) (School, error) {
-	row := q.db.QueryRow(ctx, schoolByAPIKeyHash, apiKeyHash)
-	var i School
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Agrement,
-		&i.ApiKeyHash,
-		&i.ClosedAt,
-		&i.CreatedAt,
-		&i.Scope,
-		&i.AlertEmails,
-		&i.EtpWarningDays,
-	)
-	return i, err
-}
-
 const schoolCount = `-- name: SchoolCount :one
 SELECT count(*) FROM schools
 `

@@ -1,6 +1,11 @@
 -- name: OAuthStateCreate :exec
-INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at, binding_hash)
-VALUES (@state_hash, @school_id, @office_id, @verifier_enc, @key_id, @expires_at, sqlc.narg(binding_hash));
+-- actor_*: who started the linking (school.Actor), for the callback's audit row;
+-- binding_hash: the browser it is bound to (the pages), NULL for the API's route.
+INSERT INTO oauth_states (state_hash, school_id, office_id, verifier_enc, key_id, expires_at,
+                          actor_kind, actor_label, user_id, api_key_id, binding_hash)
+VALUES (@state_hash, @school_id, @office_id, @verifier_enc, @key_id, @expires_at,
+        sqlc.narg(actor_kind), sqlc.narg(actor_label), sqlc.narg(user_id), sqlc.narg(api_key_id),
+        sqlc.narg(binding_hash));
 
 -- name: OAuthStateBinding :one
 -- The browser a usable state is bound to, read before spending it.

@@ -4,9 +4,6 @@ INSERT INTO schools (name, agrement, api_key_hash, scope)
 VALUES (@name, @agrement, @api_key_hash, coalesce(nullif(@scope::text, ''), 'guide'))
 RETURNING *;
 
--- name: SchoolByAPIKeyHash :one
-SELECT * FROM schools WHERE api_key_hash = $1;
-
 -- name: SchoolGet :one
 SELECT * FROM schools WHERE id = $1;
 

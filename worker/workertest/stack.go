@@ -224,6 +224,10 @@ func (s *Stack) SchoolInScope(name, agrement string, scope domain.Scope) dbq.Sch
 	if err != nil {
 		s.T.Fatal(err)
 	}
+	// The API's door reads the school's named keys: the key is the first of them.
+	if _, err := s.Q.ApiKeyCreate(context.Background(), dbq.ApiKeyCreateParams{SchoolID: school.ID, Name: "Clé principale", KeyHash: key[:]}); err != nil {
+		s.T.Fatal(err)
+	}
 	return school
 }
 
