@@ -171,6 +171,9 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		return fmt.Errorf("LIVRET_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	st.onStop("api listener", func() error { _ = apiLn.Close(); return nil })
+	if err := sandbox.CheckExposure(cfg.SandboxAddr, cfg.SandboxToken); err != nil {
+		return err
+	}
 	sbLn, err := net.Listen("tcp", cfg.SandboxAddr)
 	if err != nil {
 		return fmt.Errorf("LIVRET_SANDBOX_ADDR %s: %w", cfg.SandboxAddr, err)
