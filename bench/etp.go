@@ -33,7 +33,7 @@ func scenarioETP(ctx context.Context, c config) ([]result, error) {
 		return nil, err
 	}
 	defer s.close()
-	server, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "bench-admin", TokenKey: db.NewKeySpec("k"),
+	server, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "operator-token-of-the-benchmarks-x", TokenKey: db.NewKeySpec("k"),
 		DSR: s.dsrCfg, Pool: s.pool, Orchestrator: newOrchestrator(s), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func scenarioETP(ctx context.Context, c config) ([]result, error) {
 	srv := &http.Server{Handler: server.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	admin := livretclient.New("http://"+ln.Addr().String(), "bench-admin")
+	admin := livretclient.New("http://"+ln.Addr().String(), "operator-token-of-the-benchmarks-x")
 	created, err := admin.CreateSchool(ctx, livretclient.SchoolInput{Name: "Auto-école ETP", Agrement: "E0888888888"})
 	if err != nil {
 		return nil, err

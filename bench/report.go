@@ -80,7 +80,7 @@ func (a *benchAPI) close() { _ = a.srv.Close() }
 
 // startAPI serves the webapi on the stack's database, as `livret webapi` does.
 func startAPI(ctx context.Context, s *stack) (*benchAPI, error) {
-	server, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "bench-admin", TokenKey: db.NewKeySpec("k"),
+	server, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "operator-token-of-the-benchmarks-x", TokenKey: db.NewKeySpec("k"),
 		DSR: s.dsrCfg, Pool: s.pool, Orchestrator: newOrchestrator(s), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func startAPI(ctx context.Context, s *stack) (*benchAPI, error) {
 	a := &benchAPI{url: "http://" + ln.Addr().String(), server: server,
 		srv: &http.Server{Handler: server.Handler(), ReadHeaderTimeout: 5 * time.Second}}
 	go func() { _ = a.srv.Serve(ln) }()
-	a.admin = livretclient.New(a.url, "bench-admin")
+	a.admin = livretclient.New(a.url, "operator-token-of-the-benchmarks-x")
 	return a, nil
 }
 

@@ -149,6 +149,12 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 
 	// Secrets: from the environment, else generated once into the data folder (0600).
 	adminToken := cfg.AdminToken
+	if adminToken != "" {
+		// A token of the operator's own must be as strong as the one generated below.
+		if err := webapi.CheckAdminToken(adminToken); err != nil {
+			return err
+		}
+	}
 	if adminToken == "" {
 		if adminToken, err = secretFile(filepath.Join(dataDir, "admin-token"), randomToken); err != nil {
 			return err
@@ -171,6 +177,9 @@ func start(ctx context.Context, cfg Config, st *Stack, started time.Time) error 
 		return fmt.Errorf("LIVRET_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	st.onStop("api listener", func() error { _ = apiLn.Close(); return nil })
+	if err := sandbox.CheckExposure(cfg.SandboxAddr, cfg.SandboxToken); err != nil {
+		return err
+	}
 	sbLn, err := net.Listen("tcp", cfg.SandboxAddr)
 	if err != nil {
 		return fmt.Errorf("LIVRET_SANDBOX_ADDR %s: %w", cfg.SandboxAddr, err)

@@ -87,10 +87,16 @@ func (c *Control) Reset(ctx context.Context) error {
 
 func (c *Control) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
+	// A POST or PUT always carries JSON, even one without arguments ({} for a reset): the
+	// controls refuse any other content type, which is what keeps cross-site forms out.
+	sendsJSON := in != nil || method == http.MethodPost || method == http.MethodPut
+	if sendsJSON {
+		b := []byte("{}")
+		if in != nil {
+			var err error
+			if b, err = json.Marshal(in); err != nil {
+				return err
+			}
 		}
 		body = bytes.NewReader(b)
 	}
@@ -98,7 +104,7 @@ func (c *Control) do(ctx context.Context, method, path string, in, out any) erro
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if sendsJSON {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {

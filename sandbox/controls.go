@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"crypto/subtle"
+	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,10 +17,26 @@ const codeAccesRefuse Code = "ACCES_REFUSE"
 // codeCompteExistant answers an account creation for an e-mail already taken.
 const codeCompteExistant Code = "COMPTE_EXISTANT"
 
-// control guards a /sandbox/ handler: the bearer control token when one is configured, else
-// loopback callers only (a sandbox reachable on a network must not be steerable by anyone).
+// control guards a /sandbox/ handler. A browser on the tester's machine can reach a loopback
+// sandbox too, so a page elsewhere could steer it: by a "simple" cross-site POST (text/plain,
+// no preflight) or by DNS rebinding (a foreign name resolving to 127.0.0.1). Hence, in order:
+// the Host must be a loopback name (or one of Options.ControlHosts), a browser's Origin, when
+// sent, must name such a host too, then the bearer control token when one is configured, else
+// loopback callers only (a sandbox reachable on a network must not be steerable by anyone),
+// and a POST or PUT must be application/json, which no cross-site form can send.
 func (s *Server) control(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.controlHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, errorBody{codeAccesRefuse, "Les contrôles du bac à sable ne répondent qu'à une adresse locale (127.0.0.1, localhost, [::1]) ou à un nom de LIVRET_SANDBOX_HOSTS."})
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !s.controlHost(u.Host) {
+				writeJSON(w, http.StatusForbidden, errorBody{codeAccesRefuse, "Les contrôles du bac à sable refusent les requêtes venues d'un autre site."})
+				return
+			}
+		}
 		if s.controlToken != "" {
 			got, ok := bearer(r)
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.controlToken)) != 1 {
@@ -29,8 +47,52 @@ func (s *Server) control(h http.HandlerFunc) http.Handler {
 			writeJSON(w, http.StatusForbidden, errorBody{codeAccesRefuse, "Les contrôles du bac à sable ne répondent qu'en local (ou avec LIVRET_SANDBOX_TOKEN)."})
 			return
 		}
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeJSON(w, http.StatusUnsupportedMediaType, errorBody{CodeRequeteInvalide, "Les contrôles du bac à sable n'acceptent que du JSON (Content-Type: application/json)."})
+				return
+			}
+		}
 		h(w, r)
 	})
+}
+
+// controlHost reports whether a Host header (port optional) names this sandbox for its
+// controls: a loopback name or address, or one of Options.ControlHosts.
+func (s *Server) controlHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || slices.Contains(s.controlHosts, host) {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckExposure refuses a sandbox that would listen beyond loopback without a control token:
+// its controls (reset, faults, accounts) would then rest on the caller's address alone.
+func CheckExposure(listenAddr, controlToken string) error {
+	if controlToken != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return fmt.Errorf("sandbox listen address %q: %w", listenAddr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("the sandbox listens on %s, beyond loopback: set LIVRET_SANDBOX_TOKEN so that its /sandbox/ controls need a token", listenAddr)
 }
 
 func fromLoopback(r *http.Request) bool {

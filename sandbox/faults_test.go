@@ -291,6 +291,7 @@ func TestFaultsReplaceAndDefaults(t *testing.T) {
 	}
 	for _, body := range []string{`{"error_5xx_rate":2}`, `{"latency_ms":-1}`, `{"rate_limit_per_min":-3}`, `{"outage_until":"demain"}`, `{"latence":5}`, `{"latency_ms":"5"}`} {
 		req, _ := http.NewRequest("PUT", e.ts.URL+"/sandbox/faults", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		must(t, err)
 		if b := readAll(t, resp); resp.StatusCode != 400 || !strings.Contains(b, "REQUETE_INVALIDE") {
@@ -298,6 +299,7 @@ func TestFaultsReplaceAndDefaults(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest("PUT", e.ts.URL+"/sandbox/faults", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	readAll(t, resp)

@@ -188,6 +188,7 @@ func TestControlsAreGuarded(t *testing.T) {
 	ledger := func(remote, auth string) int {
 		req := httptest.NewRequest("GET", "/sandbox/ledger", nil)
 		req.RemoteAddr = remote
+		req.Host = "localhost:8090" // httptest's example.com is not a control host
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
@@ -253,5 +254,69 @@ func TestControlValidation(t *testing.T) {
 	var ce *sandbox.ControlError
 	if !errors.As(err, &ce) || ce.Status != http.StatusConflict {
 		t.Fatalf("same e-mail twice: %v, want 409", err)
+	}
+}
+
+// TestControlsRefuseCrossSite replays the probe of issue 18: a page elsewhere, open in the
+// tester's browser, reset a loopback sandbox with a text/plain POST (no preflight), and a
+// rebound foreign name reached it with a foreign Host. Each of those is refused and leaves
+// the state alone; the typed Control still works.
+func TestControlsRefuseCrossSite(t *testing.T) {
+	srv := sandbox.New(sandbox.Options{Logger: quietLogger(), ControlHosts: []string{"Sandbox"}})
+	ctx := context.Background()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	ctl := sandbox.NewControl(ts.URL, "")
+	_, err := ctl.AddAccount(ctx, sandbox.Account{Email: "temoin@example.fr", Password: "p", Agrement: agrementA})
+	must(t, err)
+	reset := func(host, origin, contentType string) int {
+		req := httptest.NewRequest("POST", "/sandbox/reset", strings.NewReader(`{}`))
+		req.RemoteAddr = "127.0.0.1:5000"
+		req.Host = host
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	refused := []struct {
+		name, host, origin, contentType string
+		want                            int
+	}{
+		{"the probe's text/plain POST", "evil.example:8090", "https://evil.example", "text/plain", 403},
+		{"text/plain from loopback", "127.0.0.1:8090", "", "text/plain", 415},
+		{"a form", "localhost:8090", "", "application/x-www-form-urlencoded", 415},
+		{"no content type", "[::1]:8090", "", "", 415},
+		{"foreign Host, JSON", "rebound.example:8090", "", "application/json", 403},
+		{"foreign Origin, loopback Host", "127.0.0.1:8090", "https://evil.example", "application/json", 403},
+		{"opaque Origin", "127.0.0.1:8090", "null", "application/json", 403},
+	}
+	for _, c := range refused {
+		if got := reset(c.host, c.origin, c.contentType); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	if l, err := ctl.Ledger(ctx); err != nil || len(l.Accounts) != 1 {
+		t.Fatalf("a refused reset changed the state: %+v, %v", l, err)
+	}
+	// Loopback names with any port, a configured host, a same-host Origin: answered.
+	for _, c := range [][2]string{{"127.0.0.1:1", ""}, {"localhost", "http://localhost:8090"}, {"[::1]:8090", ""}, {"sandbox:8090", "http://sandbox:8090"}} {
+		if got := reset(c[0], c[1], "application/json; charset=utf-8"); got != http.StatusNoContent {
+			t.Errorf("Host %s Origin %q: %d, want 204", c[0], c[1], got)
+		}
+	}
+	must(t, ctl.Reset(ctx))
+
+	if err := sandbox.CheckExposure("0.0.0.0:8090", ""); err == nil {
+		t.Error("listening on every interface without a control token must be refused")
+	}
+	for _, ok := range [][2]string{{"127.0.0.1:8090", ""}, {"[::1]:0", ""}, {"localhost:8090", ""}, {"0.0.0.0:8090", "ctl-token"}} {
+		if err := sandbox.CheckExposure(ok[0], ok[1]); err != nil {
+			t.Errorf("CheckExposure(%s): %v", ok[0], err)
+		}
 	}
 }

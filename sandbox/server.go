@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,6 +26,10 @@ type Options struct {
 	// ControlToken, when set, is required as "Authorization: Bearer <token>" on /sandbox/*.
 	// When empty, /sandbox/* answers loopback callers only.
 	ControlToken string
+	// ControlHosts are the host names, besides loopback ones (127.0.0.1, localhost, [::1]),
+	// that /sandbox/* answers in the Host header (e.g. "sandbox" for a compose service). Any
+	// other Host is refused, so a foreign name rebound to 127.0.0.1 cannot reach the controls.
+	ControlHosts []string
 	// Logger receives the sandbox's logs (never a token). Default slog.Default().
 	Logger *slog.Logger
 	// RandSeed seeds the fault-injection randomness, for reproducible tests; 0 picks a random seed.
@@ -40,6 +45,7 @@ type Server struct {
 	now          func() time.Time
 	log          *slog.Logger
 	controlToken string
+	controlHosts []string
 	handler      http.Handler
 	tokensIssued func(access, refresh string)
 
@@ -59,6 +65,7 @@ func Open(opts Options) (*Server, error) {
 		now:          opts.Now,
 		log:          opts.Logger,
 		controlToken: opts.ControlToken,
+		controlHosts: lowerAll(opts.ControlHosts),
 		tokensIssued: opts.TokensIssued,
 		st:           newState(),
 	}
@@ -211,4 +218,14 @@ func newID(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
+}
+
+func lowerAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, h := range in {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }

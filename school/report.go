@@ -2,8 +2,11 @@ package school
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,6 +177,9 @@ type reportFilter struct {
 // "student" filter).
 func parseFilter(ctx context.Context, q *dbq.Queries, school dbq.School, student *int64, query url.Values, errs *fieldErrors) (reportFilter, error) {
 	f := reportFilter{StudentID: student, OfficeIDs: officeScope(ctx)}
+	if err := checkFilterSizes(query); err != nil {
+		return f, err
+	}
 	if ref, ok := get(query, "office"); ok {
 		ref = errs.cleanText("office", ref, true, maxRefLen)
 		if ref != "" {
@@ -294,6 +300,25 @@ func get(query url.Values, name string) (string, bool) {
 		return "", false
 	}
 	return v[0], true
+}
+
+// maxFilterValues caps how many values one filter parameter takes, repeated or
+// comma-separated: there are five statuses, and 100,000 of them made a report take 0.56 s
+// instead of 3 ms (issue 18's probe).
+const maxFilterValues = 50
+
+// checkFilterSizes refuses, with a 400 naming the parameter, a query parameter sent more than
+// maxFilterValues times or holding more than maxFilterValues comma-separated values.
+func checkFilterSizes(query url.Values) error {
+	// In name order, so the answer names the same parameter every time.
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		values := query[name]
+		if len(values) > maxFilterValues || (len(values) > 0 && strings.Count(values[0], ",") >= maxFilterValues) {
+			return BadRequest(fmt.Sprintf("Le paramètre « %s » a trop de valeurs.", name),
+				FieldError{Field: name, Message: fmt.Sprintf("%d valeurs au plus.", maxFilterValues)})
+		}
+	}
+	return nil
 }
 
 // parseStatuses reads "error" or "pending,error": statuses as a school sees them, each

@@ -3,6 +3,7 @@ package school
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -67,9 +68,18 @@ func (e *fieldErrors) cleanText(field, value string, required bool, max int) str
 	case strings.ContainsFunc(v, unicode.IsControl):
 		e.add(field, "Caractère de contrôle non autorisé.")
 		return ""
+	case strings.ContainsFunc(v, isFormatChar):
+		// Bidirectional overrides (U+202E) and other invisible format characters (Unicode
+		// category Cf: zero-width spaces, BOM) make a name read differently from what is
+		// stored and sent to the DSR (issue 18's probe).
+		e.add(field, "Caractère invisible ou de mise en forme (par exemple U+202E) non autorisé.")
+		return ""
 	}
 	return v
 }
+
+// isFormatChar is Unicode category Cf (format characters).
+func isFormatChar(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // ValidLookupRef reports whether ref could have been stored: one that could not cannot
 // exist, so a lookup (GET, POST action) answers it like any other unknown ref.
@@ -99,10 +109,39 @@ func (e *fieldErrors) parseTime(field, value string, required bool) (time.Time, 
 		e.add(field, "Date et heure invalides : format RFC 3339 avec décalage horaire attendu, par exemple 2021-12-09T15:00:00+01:00.")
 		return time.Time{}, false
 	}
+	if !validOffset(value) {
+		e.add(field, "Décalage horaire invalide : entre -12:00 et +14:00, minutes de 00 à 59 (par exemple +01:00).")
+		return time.Time{}, false
+	}
 	if y := t.UTC().Year(); y < minLessonYear || y > maxLessonYear {
 		e.add(field, fmt.Sprintf("Date hors limites : l'année doit être comprise entre %d et %d.", minLessonYear, maxLessonYear))
 		return time.Time{}, false
 	}
 	// PostgreSQL keeps microseconds: compare and store what it will give back.
 	return t.Truncate(time.Microsecond), true
+}
+
+// validOffset checks an RFC 3339 time's offset as written: time.Parse takes "+24:00" and
+// "+01:60" (issue 18's probe), which no clock shows. Real offsets run from -12:00 to +14:00.
+func validOffset(value string) bool {
+	if strings.HasSuffix(value, "Z") || strings.HasSuffix(value, "z") {
+		return true
+	}
+	if len(value) < 6 {
+		return false
+	}
+	off := value[len(value)-6:]
+	if (off[0] != '+' && off[0] != '-') || off[3] != ':' {
+		return false
+	}
+	h, errH := strconv.Atoi(off[1:3])
+	m, errM := strconv.Atoi(off[4:6])
+	if errH != nil || errM != nil || m > 59 {
+		return false
+	}
+	minutes := h*60 + m
+	if off[0] == '-' {
+		return minutes <= 12*60
+	}
+	return minutes <= 14*60
 }

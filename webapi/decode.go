@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -49,6 +50,9 @@ func readBody(c *gin.Context) ([]byte, error) {
 // decodeStrictBytes is decodeStrict's check of one JSON object, whatever it came in: a
 // request body, or one item of a batch (without its ref).
 func decodeStrictBytes(data []byte, dst any) error {
+	if err := checkJSONText(data); err != nil {
+		return err
+	}
 	// First pass: one JSON object, nothing after it, only known fields spelled exactly.
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -145,4 +149,93 @@ func frenchType(t reflect.Type) string {
 		return "une liste"
 	}
 	return "une autre valeur"
+}
+
+// jsonFrame is one open object or array while checkJSONText walks a document.
+type jsonFrame struct {
+	object  bool
+	keys    map[string]bool // an object's keys so far
+	key     string          // the object's current key
+	wantKey bool            // the object's next token is a key (or its end)
+	index   int             // the array's current index
+}
+
+// checkJSONText refuses what encoding/json accepts silently although it means nothing
+// (issue 18's probe): a key twice in one object (the last would win, unseen), and a string
+// that is not valid UTF-8, which encoding/json stores as U+FFFD (a lone surrogate escape
+// such as \ud800 too). A literal U+FFFD is refused the same way: no name or text holds one
+// on purpose. The field is named by its path ("lessons[2].start").
+func checkJSONText(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []jsonFrame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		return b.String()
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			// The end, or malformed JSON: the decoding that follows names the latter.
+			return nil
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			top := &stack[n-1]
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:n-1]
+				valueEnded(stack)
+				continue
+			}
+			key, _ := tok.(string)
+			top.key, top.wantKey = key, false
+			if strings.ContainsRune(key, utf8.RuneError) {
+				return badRequest("Un nom de champ n'est pas de l'UTF-8 valide.", FieldError{Field: path(), Message: "Nom de champ illisible : encodage UTF-8 attendu."})
+			}
+			if top.keys[key] {
+				return badRequest("Un champ apparaît deux fois dans le même objet JSON.", FieldError{Field: path(), Message: "Champ en double."})
+			}
+			top.keys[key] = true
+			continue
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, jsonFrame{object: true, keys: map[string]bool{}, wantKey: true})
+				continue
+			case '[':
+				stack = append(stack, jsonFrame{})
+				continue
+			case ']':
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if strings.ContainsRune(v, utf8.RuneError) {
+				return badRequest("Un texte n'est pas de l'UTF-8 valide.", FieldError{Field: path(), Message: "Texte illisible : encodage UTF-8 attendu (caractère invalide ou remplacé par U+FFFD)."})
+			}
+		}
+		valueEnded(stack)
+	}
+}
+
+// valueEnded moves the innermost frame past a value: an object waits for its next key, an
+// array moves to its next index.
+func valueEnded(stack []jsonFrame) {
+	if n := len(stack); n > 0 {
+		if stack[n-1].object {
+			stack[n-1].wantKey = true
+		} else {
+			stack[n-1].index++
+		}
+	}
 }

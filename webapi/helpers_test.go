@@ -34,7 +34,7 @@ import (
 )
 
 const (
-	adminToken   = "operator-token-for-tests"
+	adminToken   = "operator-token-for-the-webapi-tests"
 	clientID     = "livret"
 	clientSecret = "livret-secret"
 	agrementA    = "E0203100010"

@@ -34,7 +34,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	// The same API on a database that went away: not ready, and it says which dependency.
 	pool := dbtest.New(t)
-	down, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "x", TokenKey: db.NewKeySpec("k"),
+	down, err := webapi.New(webapi.Config{PublicURL: "http://127.0.0.1:1", AdminToken: "operator-token-of-the-readiness-test", TokenKey: db.NewKeySpec("k"),
 		DSR: dsr.Config{BaseURL: e.sandbox.URL}, Pool: pool, Orchestrator: worker.NewOrchestrator(e.temporal),
 		Logger: slog.New(slog.DiscardHandler)})
 	must(t, err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -117,8 +118,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Pool == nil || cfg.Orchestrator == nil {
 		return nil, errors.New("webapi: a database pool and an orchestrator are required")
 	}
-	if cfg.AdminToken == "" {
-		return nil, errors.New("webapi: the operator token (LIVRET_ADMIN_TOKEN) is required")
+	if err := CheckAdminToken(cfg.AdminToken); err != nil {
+		return nil, fmt.Errorf("webapi: %w", err)
 	}
 	sealer, err := db.ParseSealer(cfg.TokenKey)
 	if err != nil {
@@ -257,4 +258,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, serveErr)
 	}
 	return err
+}
+
+// MinAdminTokenLength is the shortest LIVRET_ADMIN_TOKEN accepted: the operator's token
+// creates schools and reads every one, so it must resist guessing (32 characters of a
+// random base64 string are 192 bits; `openssl rand -base64 32` gives 44).
+const MinAdminTokenLength = 32
+
+// CheckAdminToken refuses an operator token that is missing, short, or one character
+// repeated: `livret webapi` and `livret dev` call it before dialling anything, and New again.
+func CheckAdminToken(token string) error {
+	if token == "" {
+		return errors.New("LIVRET_ADMIN_TOKEN is required (the operator's bearer token)")
+	}
+	if n := utf8.RuneCountInString(token); n < MinAdminTokenLength {
+		return fmt.Errorf("LIVRET_ADMIN_TOKEN is too short (%d characters, at least %d): generate one with `openssl rand -base64 32`", n, MinAdminTokenLength)
+	}
+	if first, _ := utf8.DecodeRuneInString(token); strings.Trim(token, string(first)) == "" {
+		return errors.New("LIVRET_ADMIN_TOKEN is one character repeated: generate one with `openssl rand -base64 32`")
+	}
+	return nil
 }

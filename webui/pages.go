@@ -90,6 +90,9 @@ func (s *Pages) Mount(r *gin.Engine) {
 			s.notFound(c)
 			return
 		}
+		// The pages' security headers too (a stylesheet is not to be framed or sniffed),
+		// but cacheable: the file only changes with the binary.
+		s.securityHeaders(c)
 		c.Header("Cache-Control", "public, max-age=3600")
 		staticFiles.ServeHTTP(c.Writer, c.Request)
 	}
@@ -99,7 +102,7 @@ func (s *Pages) Mount(r *gin.Engine) {
 	if s.sessions == nil {
 		s.sessions = s.newSessions()
 	}
-	ui := r.Group("/ui", uiHeaders, s.loadSession)
+	ui := r.Group("/ui", s.uiHeaders, s.loadSession)
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, OfficesPage) })
 	ui.GET("/login", s.uiLoginForm)
 	ui.POST("/login", s.uiLogin)
@@ -133,21 +136,40 @@ func (s *Pages) Mount(r *gin.Engine) {
 }
 
 // uiHeaders: pages are never cached nor framed and load nothing from elsewhere.
-func uiHeaders(c *gin.Context) {
-	pageHeaders(c)
+func (s *Pages) uiHeaders(c *gin.Context) {
+	s.pageHeaders(c)
 	c.Next()
 }
 
 // pageHeaders are every page's headers, error pages included.
-func pageHeaders(c *gin.Context) {
+func (s *Pages) pageHeaders(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self' "+formActionExtra+"; frame-ancestors 'none'; base-uri 'none'")
+	s.securityHeaders(c)
+}
+
+// securityHeaders are what every answer under /ui carries, pages and static files alike
+// (nosniff and Referrer-Policy repeat the API's own, so /ui is safe wherever it is mounted).
+func (s *Pages) securityHeaders(c *gin.Context) {
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action "+s.formAction()+"; frame-ancestors 'none'; base-uri 'none'")
 	c.Header("X-Frame-Options", "DENY")
 }
 
-// formActionExtra lets the "Connexion" form's redirect reach RdvPermis (CSP form-action
-// also governs the redirects that follow a submission).
-const formActionExtra = "https: http:"
+// formAction is the CSP form-action list: Livret itself, and RdvPermis's authorization
+// origin (the OAuth config's AuthURL), because form-action also governs the redirects that
+// follow a submission and the "Connexion" form's answer is a 303 to RdvPermis's login page.
+// No other origin: a form injected into a page cannot post elsewhere.
+func (s *Pages) formAction() string {
+	if s.School == nil || s.School.OAuth == nil {
+		return "'self'"
+	}
+	u, err := url.Parse(s.School.OAuth.Endpoint.AuthURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "'self'"
+	}
+	return "'self' " + u.Scheme + "://" + u.Host
+}
 
 // pageData is what every template receives.
 type pageData struct {

@@ -81,7 +81,7 @@ func (s *Pages) uiProblem(c *gin.Context, err error) {
 // address, a wrong method, a failure, or the OAuth callback's refusals. The page carries the
 // pages' security headers, and the header menu when the admin is signed in.
 func (s *Pages) Problem(c *gin.Context, p *school.Problem) {
-	pageHeaders(c)
+	s.pageHeaders(c)
 	if _, ok := c.Get(uiSessionKey); !ok {
 		if sess, sc, ok := s.readSession(c); ok {
 			c.Set(schoolKey, sc)
@@ -117,7 +117,7 @@ func underUI(c *gin.Context) bool {
 // notFound is the page for an address under /ui that leads nowhere (a static file that
 // does not exist).
 func (s *Pages) notFound(c *gin.Context) {
-	pageHeaders(c)
+	s.pageHeaders(c)
 	s.renderPage(c, http.StatusNotFound, "error", pageData{Title: "Page introuvable",
 		Message: "Cette page n'existe pas dans Livret : vérifiez l'adresse, ou repartez de la page des bureaux."})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"livret/sandbox"
@@ -15,7 +16,9 @@ import (
 
 // runSandbox serves the DSR stand-in (docs/dsr.md, "The sandbox") on LIVRET_SANDBOX_ADDR until ctx is
 // cancelled. Its /sandbox/ controls answer loopback callers only, unless LIVRET_SANDBOX_TOKEN
-// is set, in which case they need that bearer token from anywhere.
+// is set, in which case they need that bearer token from anywhere; it refuses to listen beyond
+// loopback without that token. They answer only a loopback Host (or LIVRET_SANDBOX_HOSTS) and
+// JSON bodies.
 func runSandbox(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	seedFile := fs.String("seed", "", "JSON `file` of clients, accounts, students and schools loaded at start")
@@ -31,8 +34,19 @@ func runSandbox(ctx context.Context, args []string) error {
 	}
 	addr := env("LIVRET_SANDBOX_ADDR", "127.0.0.1:8090")
 	controlToken := env("LIVRET_SANDBOX_TOKEN", "")
+	if err := sandbox.CheckExposure(addr, controlToken); err != nil {
+		return err
+	}
+	// LIVRET_SANDBOX_HOSTS: comma-separated Host names the controls answer besides loopback
+	// ones (a compose service's name).
+	var controlHosts []string
+	for _, h := range strings.Split(env("LIVRET_SANDBOX_HOSTS", ""), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			controlHosts = append(controlHosts, h)
+		}
+	}
 
-	opts := sandbox.Options{StateFile: *stateFile, ControlToken: controlToken, Logger: slog.Default()}
+	opts := sandbox.Options{StateFile: *stateFile, ControlToken: controlToken, ControlHosts: controlHosts, Logger: slog.Default()}
 	if *seedFile != "" {
 		seed, err := sandbox.ReadSeedFile(*seedFile)
 		if err != nil {

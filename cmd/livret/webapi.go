@@ -43,8 +43,8 @@ func runWebapi(ctx context.Context, args []string) error {
 		return err
 	}
 	// Checked before dialling anything: a missing secret is a configuration error, said at once.
-	if cfg.AdminToken == "" {
-		return errors.New("LIVRET_ADMIN_TOKEN is required (the operator's bearer token)")
+	if err := webapi.CheckAdminToken(cfg.AdminToken); err != nil {
+		return err
 	}
 	if cfg.TokenKey == "" {
 		return errors.New("LIVRET_TOKEN_KEY is required (id:base64key, 32-byte AES key)")

@@ -43,7 +43,7 @@ import (
 // pg_locks showed no lock waiting. A count (-fuzzminimizetime 50x) bounds each minimisation to
 // 50 executions, which also come out of the -fuzztime count.
 
-const adminToken = "fuzz-operator-token"
+const adminToken = "operator-token-of-the-ingest-fuzz-target"
 
 // fuzzEnv is the API over real HTTP on a fresh database, with a school that has an office,
 // a student and an instructor to refer to.
