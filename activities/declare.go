@@ -6,107 +6,296 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"livret/db"
 	"livret/db/dbq"
 	"livret/domain"
 	"livret/dsr"
 	"livret/school"
 )
 
-// DeclareLessons declares a batch of lessons at the DSR, each exactly once.
+// GroupSize is how many lessons DeclareLessons marks sending in one statement, posts, and
+// records in one statement. Small, because a group's lessons are sending from its mark to its
+// record: a crash in between costs one look-up at the DSR per lesson of the group.
+const GroupSize = 10
+
+// DeclareLessons declares a batch of lessons at the DSR, each exactly once, a group of
+// GroupSize lessons at a time.
 //
 // The DSR has no idempotency key, so exactly-once is ours to keep:
-//   - a lesson is marked sending, and that is committed, before its POST;
+//   - a group's lessons are marked sending in one statement, committed before their POSTs;
 //   - a lesson found already sending (a crash, a timeout after the DSR stored it, a worker
-//     killed mid-batch, a retry of this activity) is first looked up at the DSR and only
-//     posted if absent;
+//     killed mid-group, a retry of this activity) is first looked up at the DSR and only
+//     posted if absent; so is a lesson whose POST is retried after a transient fault;
 //   - LECON_EN_DOUBLON for a lesson the DSR holds on our contract at the same start counts
-//     as transmitted.
+//     as transmitted;
+//   - the group's outcomes are written in one statement after its POSTs; lessons marked by
+//     the group from pending and not yet posted when a fault stops it go back to pending
+//     (TransmissionUnmarkSending), the others stay sending until a look-up settles them.
 //
-// No transaction spans a DSR call: each state change is its own statement. Business refusals
-// are recorded on the lesson; only faults fail the activity, typed by failure().
+// No transaction spans a DSR call: the mark, the record and the unmark are each one
+// statement of their own. Business refusals are recorded on the lesson; only faults fail
+// the activity, typed by failure().
 func (a *Activities) DeclareLessons(ctx context.Context, in BatchInput) (DeclareResult, error) {
 	q := dbq.New(a.Pool)
 	rows, err := q.LessonSendList(ctx, dbq.LessonSendListParams{SchoolID: in.SchoolID, LessonIds: in.LessonIDs})
 	if err != nil {
 		return DeclareResult{}, err
 	}
-	// A retried attempt resumes after the last lesson the previous one finished.
-	start := 0
+	// A retried attempt resumes after the last group the previous one recorded (the details
+	// are the index of the next lesson, as they were when lessons went one by one); a
+	// come-back resumes at the group it was asked to come back for.
+	start := min(max(in.Resume, 0), len(rows))
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &start)
 	}
-	for i := start; i < len(rows); i++ {
-		r := rows[i]
-		err := retryBriefly(ctx, func() error { return a.declareOne(ctx, q, r, in) })
+	for i := start; i < len(rows); i += GroupSize {
+		end := min(i+GroupSize, len(rows))
+		todo, err := a.plan(ctx, q, rows[i:end], in)
 		if err != nil {
-			return DeclareResult{}, a.fault(ctx, q, r, err)
+			return DeclareResult{}, err
 		}
-		activity.RecordHeartbeat(ctx, i+1)
+		gctx := ctx
+		if in.Paced && len(todo) > 0 {
+			var block *Block
+			if i == in.Resume && in.ReservedSlots > 0 && a.Limiter != nil {
+				block = &Block{AccountID: *todo[0].LessonFact.AccountID, From: in.ReservedFrom, Spacing: a.Limiter.Spacing(), Slots: in.ReservedSlots}
+			} else {
+				n := callsOf(todo)
+				if block, err = a.Limiter.Reserve(ctx, *todo[0].LessonFact.AccountID, n); err != nil {
+					return DeclareResult{}, err
+				}
+				if block != nil && time.Until(block.From) > MaxInActivityWait {
+					// The account is busy (other batches, other offices): the slots are
+					// ours, the wait is the workflow's, and this slot goes to other work.
+					return DeclareResult{ComeBackAt: block.From, Resume: i, ReservedSlots: n}, nil
+				}
+			}
+			if block != nil {
+				gctx = WithBlock(ctx, block)
+			}
+		}
+		if err := a.declareGroup(gctx, q, todo); err != nil {
+			return DeclareResult{}, err
+		}
+		activity.RecordHeartbeat(ctx, end)
 	}
 	return a.countBatch(ctx, q, in)
 }
 
-func (a *Activities) declareOne(ctx context.Context, q *dbq.Queries, r dbq.LessonSendListRow, in BatchInput) error {
+// MaxInActivityWait is the longest a paced DeclareLessons waits for its account's slots
+// inside the activity: about two calls at 60 a minute, seven at the DSR's 210. A longer wait
+// is a durable timer in the workflow, which holds no activity slot.
+const MaxInActivityWait = 2 * time.Second
+
+// callsOf is how many DSR calls a group's lessons are expected to make: a POST each, and a
+// look-up first for those already sending.
+func callsOf(todo []dbq.LessonSendListRow) int {
+	n := len(todo)
+	for _, r := range todo {
+		if domain.Status(r.Status) == domain.StatusSending {
+			n++
+		}
+	}
+	return n
+}
+
+// outcome is what became of one posted (or looked up) lesson, written with its group's.
+type outcome struct {
+	lessonID int64
+	status   domain.Status // transmitted or error
+	dsrID    string
+	code     domain.Code
+	message  string
+	// reconciled: found at the DSR by a look-up rather than created by this POST.
+	reconciled bool
+}
+
+// declareGroup declares one group: the lessons still to send are marked sending in one
+// statement, posted one after the other (each paced by the account's limiter), and their
+// outcomes recorded in one statement. A fault stops the group: what was settled is recorded,
+// the lessons not reached are unmarked, and the fault ends the activity (fault()).
+func (a *Activities) declareGroup(ctx context.Context, q *dbq.Queries, todo []dbq.LessonSendListRow) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(todo))
+	for i, r := range todo {
+		ids[i] = r.ID
+	}
+	marks, err := q.TransmissionMarkSendingMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	marked := make(map[int64]dbq.TransmissionMarkSendingManyRow, len(marks))
+	for _, m := range marks {
+		marked[m.LessonID] = m
+	}
+	var (
+		done  []outcome
+		fault error
+		stop  = len(todo)
+	)
+	for i, r := range todo {
+		m, ok := marked[r.ID]
+		if !ok {
+			continue // another run finished it meanwhile
+		}
+		o, err := a.sendOne(ctx, r, m.PreviousSendingSince != nil)
+		if err != nil {
+			fault, stop = a.fault(ctx, q, r, err), i
+			break
+		}
+		done = append(done, o)
+	}
+	if err := a.record(ctx, q, done); err != nil {
+		return err
+	}
+	if fault == nil {
+		return nil
+	}
+	// The lessons after the one that stopped the group were never posted: those this group
+	// took from pending wait again; those already sending before stay so, for their look-up.
+	var back []int64
+	var attempts []int32
+	for _, r := range todo[stop+1:] {
+		if m, ok := marked[r.ID]; ok && m.PreviousSendingSince == nil {
+			back = append(back, r.ID)
+			attempts = append(attempts, m.Attempts)
+		}
+	}
+	if len(back) > 0 {
+		if _, err := q.TransmissionUnmarkSending(ctx, dbq.TransmissionUnmarkSendingParams{LessonIds: back, Attempts: attempts}); err != nil {
+			return err
+		}
+	}
+	return fault
+}
+
+// plan is the group's lessons to post now (toSend).
+func (a *Activities) plan(ctx context.Context, q *dbq.Queries, rows []dbq.LessonSendListRow, in BatchInput) ([]dbq.LessonSendListRow, error) {
+	var todo []dbq.LessonSendListRow
+	for _, r := range rows {
+		send, err := a.toSend(ctx, q, r, in)
+		if err != nil {
+			return nil, err
+		}
+		if send {
+			todo = append(todo, r)
+		}
+	}
+	return todo, nil
+}
+
+// toSend judges a lesson of the batch again: whether it is to be posted now.
+func (a *Activities) toSend(ctx context.Context, q *dbq.Queries, r dbq.LessonSendListRow, in BatchInput) (bool, error) {
 	switch domain.Status(r.Status) {
 	case domain.StatusPending:
 		// The data may have changed since the load: judge the lesson again.
 		if v := domain.Evaluate(school.Facts(r.LessonFact)); !v.Pending() {
 			k := school.LessonKey{LessonID: r.ID, SchoolID: r.SchoolID, OfficeID: r.OfficeID, StudentID: r.StudentID}
-			return school.SetVerdict(ctx, q, k, r.LessonFact, v)
+			return false, school.SetVerdict(ctx, q, k, r.LessonFact, v)
 		}
 		if !domain.DueBy(r.LessonFact.EndsAt, in.Before) {
-			return nil // not before its next day: the school may still cancel it
+			return false, nil // not before its next day: the school may still cancel it
 		}
 	case domain.StatusSending:
 	default:
-		return nil // transmitted or judged meanwhile
+		return false, nil // transmitted or judged meanwhile
 	}
-	if r.DsrContractID == nil || r.LessonFact.AccountID == nil {
-		return nil // no contract yet (refused, or the contract step will come back to it)
-	}
+	// No contract yet (refused, or the contract step will come back to it).
+	return r.DsrContractID != nil && r.LessonFact.AccountID != nil, nil
+}
+
+// sendOne posts one marked lesson, after looking it up when it may be at the DSR already
+// (mayBeThere: it was sending before this group's mark). A transient fault is retried
+// briefly, and the retry looks first, since the lost answer may have been a 201. It returns
+// the lesson's outcome, or the fault that outlasted the brief retries.
+func (a *Activities) sendOne(ctx context.Context, r dbq.LessonSendListRow, mayBeThere bool) (outcome, error) {
 	acct := a.DSR.Account(*r.LessonFact.AccountID)
 	contract := *r.DsrContractID
+	var o outcome
+	err := retryBriefly(ctx, func() error {
+		if mayBeThere {
+			// An earlier attempt may have reached the DSR: look before posting again.
+			id, found, err := a.lookup(ctx, acct, contract, r)
+			if err != nil {
+				return a.lookupFailed(r.ID, err, &o)
+			}
+			if found {
+				o = outcome{lessonID: r.ID, status: domain.StatusTransmitted, dsrID: id, reconciled: true}
+				return nil
+			}
+		}
+		started := a.now()
+		id, err := acct.DeclareLesson(ctx, contract, lessonRequest(r))
+		a.Metrics.observe("declare_lesson", a.now().Sub(started).Seconds(), err)
+		if err == nil {
+			o = outcome{lessonID: r.ID, status: domain.StatusTransmitted, dsrID: id}
+			return nil
+		}
+		switch HandlingOf(err) {
+		case Reconcile:
+			id, found, lookErr := a.lookup(ctx, acct, contract, r)
+			if lookErr != nil {
+				mayBeThere = true
+				return a.lookupFailed(r.ID, lookErr, &o)
+			}
+			if found {
+				o = outcome{lessonID: r.ID, status: domain.StatusTransmitted, dsrID: id, reconciled: true}
+				return nil
+			}
+			o = refusal(r.ID, err)
+			return nil
+		case RecordLesson, RecordStudent, LookupContract:
+			o = refusal(r.ID, err)
+			return nil
+		}
+		// A fault: the request may have reached the DSR, so a retry looks first.
+		mayBeThere = true
+		return err
+	})
+	return o, err
+}
 
-	mark, err := q.TransmissionMarkSending(ctx, r.ID)
-	if db.IsNotFound(err) {
-		return nil // another run finished it meanwhile
+// record writes a group's outcomes in one statement, then counts them.
+func (a *Activities) record(ctx context.Context, q *dbq.Queries, done []outcome) error {
+	if len(done) == 0 {
+		return nil
 	}
-	if err != nil {
+	p := dbq.TransmissionRecordOutcomesParams{}
+	for _, o := range done {
+		p.LessonIds = append(p.LessonIds, o.lessonID)
+		p.Statuses = append(p.Statuses, string(o.status))
+		p.DsrLessonIds = append(p.DsrLessonIds, o.dsrID)
+		p.Codes = append(p.Codes, string(o.code))
+		p.Messages = append(p.Messages, o.message)
+	}
+	if _, err := q.TransmissionRecordOutcomes(ctx, p); err != nil {
 		return err
 	}
-	if mark.PreviousSendingSince != nil {
-		// An earlier attempt may have reached the DSR: look before posting again.
-		id, found, err := a.lookup(ctx, acct, contract, r)
-		if err != nil {
-			return a.lookupFailed(ctx, q, r.ID, err)
-		}
-		if found {
+	for _, o := range done {
+		switch {
+		case o.status == domain.StatusTransmitted && o.reconciled:
 			a.Metrics.reconciled()
-			return a.transmitted(ctx, q, r.ID, id)
+			a.Metrics.transmitted()
+		case o.status == domain.StatusTransmitted:
+			a.Metrics.transmitted()
+		default:
+			a.Metrics.refused(string(o.code))
 		}
 	}
-	started := a.now()
-	id, err := acct.DeclareLesson(ctx, contract, lessonRequest(r))
-	a.Metrics.observe("declare_lesson", a.now().Sub(started).Seconds(), err)
-	if err == nil {
-		return a.transmitted(ctx, q, r.ID, id)
-	}
-	switch HandlingOf(err) {
-	case Reconcile:
-		id, found, lookErr := a.lookup(ctx, acct, contract, r)
-		if lookErr != nil {
-			return a.lookupFailed(ctx, q, r.ID, lookErr)
+	return nil
+}
+
+// refusal is a lesson's refusal in the DSR's words.
+func refusal(lessonID int64, err error) outcome {
+	code, message := domain.Code("DSR"), err.Error()
+	if e, ok := dsr.AsError(err); ok {
+		code, message = e.Code, e.Message
+		if message == "" {
+			message = code.Message()
 		}
-		if found {
-			a.Metrics.reconciled()
-			return a.transmitted(ctx, q, r.ID, id)
-		}
-		return a.markError(ctx, q, r.ID, err)
-	case RecordLesson, RecordStudent, LookupContract:
-		return a.markError(ctx, q, r.ID, err)
 	}
-	return err
+	return outcome{lessonID: lessonID, status: domain.StatusError, code: code, message: message}
 }
 
 // fault ends the activity on an error no lesson-level record can absorb: the school closed,
@@ -144,10 +333,11 @@ func (a *Activities) lookup(ctx context.Context, acct *dsr.Account, contract str
 
 // lookupFailed handles a failed look-up. The DSR refusing to list the contract's lessons
 // (CONTRAT_NON_AUTORISE, CONTRAT_INTROUVABLE) refuses the lesson as its POST would: that is
-// recorded on the lesson, not retried as a fault for a day. Anything else is the caller's.
-func (a *Activities) lookupFailed(ctx context.Context, q *dbq.Queries, lessonID int64, err error) error {
+// its outcome, not a fault retried for a day. Anything else is the caller's.
+func (a *Activities) lookupFailed(lessonID int64, err error, o *outcome) error {
 	if HandlingOf(err) == RecordLesson {
-		return a.markError(ctx, q, lessonID, err)
+		*o = refusal(lessonID, err)
+		return nil
 	}
 	return err
 }
@@ -160,14 +350,6 @@ func lessonRequest(r dbq.LessonSendListRow) dsr.LessonRequest {
 		AuthorizationNumber: number,
 		InstructorLastName:  r.InstructorLastName, InstructorFirstName: r.InstructorFirstName,
 	}
-}
-
-func (a *Activities) transmitted(ctx context.Context, q *dbq.Queries, lessonID int64, dsrID string) error {
-	if _, err := q.TransmissionMarkTransmitted(ctx, dbq.TransmissionMarkTransmittedParams{LessonID: lessonID, DsrLessonID: &dsrID}); err != nil {
-		return err
-	}
-	a.Metrics.transmitted()
-	return nil
 }
 
 // markError records a refusal on the lesson in the DSR's words.

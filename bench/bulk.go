@@ -16,7 +16,7 @@ import (
 // single PUTs, from one client and from several at once. The variants take turns, 1,000 items
 // each, so that a change in the machine's load falls on all of them alike.
 func scenarioBulk(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}

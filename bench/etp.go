@@ -28,7 +28,7 @@ var etpAt = time.Date(2026, 12, 2, 12, 0, 0, 0, domain.Paris)
 // driving (×1.2), moto plateau, collective theory sessions of 8 students, unsupervised
 // simulator lessons (capped at 5 h per student); 2 % refused by the DSR, 2 % pending.
 func scenarioETP(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}

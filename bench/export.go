@@ -26,7 +26,7 @@ var exportHeader = []string{"Référence", "Bureau", "Date et heure", "Début", 
 // before and during the download (the webapi serves it from this process). A streamed export
 // keeps the same peak whatever the number of rows.
 func scenarioExport(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,9 @@ type config struct {
 	bulkItems    int
 	bulkClients  int
 	etpSize      int
+	dbConns      int
+	workers      int
+	slots        int
 }
 
 func main() {
@@ -70,6 +73,9 @@ func main() {
 	flag.IntVar(&c.bulkItems, "bulk-items", 5000, "bulk: items sent each way (offices, instructors, students, lessons)")
 	flag.IntVar(&c.bulkClients, "bulk-clients", 8, "bulk: concurrent clients of the parallel single-PUT variant")
 	flag.IntVar(&c.etpSize, "etp-lessons", 100000, "etp: lessons in each of the two offices")
+	flag.IntVar(&c.dbConns, "db-conns", 40, "the size of the stack's PostgreSQL pool (shared by the workers and the baseline)")
+	flag.IntVar(&c.workers, "workers", 1, "limit: Livret worker instances polling the task queue (each its own slots, DSR client and limiter, one pool)")
+	flag.IntVar(&c.slots, "slots", 0, "limit, overhead: each worker's activity slots (0: worker.Options' default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -230,7 +236,7 @@ func pgTx(ctx context.Context, s *stack) int64 {
 }
 
 func scenarioLimit(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}
@@ -242,8 +248,10 @@ func scenarioLimit(ctx context.Context, c config) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.startWorker(ctx, c.limitPerMin); err != nil {
-		return nil, err
+	for range max(1, c.workers) {
+		if err := s.startWorker(ctx, c.limitPerMin, c.slots); err != nil {
+			return nil, err
+		}
 	}
 	resetPeakRSS()
 	wall, err := runLivret(ctx, s, sd)
@@ -255,14 +263,14 @@ func scenarioLimit(ctx context.Context, c config) ([]result, error) {
 		return nil, err
 	}
 	r := rates(l, c.limitPerMin)
-	return []result{{Scenario: "limit", Variant: fmt.Sprintf("%d accounts, %d/min", c.limitAccts, c.limitPerMin), Lessons: sd.lessons,
+	return []result{{Scenario: "limit", Variant: fmt.Sprintf("%d accounts, %d/min, %d worker(s)", c.limitAccts, c.limitPerMin, max(1, c.workers)), Lessons: sd.lessons,
 		Transmitted: tr, Lost: lost, Duplicates: dup, WallS: wall.Seconds(), LessonsPerS: float64(tr) / wall.Seconds(),
 		PeakRSSMB: peakRSSMB(), AchievedMin: r.AchievedMin, AchievedMedian: r.AchievedMedian, MaxWindow: r.MaxWindowOverLimit,
 		RateLimited: l.RateLimited}}, nil
 }
 
 func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +287,7 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.startWorker(ctx, 0); err != nil {
+	if err := s.startWorker(ctx, 0, c.slots); err != nil {
 		return nil, err
 	}
 	// Livret first, then the baseline, on identical data in the same process.
@@ -317,7 +325,7 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 func scenarioScale(ctx context.Context, c config) ([]result, error) {
 	var out []result
 	for _, n := range c.scaleSizes {
-		s, err := newStack(ctx, c.adminURL)
+		s, err := newStack(ctx, c.adminURL, c.dbConns)
 		if err != nil {
 			return nil, err
 		}
@@ -331,7 +339,7 @@ func scenarioScale(ctx context.Context, c config) ([]result, error) {
 			s.close()
 			return nil, err
 		}
-		if err := s.startWorker(ctx, 0); err != nil {
+		if err := s.startWorker(ctx, 0, c.slots); err != nil {
 			s.close()
 			return nil, err
 		}

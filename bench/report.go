@@ -21,7 +21,7 @@ func newOrchestrator(s *stack) *worker.Orchestrator { return worker.NewOrchestra
 // scenarioReport measures the report endpoints, through the real HTTP API, on one office
 // holding c.reportSize lessons (2 % of them in error).
 func scenarioReport(ctx context.Context, c config) ([]result, error) {
-	s, err := newStack(ctx, c.adminURL)
+	s, err := newStack(ctx, c.adminURL, c.dbConns)
 	if err != nil {
 		return nil, err
 	}

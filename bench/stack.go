@@ -34,7 +34,7 @@ type stack struct {
 	client     client.Client
 	tokens     *db.TokenStore
 	dsrCfg     dsr.Config
-	worker     sdkworker.Worker
+	workers    []sdkworker.Worker
 }
 
 const (
@@ -43,7 +43,8 @@ const (
 	benchRedirect     = "http://127.0.0.1:1/v1/oauth/callback"
 )
 
-func newStack(ctx context.Context, adminURL string) (*stack, error) {
+// newStack builds the stack; dbConns sizes its PostgreSQL pool (0: 40).
+func newStack(ctx context.Context, adminURL string, dbConns int) (*stack, error) {
 	s := &stack{adminURL: adminURL, dbName: fmt.Sprintf("livret_bench_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)}
 	// A fresh database, created by EnsureDatabase and dropped by close.
 	u := replaceDB(adminURL, s.dbName)
@@ -58,6 +59,9 @@ func newStack(ctx context.Context, adminURL string) (*stack, error) {
 		return nil, err
 	}
 	pcfg.MaxConns = 40
+	if dbConns > 0 {
+		pcfg.MaxConns = int32(dbConns)
+	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, err
@@ -93,13 +97,17 @@ func newStack(ctx context.Context, adminURL string) (*stack, error) {
 	return s, nil
 }
 
-// startWorker starts a Livret worker whose per-account limit is limitPerMin (0: none).
-func (s *stack) startWorker(ctx context.Context, limitPerMin int) error {
-	w, err := worker.Start(ctx, s.client, s.workerConfig(limitPerMin))
+// startWorker starts one more Livret worker whose per-account limit is limitPerMin (0: none)
+// and whose activity slots are slots (0: the default). Each started worker is a worker
+// process's worth (its own DSR client, token cache and slots) polling the same task queue.
+func (s *stack) startWorker(ctx context.Context, limitPerMin, slots int) error {
+	cfg := s.workerConfig(limitPerMin)
+	cfg.Options.MaxConcurrentActivities = slots
+	w, err := worker.Start(ctx, s.client, cfg)
 	if err != nil {
 		return err
 	}
-	s.worker = w
+	s.workers = append(s.workers, w)
 	return nil
 }
 
@@ -110,8 +118,8 @@ func (s *stack) workerConfig(limitPerMin int) worker.Config {
 }
 
 func (s *stack) close() {
-	if s.worker != nil {
-		s.worker.Stop()
+	for _, w := range s.workers {
+		w.Stop()
 	}
 	if s.temporal != nil {
 		s.temporal.Stop()

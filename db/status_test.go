@@ -71,6 +71,34 @@ func TestTransmissionGuardsFollowTheStatusTable(t *testing.T) {
 			n, err := q.TransmissionMarkError(ctx, dbq.TransmissionMarkErrorParams{LessonID: l.ID, Code: "LECON_FUTURE", Message: "m", Origin: "dsr"})
 			return n == 1, err
 		}},
+		{domain.EventMarkSending, domain.StatusSending, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
+			rows, err := q.TransmissionMarkSendingMany(ctx, []int64{l.ID})
+			return len(rows) == 1 && rows[0].LessonID == l.ID, err
+		}},
+		{domain.EventTransmitted, domain.StatusTransmitted, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
+			n, err := q.TransmissionRecordOutcomes(ctx, dbq.TransmissionRecordOutcomesParams{LessonIds: []int64{l.ID},
+				Statuses: []string{"transmitted"}, DsrLessonIds: []string{"dsr-1"}, Codes: []string{""}, Messages: []string{""}})
+			return n == 1, err
+		}},
+		{domain.EventRefused, domain.StatusError, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
+			n, err := q.TransmissionRecordOutcomes(ctx, dbq.TransmissionRecordOutcomesParams{LessonIds: []int64{l.ID},
+				Statuses: []string{"error"}, DsrLessonIds: []string{""}, Codes: []string{"LECON_FUTURE"}, Messages: []string{"m"}})
+			return n == 1, err
+		}},
+		{domain.EventUnmarkSending, domain.StatusPending, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
+			tr, err := q.TransmissionGet(ctx, dbq.TransmissionGetParams{SchoolID: f.school.ID, LessonID: l.ID})
+			if err != nil {
+				return false, err
+			}
+			// A stale attempts (another attempt marked it since) leaves it alone whatever its state.
+			if n, err := q.TransmissionUnmarkSending(ctx, dbq.TransmissionUnmarkSendingParams{LessonIds: []int64{l.ID},
+				Attempts: []int32{tr.Attempts - 1}}); n != 0 || err != nil {
+				return n != 0, err
+			}
+			n, err := q.TransmissionUnmarkSending(ctx, dbq.TransmissionUnmarkSendingParams{LessonIds: []int64{l.ID},
+				Attempts: []int32{tr.Attempts}})
+			return n == 1, err
+		}},
 		{domain.EventResend, domain.StatusPending, func(q *dbq.Queries, l dbq.Lesson) (bool, error) {
 			_, err := q.TransmissionResend(ctx, dbq.TransmissionResendParams{SchoolID: f.school.ID, LessonID: l.ID})
 			return applied(err)

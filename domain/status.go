@@ -89,6 +89,9 @@ const (
 	EventVerdict Event = "verdict"
 	// EventMarkSending: a run is about to POST it (committed before the call).
 	EventMarkSending Event = "mark_sending"
+	// EventUnmarkSending: a group marked it sending from pending and a fault stopped the
+	// group before its POST: nothing of it left Livret, so it waits again.
+	EventUnmarkSending Event = "unmark_sending"
 	// EventTransmitted: the DSR holds it (a 201, or found by the look-up).
 	EventTransmitted Event = "transmitted"
 	// EventRefused: the DSR refused it (or its contract), in its own words.
@@ -136,6 +139,8 @@ var Transitions = []Transition{
 		Why: "a DSR refusal stays until the admin resends, unless the lesson is no longer to be sent at all"},
 	{From: StatusPending, Event: EventMarkSending, To: []Status{StatusSending}, Why: "committed before the POST"},
 	{From: StatusSending, Event: EventMarkSending, To: []Status{StatusSending}, Why: "a retry: looked up at the DSR before any new POST"},
+	{From: StatusSending, Event: EventUnmarkSending, To: []Status{StatusPending},
+		Why: "marked by this attempt from pending and never posted (TransmissionUnmarkSending guards on the mark's attempts)"},
 	{From: StatusPending, Event: EventTransmitted, To: []Status{StatusTransmitted}},
 	{From: StatusSending, Event: EventTransmitted, To: []Status{StatusTransmitted}},
 	{From: StatusPending, Event: EventRefused, To: []Status{StatusError}, Why: "a contract refusal reaches lessons not yet marked"},

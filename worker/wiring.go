@@ -74,18 +74,19 @@ func (cfg Config) logger() *slog.Logger {
 }
 
 // NewDSRClient is a worker process's DSR client: its own in-process state, the tokens in
-// Postgres, each call paced by the account's limiter.
+// Postgres (read again at most every TokenCacheTTL per account), each call paced by the
+// account's limiter.
 func NewDSRClient(cfg Config) *dsr.Client {
 	dc := cfg.DSR
 	if dc.Logger == nil {
 		dc.Logger = cfg.logger()
 	}
-	return dsr.New(dc, &db.TokenStore{Pool: cfg.Pool, Sealer: cfg.Sealer}, NewLimiter(cfg.Pool, cfg.RateLimitPerMin))
+	return dsr.New(dc, newTokenCache(&db.TokenStore{Pool: cfg.Pool, Sealer: cfg.Sealer}, TokenCacheTTL), NewLimiter(cfg.Pool, cfg.RateLimitPerMin))
 }
 
 // NewActivities is the activity struct a worker process registers.
 func NewActivities(cfg Config) *activities.Activities {
-	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL, ETPWindowMonths: cfg.ETPWindowMonths,
+	acts := &activities.Activities{Pool: cfg.Pool, DSR: NewDSRClient(cfg), Limiter: NewLimiter(cfg.Pool, cfg.RateLimitPerMin), Mailer: cfg.Mailer, PublicURL: cfg.PublicURL, ETPWindowMonths: cfg.ETPWindowMonths,
 		Sealer: cfg.Sealer, WebhookHTTP: activities.NewWebhookHTTPClient(), WebhookRetryScale: cfg.WebhookRetryScale}
 	if cfg.Metrics != nil {
 		acts.Metrics = activities.NewMetrics(cfg.Metrics)

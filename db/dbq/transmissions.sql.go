@@ -360,6 +360,51 @@ func (q *Queries) TransmissionMarkSending(ctx context.Context, lessonID int64) (
 	return i, err
 }
 
+const transmissionMarkSendingMany = `-- name: TransmissionMarkSendingMany :many
+WITH prev AS (
+    SELECT p.lesson_id AS id, p.sending_since AS previous FROM transmissions p
+    WHERE p.lesson_id = ANY($1::bigint[]) AND p.status IN ('pending', 'sending')
+    ORDER BY p.lesson_id
+    FOR UPDATE
+)
+UPDATE transmissions t
+SET status = 'sending', attempts = t.attempts + 1,
+    sending_since = coalesce(t.sending_since, now()), updated_at = now()
+FROM prev
+WHERE t.lesson_id = prev.id AND t.status IN ('pending', 'sending')
+RETURNING t.lesson_id, t.attempts, prev.previous AS previous_sending_since
+`
+
+type TransmissionMarkSendingManyRow struct {
+	LessonID             int64
+	Attempts             int32
+	PreviousSendingSince *time.Time
+}
+
+// A group's TransmissionMarkSending in one statement, committed before the group's POSTs.
+// The rows are locked in id order, so two statements over overlapping lessons never
+// deadlock. Returns, per lesson marked, its attempts (the unmark's guard) and its previous
+// sending_since (NULL: first try; else it may be at the DSR and is looked up first).
+func (q *Queries) TransmissionMarkSendingMany(ctx context.Context, lessonIds []int64) ([]TransmissionMarkSendingManyRow, error) {
+	rows, err := q.db.Query(ctx, transmissionMarkSendingMany, lessonIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TransmissionMarkSendingManyRow{}
+	for rows.Next() {
+		var i TransmissionMarkSendingManyRow
+		if err := rows.Scan(&i.LessonID, &i.Attempts, &i.PreviousSendingSince); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const transmissionMarkTransmitted = `-- name: TransmissionMarkTransmitted :execrows
 UPDATE transmissions
 SET status = 'transmitted', dsr_lesson_id = $1, transmitted_at = now(),
@@ -374,6 +419,44 @@ type TransmissionMarkTransmittedParams struct {
 
 func (q *Queries) TransmissionMarkTransmitted(ctx context.Context, arg TransmissionMarkTransmittedParams) (int64, error) {
 	result, err := q.db.Exec(ctx, transmissionMarkTransmitted, arg.DsrLessonID, arg.LessonID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const transmissionRecordOutcomes = `-- name: TransmissionRecordOutcomes :execrows
+UPDATE transmissions t
+SET status = o.status,
+    dsr_lesson_id = CASE WHEN o.status = 'transmitted' THEN o.dsr_lesson_id ELSE t.dsr_lesson_id END,
+    transmitted_at = CASE WHEN o.status = 'transmitted' THEN now() ELSE t.transmitted_at END,
+    code = o.code, message = o.message, origin = 'dsr', sending_since = NULL, updated_at = now()
+FROM (SELECT unnest($1::bigint[]) AS lesson_id, unnest($2::text[]) AS status,
+             unnest($3::text[]) AS dsr_lesson_id, unnest($4::text[]) AS code,
+             unnest($5::text[]) AS message) o
+WHERE t.lesson_id = o.lesson_id AND t.status IN ('pending', 'sending')
+  AND o.status IN ('transmitted', 'error')
+`
+
+type TransmissionRecordOutcomesParams struct {
+	LessonIds    []int64
+	Statuses     []string
+	DsrLessonIds []string
+	Codes        []string
+	Messages     []string
+}
+
+// A group's outcomes in one statement, arrays zipped by position: 'transmitted' with the
+// DSR's id, or 'error' with the DSR's code and words. The guard is TransmissionMarkTransmitted's
+// and TransmissionMarkError's.
+func (q *Queries) TransmissionRecordOutcomes(ctx context.Context, arg TransmissionRecordOutcomesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, transmissionRecordOutcomes,
+		arg.LessonIds,
+		arg.Statuses,
+		arg.DsrLessonIds,
+		arg.Codes,
+		arg.Messages,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -522,4 +605,28 @@ func (q *Queries) TransmissionSetVerdict(ctx context.Context, arg TransmissionSe
 		&i.Category,
 	)
 	return i, err
+}
+
+const transmissionUnmarkSending = `-- name: TransmissionUnmarkSending :execrows
+UPDATE transmissions t
+SET status = 'pending', sending_since = NULL, updated_at = now()
+FROM (SELECT unnest($1::bigint[]) AS lesson_id, unnest($2::int[]) AS attempts) o
+WHERE t.lesson_id = o.lesson_id AND t.attempts = o.attempts AND t.status = 'sending'
+`
+
+type TransmissionUnmarkSendingParams struct {
+	LessonIds []int64
+	Attempts  []int32
+}
+
+// Lessons a group marked sending from pending (first try) and never posted, because a fault
+// stopped the group before their turn, wait again: nothing of them left Livret. The guard on
+// attempts (the value the group's mark returned) leaves alone a lesson another attempt has
+// marked since, which may have posted it.
+func (q *Queries) TransmissionUnmarkSending(ctx context.Context, arg TransmissionUnmarkSendingParams) (int64, error) {
+	result, err := q.db.Exec(ctx, transmissionUnmarkSending, arg.LessonIds, arg.Attempts)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

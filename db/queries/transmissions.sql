@@ -130,3 +130,46 @@ WHERE t.school_id = @school_id AND t.office_id = @office_id AND t.status = 'erro
   AND t.category = ANY(@categories::text[])
 GROUP BY t.code
 ORDER BY t.code;
+
+-- name: TransmissionMarkSendingMany :many
+-- A group's TransmissionMarkSending in one statement, committed before the group's POSTs.
+-- The rows are locked in id order, so two statements over overlapping lessons never
+-- deadlock. Returns, per lesson marked, its attempts (the unmark's guard) and its previous
+-- sending_since (NULL: first try; else it may be at the DSR and is looked up first).
+WITH prev AS (
+    SELECT p.lesson_id AS id, p.sending_since AS previous FROM transmissions p
+    WHERE p.lesson_id = ANY(@lesson_ids::bigint[]) AND p.status IN ('pending', 'sending')
+    ORDER BY p.lesson_id
+    FOR UPDATE
+)
+UPDATE transmissions t
+SET status = 'sending', attempts = t.attempts + 1,
+    sending_since = coalesce(t.sending_since, now()), updated_at = now()
+FROM prev
+WHERE t.lesson_id = prev.id AND t.status IN ('pending', 'sending')
+RETURNING t.lesson_id, t.attempts, prev.previous AS previous_sending_since;
+
+-- name: TransmissionRecordOutcomes :execrows
+-- A group's outcomes in one statement, arrays zipped by position: 'transmitted' with the
+-- DSR's id, or 'error' with the DSR's code and words. The guard is TransmissionMarkTransmitted's
+-- and TransmissionMarkError's.
+UPDATE transmissions t
+SET status = o.status,
+    dsr_lesson_id = CASE WHEN o.status = 'transmitted' THEN o.dsr_lesson_id ELSE t.dsr_lesson_id END,
+    transmitted_at = CASE WHEN o.status = 'transmitted' THEN now() ELSE t.transmitted_at END,
+    code = o.code, message = o.message, origin = 'dsr', sending_since = NULL, updated_at = now()
+FROM (SELECT unnest(@lesson_ids::bigint[]) AS lesson_id, unnest(@statuses::text[]) AS status,
+             unnest(@dsr_lesson_ids::text[]) AS dsr_lesson_id, unnest(@codes::text[]) AS code,
+             unnest(@messages::text[]) AS message) o
+WHERE t.lesson_id = o.lesson_id AND t.status IN ('pending', 'sending')
+  AND o.status IN ('transmitted', 'error');
+
+-- name: TransmissionUnmarkSending :execrows
+-- Lessons a group marked sending from pending (first try) and never posted, because a fault
+-- stopped the group before their turn, wait again: nothing of them left Livret. The guard on
+-- attempts (the value the group's mark returned) leaves alone a lesson another attempt has
+-- marked since, which may have posted it.
+UPDATE transmissions t
+SET status = 'pending', sending_since = NULL, updated_at = now()
+FROM (SELECT unnest(@lesson_ids::bigint[]) AS lesson_id, unnest(@attempts::int[]) AS attempts) o
+WHERE t.lesson_id = o.lesson_id AND t.attempts = o.attempts AND t.status = 'sending';
