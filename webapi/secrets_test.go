@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,6 +97,19 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	}
 	person.get("/ui/offices").want(t, http.StatusOK)
 
+	// A named key: shown once by its creation, then used, listed and revoked; it too stays
+	// out of everything else.
+	keyAnswer := e.do("POST", "/v1/api-keys", a.Key, map[string]any{"name": "Logiciel de secours"}).want(t, http.StatusCreated)
+	namedKey, _ := keyAnswer.object(t)["key"].(string)
+	if len(namedKey) < 16 {
+		t.Fatalf("no key in %s", keyAnswer.body)
+	}
+	e.do("GET", "/v1/school", namedKey, nil).want(t, http.StatusOK)
+	var keyList []map[string]any
+	e.do("GET", "/v1/api-keys", a.Key, nil).want(t, http.StatusOK).json(t, &keyList)
+	e.do("DELETE", "/v1/api-keys/"+fmt.Sprint(keyAnswer.object(t)["id"]), a.Key, nil).want(t, http.StatusNoContent)
+	e.do("GET", "/v1/school", namedKey, nil).wantProblem(t, http.StatusUnauthorized)
+
 	// A state and a code travel through the browser by design (in the redirects): they must
 	// stay out of the logs and the database; tokens and the key out of everything.
 	type secret struct {
@@ -112,7 +126,8 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	}
 	secrets = append(secrets, secret{"API key", a.Key, false}, secret{"webhook secret", hookSecret, false},
 		secret{"webhook key", hookKey, false}, secret{"webhook key (hex)", hex.EncodeToString(rawKey), false},
-		secret{"password", personPassword, false}, secret{"session id", sessionID, false}, secret{"invitation token", invitation, false})
+		secret{"password", personPassword, false}, secret{"session id", sessionID, false}, secret{"invitation token", invitation, false},
+		secret{"named API key", namedKey, false})
 	// Each secret in the forms a leak would take: clear, hex (bytea columns), base64.
 	forms := func(v string) []string {
 		return []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)),
@@ -132,6 +147,9 @@ func TestSecretsStayOutOfSight(t *testing.T) {
 	for i, body := range e.answers.all() {
 		if body == string(hookAnswer.body) { // it shows the secret once, on purpose: nothing else
 			body = strings.Replace(body, `"secret":"`+hookSecret+`"`, "", 1)
+		}
+		if body == string(keyAnswer.body) { // the named key's creation shows it once, on purpose
+			body = strings.Replace(body, `"key":"`+namedKey+`"`, "", 1)
 		}
 		if body != created {
 			places["answer "+string(rune('0'+i%10))+"/"+string(rune('a'+i/10%26))] = body
