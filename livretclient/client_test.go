@@ -46,7 +46,9 @@ func TestTypesMatchTheOpenAPIDocument(t *testing.T) {
 		"BatchInstructor": BatchInstructor{}, "BatchStudent": BatchStudent{}, "BatchLesson": BatchLesson{},
 		"BatchResult": BatchResult{}, "BatchItemResult": BatchItemResult{},
 		"ETPReport": ETPReport{}, "ETPInstructor": ETPInstructor{}, "ETPFigures": ETPFigures{}, "ETPAtRisk": ETPAtRisk{},
-		"ETPEstimate": ETPEstimate{},
+		"ETPEstimate": ETPEstimate{}, "User": User{}, "UserInput": UserInput{}, "UserPatch": UserPatch{},
+		"APIKey": APIKey{}, "APIKeyInput": APIKeyInput{}, "APIKeyCreated": APIKeyCreated{},
+		"AuditEntry": AuditEntry{}, "AuditPage": AuditPage{},
 	}
 	for name, schema := range doc.Components.Schemas {
 		v, ok := types[name]

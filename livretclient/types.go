@@ -12,6 +12,8 @@ type SchoolInput struct {
 	Name     string `json:"name"`
 	Agrement string `json:"agrement"`
 	Scope    string `json:"scope,omitempty"` // guide or etendu; empty: the deployment's default
+	// AdminEmail, when set, is invited as the school's first gerant.
+	AdminEmail string `json:"admin_email,omitempty"`
 }
 
 // Settings is the school's own GET /v1/school.
@@ -438,3 +440,67 @@ type BatchItemResult struct {
 
 // Applied reports whether the item was written (created or updated).
 func (r BatchItemResult) Applied() bool { return r.Status == 200 || r.Status == 201 }
+
+// People, keys and the audit trail (docs/api.md, "People and keys").
+
+// UserInput is the body of POST /v1/users.
+type UserInput struct {
+	Email      string   `json:"email"`
+	Role       string   `json:"role"`
+	OfficeRefs []string `json:"office_refs,omitempty"`
+}
+
+// UserPatch is the body of PATCH /v1/users/{id}.
+type UserPatch struct {
+	Role       string   `json:"role,omitempty"`
+	OfficeRefs []string `json:"office_refs,omitempty"`
+}
+
+// User is a person of the school.
+type User struct {
+	ID         int64    `json:"id"`
+	Email      string   `json:"email"`
+	Role       string   `json:"role"`
+	RoleLabel  string   `json:"role_label"`
+	OfficeRefs []string `json:"office_refs"`
+	Invited    bool     `json:"invited"`
+	CreatedAt  string   `json:"created_at"`
+}
+
+// APIKeyInput is the body of POST /v1/api-keys.
+type APIKeyInput struct {
+	Name string `json:"name"`
+}
+
+// APIKeyCreated is the one answer that shows a key.
+type APIKeyCreated struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+	CreatedAt string `json:"created_at"`
+}
+
+// APIKey is a key as listed: never the key itself.
+type APIKey struct {
+	ID         int64   `json:"id"`
+	Name       string  `json:"name"`
+	CreatedAt  string  `json:"created_at"`
+	LastUsedAt *string `json:"last_used_at"`
+	RevokedAt  *string `json:"revoked_at"`
+}
+
+// AuditEntry is one row of the audit trail.
+type AuditEntry struct {
+	At     string `json:"at"`
+	Actor  string `json:"actor"`
+	Action string `json:"action"`
+	Object string `json:"object"`
+}
+
+// AuditPage is a page of GET /v1/audit.
+type AuditPage struct {
+	Items   []AuditEntry `json:"items"`
+	Page    int          `json:"page"`
+	PerPage int          `json:"per_page"`
+	Total   int64        `json:"total"`
+}
