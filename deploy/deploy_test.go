@@ -4,6 +4,7 @@
 package deploy_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,6 +86,60 @@ func TestAlertRulesReadMetricsLivretExports(t *testing.T) {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in livret.rules.yml", want)
 		}
+	}
+}
+
+// Every metric the dashboard plots is one the code exports (livret_*) or one the Temporal SDK
+// at go.mod's version names in its constants (temporal_*): a panel on a renamed metric would
+// stay empty without a word.
+func TestDashboardPlotsExportedMetrics(t *testing.T) {
+	exported := livretMetrics(t)
+	raw, err := os.ReadFile(filepath.Join("grafana", "dashboards", "livret.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	sdkDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/sdk").Output()
+	if err != nil {
+		t.Fatalf("go list the SDK module: %v", err)
+	}
+	constants, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(sdkDir)), "internal", "common", "metrics", "constants.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkName := regexp.MustCompile(`\btemporal_[a-z0-9_]+`)
+	var sdkPlotted int
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q plots nothing", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, name := range livretName.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+				if !exported[base] {
+					t.Errorf("panel %q plots %s, which Livret does not export", p.Title, name)
+				}
+			}
+			for _, name := range sdkName.FindAllString(tg.Expr, -1) {
+				sdkPlotted++
+				if !strings.Contains(string(constants), `"`+strings.TrimPrefix(name, "temporal_")+`"`) {
+					t.Errorf("panel %q plots %s, which the SDK does not emit", p.Title, name)
+				}
+			}
+		}
+	}
+	if sdkPlotted == 0 {
+		t.Error("the dashboard plots none of the SDK's metrics")
 	}
 }
 
