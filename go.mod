@@ -25,7 +25,10 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/alexedwards/scs/v2 v2.9.0 // indirect
+require (
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/kylelemons/godebug v1.1.0 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.3 // indirect
@@ -241,7 +244,7 @@ require (
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/validator.v2 v2.0.1 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	gopkg.in/yaml.v3 v3.0.1
 	k8s.io/api v0.35.4 // indirect
 	k8s.io/apimachinery v0.35.4 // indirect
 	k8s.io/client-go v0.35.4 // indirect

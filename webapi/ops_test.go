@@ -148,6 +148,10 @@ func TestRouterProblemsAndObservability(t *testing.T) {
 		`livret_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 		`livret_http_request_duration_seconds_bucket{method="GET",route="/v1/lessons",le=`,
 		`go_goroutines`,
+		// The state metrics, one process's: the API's (db.StateCollector).
+		"livret_db_state_up 1",
+		`livret_runs_recent{outcome="failed"} 0`,
+		"livret_dsr_accounts_needing_reconnect 0",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Fatalf("metrics lack %s", want)

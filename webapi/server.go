@@ -109,7 +109,8 @@ type Config struct {
 	Orchestrator Orchestrator
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// Metrics defaults to a new registry with the Go and process collectors.
+	// Metrics defaults to a new registry with the Go and process collectors; New adds the
+	// state metrics (db.StateCollector) to it.
 	Metrics *prometheus.Registry
 }
 
@@ -152,6 +153,11 @@ func New(cfg Config) (*Server, error) {
 		registry = prometheus.NewRegistry()
 		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
+	// The state metrics (failed runs, accounts to reconnect) are rows every process would
+	// read alike: the API serves them, one process per deployment, where N workers would
+	// export N copies of each gauge. A registry lent by the caller that has them already (a
+	// second Server on it) keeps its own.
+	register(registry, prometheus.Collector(&db.StateCollector{Pool: cfg.Pool, Logger: logger}))
 	dsrCfg := cfg.DSR
 	dsrCfg.RedirectURL = public.String() + CallbackPath
 	if dsrCfg.Logger == nil {

@@ -10,6 +10,27 @@ import (
 	"time"
 )
 
+const accountCountNeedingReconnect = `-- name: AccountCountNeedingReconnect :one
+SELECT count(DISTINCT a.id)::bigint AS accounts, count(o.id)::bigint AS offices
+FROM dsr_accounts a
+JOIN offices o ON o.account_id = a.id
+WHERE a.needs_reconnect
+`
+
+type AccountCountNeedingReconnectRow struct {
+	Accounts int64
+	Offices  int64
+}
+
+// RdvPermis accounts that an office uses and that need a new login, and those offices (every
+// school): livret_dsr_accounts_needing_reconnect and livret_offices_needing_reconnect.
+func (q *Queries) AccountCountNeedingReconnect(ctx context.Context) (AccountCountNeedingReconnectRow, error) {
+	row := q.db.QueryRow(ctx, accountCountNeedingReconnect)
+	var i AccountCountNeedingReconnectRow
+	err := row.Scan(&i.Accounts, &i.Offices)
+	return i, err
+}
+
 const accountGet = `-- name: AccountGet :one
 SELECT id, school_id, dsr_account_id, email, access_token_enc, refresh_token_enc, key_id, access_expires_at, refresh_expires_at, needs_reconnect, created_at, updated_at FROM dsr_accounts WHERE id = $1
 `

@@ -10,6 +10,62 @@ import (
 	"time"
 )
 
+const runCountFinishedSince = `-- name: RunCountFinishedSince :many
+SELECT outcome, count(*)::bigint AS runs
+FROM runs
+WHERE finished_at >= $1::timestamptz
+GROUP BY outcome
+ORDER BY outcome
+`
+
+type RunCountFinishedSinceRow struct {
+	Outcome string
+	Runs    int64
+}
+
+// Runs of every school that ended at or after @since, by outcome: the state metrics'
+// livret_runs_recent (db.StateCollector). Reads the index runs_finished.
+func (q *Queries) RunCountFinishedSince(ctx context.Context, since time.Time) ([]RunCountFinishedSinceRow, error) {
+	rows, err := q.db.Query(ctx, runCountFinishedSince, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunCountFinishedSinceRow{}
+	for rows.Next() {
+		var i RunCountFinishedSinceRow
+		if err := rows.Scan(&i.Outcome, &i.Runs); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runCountRunning = `-- name: RunCountRunning :one
+SELECT count(*)::bigint AS runs,
+       coalesce(extract(epoch FROM now() - min(started_at)), 0)::float8 AS oldest_age_seconds
+FROM runs
+WHERE outcome = 'running'
+`
+
+type RunCountRunningRow struct {
+	Runs             int64
+	OldestAgeSeconds float64
+}
+
+// Runs of every school still 'running' and how long ago the oldest one started (0 when none):
+// livret_runs_running and livret_runs_running_oldest_age_seconds. Reads runs_running_started.
+func (q *Queries) RunCountRunning(ctx context.Context) (RunCountRunningRow, error) {
+	row := q.db.QueryRow(ctx, runCountRunning)
+	var i RunCountRunningRow
+	err := row.Scan(&i.Runs, &i.OldestAgeSeconds)
+	return i, err
+}
+
 const runLastByOffice = `-- name: RunLastByOffice :one
 SELECT id, school_id, office_id, workflow_id, run_id, business_date, started_at, finished_at, transmitted, errors, not_eligible, deferred, outcome, failure, refused FROM runs WHERE school_id = $1 AND office_id = $2
 ORDER BY started_at DESC, id DESC

@@ -37,3 +37,11 @@ SELECT a.* FROM dsr_accounts a
 WHERE NOT a.needs_reconnect
   AND EXISTS (SELECT 1 FROM offices o WHERE o.account_id = a.id)
 ORDER BY a.id;
+
+-- name: AccountCountNeedingReconnect :one
+-- RdvPermis accounts that an office uses and that need a new login, and those offices (every
+-- school): livret_dsr_accounts_needing_reconnect and livret_offices_needing_reconnect.
+SELECT count(DISTINCT a.id)::bigint AS accounts, count(o.id)::bigint AS offices
+FROM dsr_accounts a
+JOIN offices o ON o.account_id = a.id
+WHERE a.needs_reconnect;

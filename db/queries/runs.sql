@@ -49,3 +49,20 @@ UPDATE runs
 SET outcome = 'failed', failure = @failure, finished_at = @finished_at::timestamptz,
     errors = office_error_count(school_id, office_id)
 WHERE id = @id AND outcome = 'running';
+
+-- name: RunCountFinishedSince :many
+-- Runs of every school that ended at or after @since, by outcome: the state metrics'
+-- livret_runs_recent (db.StateCollector). Reads the index runs_finished.
+SELECT outcome, count(*)::bigint AS runs
+FROM runs
+WHERE finished_at >= @since::timestamptz
+GROUP BY outcome
+ORDER BY outcome;
+
+-- name: RunCountRunning :one
+-- Runs of every school still 'running' and how long ago the oldest one started (0 when none):
+-- livret_runs_running and livret_runs_running_oldest_age_seconds. Reads runs_running_started.
+SELECT count(*)::bigint AS runs,
+       coalesce(extract(epoch FROM now() - min(started_at)), 0)::float8 AS oldest_age_seconds
+FROM runs
+WHERE outcome = 'running';
