@@ -94,16 +94,6 @@ type BatchInput struct {
 	LessonIDs []int64
 	// Before: only lessons that ended before it are declared (rule 8).
 	Before time.Time
-	// Paced (DeclareLessons of runs at the "paced-declare" version): each group reserves its
-	// calls' slots first, and a group whose slots start later than MaxInActivityWait is not
-	// waited for: the activity returns ComeBackAt and the workflow waits on a durable timer.
-	Paced bool
-	// Resume is the index in LessonIDs of the lesson a come-back starts from; ReservedFrom
-	// and ReservedSlots are the slots reserved for its group by the call that asked to come
-	// back (DeclareResult).
-	Resume        int
-	ReservedFrom  time.Time
-	ReservedSlots int
 }
 
 // ContractsResult counts the contracts a batch needed.
@@ -121,12 +111,6 @@ type DeclareResult struct {
 	NotEligible int
 	// Deferred lessons stay pending (not due yet, or sent meanwhile by another run).
 	Deferred int
-	// ComeBackAt, when set, ends a paced call early: the account's next slots, reserved for
-	// the group at Resume (ReservedSlots of them), start then. The counts are then empty; the
-	// last call of the batch counts it whole.
-	ComeBackAt    time.Time
-	Resume        int
-	ReservedSlots int
 }
 
 // RecordInput is a run's summary, written to the runs table when the run starts, ends or

@@ -41,61 +41,24 @@ func (a *Activities) DeclareLessons(ctx context.Context, in BatchInput) (Declare
 		return DeclareResult{}, err
 	}
 	// A retried attempt resumes after the last group the previous one recorded (the details
-	// are the index of the next lesson, as they were when lessons went one by one); a
-	// come-back resumes at the group it was asked to come back for.
-	start := min(max(in.Resume, 0), len(rows))
+	// are the index of the next lesson, as they were when lessons went one by one).
+	start := 0
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &start)
 	}
+	start = min(max(start, 0), len(rows))
 	for i := start; i < len(rows); i += GroupSize {
 		end := min(i+GroupSize, len(rows))
 		todo, err := a.plan(ctx, q, rows[i:end], in)
 		if err != nil {
 			return DeclareResult{}, err
 		}
-		gctx := ctx
-		if in.Paced && len(todo) > 0 {
-			var block *Block
-			if i == in.Resume && in.ReservedSlots > 0 && a.Limiter != nil {
-				block = &Block{AccountID: *todo[0].LessonFact.AccountID, From: in.ReservedFrom, Spacing: a.Limiter.Spacing(), Slots: in.ReservedSlots}
-			} else {
-				n := callsOf(todo)
-				if block, err = a.Limiter.Reserve(ctx, *todo[0].LessonFact.AccountID, n); err != nil {
-					return DeclareResult{}, err
-				}
-				if block != nil && time.Until(block.From) > MaxInActivityWait {
-					// The account is busy (other batches, other offices): the slots are
-					// ours, the wait is the workflow's, and this slot goes to other work.
-					return DeclareResult{ComeBackAt: block.From, Resume: i, ReservedSlots: n}, nil
-				}
-			}
-			if block != nil {
-				gctx = WithBlock(ctx, block)
-			}
-		}
-		if err := a.declareGroup(gctx, q, todo); err != nil {
+		if err := a.declareGroup(ctx, q, todo); err != nil {
 			return DeclareResult{}, err
 		}
 		activity.RecordHeartbeat(ctx, end)
 	}
 	return a.countBatch(ctx, q, in)
-}
-
-// MaxInActivityWait is the longest a paced DeclareLessons waits for its account's slots
-// inside the activity: about two calls at 60 a minute, seven at the DSR's 210. A longer wait
-// is a durable timer in the workflow, which holds no activity slot.
-const MaxInActivityWait = 2 * time.Second
-
-// callsOf is how many DSR calls a group's lessons are expected to make: a POST each, and a
-// look-up first for those already sending.
-func callsOf(todo []dbq.LessonSendListRow) int {
-	n := len(todo)
-	for _, r := range todo {
-		if domain.Status(r.Status) == domain.StatusSending {
-			n++
-		}
-	}
-	return n
 }
 
 // outcome is what became of one posted (or looked up) lesson, written with its group's.

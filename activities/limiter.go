@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -36,17 +35,13 @@ func (l *RateLimiter) Spacing() time.Duration {
 	return time.Duration(float64(time.Minute) / (float64(l.PerMinute) * h))
 }
 
-// Wait blocks until the account may make one call. It satisfies dsr.Limiter. Under a
-// context carrying a Block of the account's (WithBlock), the call takes the block's next
-// slot; once the block is spent, or without one, it reserves a slot of its own.
+// Wait blocks until the account may make one call. It satisfies dsr.Limiter. The slot is
+// reserved when the call is about to go, never ahead: a call that is late (a slow answer
+// before it, a pause) takes the next free slot rather than one already past, so late calls
+// never bunch into a burst the DSR would refuse (429).
 func (l *RateLimiter) Wait(ctx context.Context, accountID int64) error {
 	if l == nil || l.PerMinute <= 0 {
 		return nil
-	}
-	if b, ok := ctx.Value(blockKey{}).(*Block); ok && b.AccountID == accountID {
-		if at, ok := b.take(); ok {
-			return sleepHeartbeating(ctx, time.Until(at))
-		}
 	}
 	spacing := l.Spacing()
 	r, err := dbq.New(l.Pool).RateReserve(ctx, dbq.RateReserveParams{
@@ -78,55 +73,4 @@ func sleepHeartbeating(ctx context.Context, d time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// Block is a run of an account's consecutive call slots reserved with one statement
-// (Reserve): a group's calls. Its slots are From, From + Spacing, ... on this process's clock.
-type Block struct {
-	AccountID int64
-	From      time.Time
-	Spacing   time.Duration
-	Slots     int
-
-	mu    sync.Mutex
-	taken int
-}
-
-// take hands out the block's next slot.
-func (b *Block) take() (time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.taken >= b.Slots {
-		return time.Time{}, false
-	}
-	at := b.From.Add(time.Duration(b.taken) * b.Spacing)
-	b.taken++
-	return at, true
-}
-
-type blockKey struct{}
-
-// WithBlock makes the account's calls under ctx take their slots from b.
-func WithBlock(ctx context.Context, b *Block) context.Context {
-	return context.WithValue(ctx, blockKey{}, b)
-}
-
-// Reserve reserves the account's next n call slots in a row, in one statement, and returns
-// them without waiting: the caller decides whether to wait inside its activity (the block
-// starts soon) or to come back when it starts (a durable timer in the workflow). No limit:
-// nil, nothing to wait for.
-func (l *RateLimiter) Reserve(ctx context.Context, accountID int64, n int) (*Block, error) {
-	if l == nil || l.PerMinute <= 0 || n <= 0 {
-		return nil, nil
-	}
-	spacing := l.Spacing()
-	r, err := dbq.New(l.Pool).RateReserveBlock(ctx, dbq.RateReserveBlockParams{
-		AccountID: accountID,
-		Block:     pgtype.Interval{Microseconds: int64(n) * spacing.Microseconds(), Valid: true},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("rate limiter: %w", err)
-	}
-	// On this process's clock: the wait measured on the database's, from now.
-	return &Block{AccountID: accountID, From: time.Now().Add(r.FirstSlot.Sub(r.DbNow)), Spacing: spacing, Slots: n}, nil
 }

@@ -72,9 +72,10 @@ func TestRateLimiterSpacesSlotsAcrossProcesses(t *testing.T) {
 	}
 }
 
-// A block of slots reserved in one statement is the account's next n slots: the next block
-// (or single call) starts after its last, and a call under the block takes its slots in turn.
-func TestRateLimiterReservesBlocks(t *testing.T) {
+// A slot is reserved when the call is about to go: after the account was idle (its next
+// slot long past), the reservation is now, not the past slot, so a late call never goes
+// out in a burst with the ones before it; the next reservation is one spacing later.
+func TestRateLimiterNeverHandsOutAPastSlot(t *testing.T) {
 	pool := dbtest.New(t)
 	ctx := context.Background()
 	q := dbq.New(pool)
@@ -88,37 +89,27 @@ func TestRateLimiterReservesBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &RateLimiter{Pool: pool, PerMinute: 600, Headroom: 0.98}
-	first, err := l.Reserve(ctx, acct.ID, 10)
+	l := &RateLimiter{Pool: pool, PerMinute: 60, Headroom: 0.98}
+	spacing := pgtype.Interval{Microseconds: l.Spacing().Microseconds(), Valid: true}
+	if _, err := q.RateReserve(ctx, dbq.RateReserveParams{AccountID: acct.ID, Spacing: spacing}); err != nil {
+		t.Fatal(err)
+	}
+	// The account has been idle for ten minutes.
+	if _, err := pool.Exec(ctx, `UPDATE dsr_rate SET next_slot = clock_timestamp() - interval '10 minutes' WHERE account_id = $1`, acct.ID); err != nil {
+		t.Fatal(err)
+	}
+	late, err := q.RateReserve(ctx, dbq.RateReserveParams{AccountID: acct.ID, Spacing: spacing})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := l.Reserve(ctx, acct.ID, 10)
+	if late.Slot.Before(late.DbNow.Add(-time.Second)) {
+		t.Fatalf("after an idle account the slot is %s, %s before the database's now: a past slot", late.Slot, late.DbNow.Sub(late.Slot))
+	}
+	next, err := q.RateReserve(ctx, dbq.RateReserveParams{AccountID: acct.ID, Spacing: spacing})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each block is placed on the local clock from the database's as the answer arrives, so
-	// the gap seen here is off by the difference of two round trips (as a single call's wait
-	// is): far under the headroom's margin, which is what absorbs it.
-	if gap := second.From.Sub(first.From); gap < 10*l.Spacing()-100*time.Millisecond {
-		t.Fatalf("second block starts %s after the first, want at least %s", gap, 10*l.Spacing())
-	}
-	slots := 0
-	for {
-		at, ok := first.take()
-		if !ok {
-			break
-		}
-		if want := first.From.Add(time.Duration(slots) * l.Spacing()); !at.Equal(want) {
-			t.Fatalf("slot %d at %s, want %s", slots, at, want)
-		}
-		slots++
-	}
-	if slots != 10 {
-		t.Fatalf("the block handed out %d slots, want 10", slots)
-	}
-	// No limit: nothing reserved.
-	if b, err := (&RateLimiter{Pool: pool}).Reserve(ctx, acct.ID, 3); b != nil || err != nil {
-		t.Fatalf("unlimited Reserve = %v, %v", b, err)
+	if gap := next.Slot.Sub(late.Slot); gap < l.Spacing()-time.Microsecond {
+		t.Fatalf("the next slot is %s after the late one, want at least %s", gap, l.Spacing())
 	}
 }

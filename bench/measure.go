@@ -62,10 +62,14 @@ type accountRates struct {
 	AchievedMin, AchievedMedian float64
 	MaxWindowOverLimit          float64
 	Accounts                    int
+	// GapMedian is the median over accounts of each one's longest quiet time between two
+	// calls: where the capacity went when the achieved rate falls short.
+	GapMedian time.Duration
 }
 
 func rates(l sandbox.Ledger, limit int) accountRates {
 	var achieved []float64
+	var gaps []time.Duration
 	r := accountRates{}
 	for _, a := range l.Accounts {
 		if a.AcceptedCalls < 2 || a.FirstCallAt == nil {
@@ -75,6 +79,7 @@ func rates(l sandbox.Ledger, limit int) accountRates {
 		// n calls span n-1 intervals: that is the rate the account was driven at.
 		perMin := float64(a.AcceptedCalls-1) / span.Minutes()
 		achieved = append(achieved, perMin/float64(limit))
+		gaps = append(gaps, time.Duration(a.LongestGapMS)*time.Millisecond)
 		r.MaxWindowOverLimit = max(r.MaxWindowOverLimit, float64(a.MaxCallsIn60s)/float64(limit))
 	}
 	if len(achieved) == 0 {
@@ -84,6 +89,7 @@ func rates(l sandbox.Ledger, limit int) accountRates {
 	r.Accounts = len(achieved)
 	r.AchievedMin = achieved[0]
 	r.AchievedMedian = achieved[len(achieved)/2]
+	r.GapMedian = percentile(gaps, 0.5)
 	return r
 }
 

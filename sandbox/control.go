@@ -80,6 +80,14 @@ func (c *Control) Ledger(ctx context.Context) (Ledger, error) {
 	return l, err
 }
 
+// LedgerSince is the Ledger whose per-account call figures count the calls accepted at or
+// after since only (GET /sandbox/ledger?calls_since=).
+func (c *Control) LedgerSince(ctx context.Context, since time.Time) (Ledger, error) {
+	var l Ledger
+	err := c.do(ctx, http.MethodGet, "/sandbox/ledger?calls_since="+url.QueryEscape(since.UTC().Format(time.RFC3339Nano)), nil, &l)
+	return l, err
+}
+
 // Reset empties the sandbox.
 func (c *Control) Reset(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/sandbox/reset", nil, nil)

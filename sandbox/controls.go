@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // codeAccesRefuse answers a /sandbox/ call from a caller that may not steer the sandbox.
@@ -316,12 +317,26 @@ func (s *Server) handleGetFaults(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) handleLedger(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Ledger())
+func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
+	var since time.Time
+	if v := r.URL.Query().Get("calls_since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeBadRequest(w, fmt.Errorf("calls_since: an RFC 3339 time, not %q", v))
+			return
+		}
+		since = t
+	}
+	writeJSON(w, http.StatusOK, s.LedgerSince(since))
 }
 
 // Ledger returns what the sandbox stored and counted since the last reset.
-func (s *Server) Ledger() Ledger {
+func (s *Server) Ledger() Ledger { return s.LedgerSince(time.Time{}) }
+
+// LedgerSince is the Ledger whose per-account call figures (accepted calls, first and last,
+// busiest 60 s, longest gap) count only the calls accepted at or after since: a benchmark
+// measures the run it started, not the logins before it. Everything else is since the reset.
+func (s *Server) LedgerSince(since time.Time) Ledger {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := Ledger{
@@ -345,14 +360,19 @@ func (s *Server) Ledger() Ledger {
 		})
 	}
 	for _, a := range s.st.Accounts {
+		accepted := a.accepted
+		if !since.IsZero() {
+			accepted = slices.DeleteFunc(slices.Clone(accepted), func(t time.Time) bool { return t.Before(since) })
+		}
 		la := LedgerAccount{
 			CompteID: a.CompteID, Email: a.Email, Agrement: a.Agrement,
-			Calls: a.Calls, RateLimited: a.RateLimited, MaxCallsIn60s: maxCallsIn60s(a.accepted),
-			AcceptedCalls: len(a.accepted),
+			Calls: a.Calls, RateLimited: a.RateLimited, MaxCallsIn60s: maxCallsIn60s(accepted),
+			AcceptedCalls: len(accepted),
 		}
-		if n := len(a.accepted); n > 0 {
-			first, last := a.accepted[0], a.accepted[n-1]
+		if n := len(accepted); n > 0 {
+			first, last := slices.MinFunc(accepted, time.Time.Compare), slices.MaxFunc(accepted, time.Time.Compare)
 			la.FirstCallAt, la.LastCallAt = &first, &last
+			la.LongestGapMS = longestGap(accepted).Milliseconds()
 		}
 		l.Accounts = append(l.Accounts, la)
 	}

@@ -51,3 +51,14 @@ func retryAfterSeconds(d time.Duration) int {
 	s := int((d + time.Second - 1) / time.Second)
 	return max(s, 1)
 }
+
+// longestGap is the longest time between two consecutive accepted calls.
+func longestGap(calls []time.Time) time.Duration {
+	ts := slices.Clone(calls)
+	slices.SortFunc(ts, func(x, y time.Time) int { return x.Compare(y) })
+	var gap time.Duration
+	for i := 1; i < len(ts); i++ {
+		gap = max(gap, ts[i].Sub(ts[i-1]))
+	}
+	return gap
+}

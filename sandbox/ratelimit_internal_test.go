@@ -34,6 +34,32 @@ func TestMaxCallsIn60s(t *testing.T) {
 	}
 }
 
+func TestLongestGap(t *testing.T) {
+	t0 := time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC)
+	at := func(secs ...float64) []time.Time {
+		var out []time.Time
+		for _, s := range secs {
+			out = append(out, t0.Add(time.Duration(s*float64(time.Second))))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		calls []time.Time
+		want  time.Duration
+	}{
+		{"none", nil, 0},
+		{"one", at(5), 0},
+		{"even", at(0, 1, 2, 3), time.Second},
+		{"a hole", at(0, 1, 9.5, 10.5), 8500 * time.Millisecond},
+		{"unsorted input", at(10.5, 0, 9.5, 1), 8500 * time.Millisecond},
+	} {
+		if got := longestGap(tc.calls); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestAdmitShrunkLimit(t *testing.T) {
 	t0 := time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC)
 	a := &account{}

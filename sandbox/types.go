@@ -157,6 +157,9 @@ type LedgerAccount struct {
 	AcceptedCalls int        `json:"accepted_calls"`
 	FirstCallAt   *time.Time `json:"first_call_at,omitempty"`
 	LastCallAt    *time.Time `json:"last_call_at,omitempty"`
+	// LongestGapMS is the longest quiet time between two accepted calls, in milliseconds:
+	// where a client that should keep the account busy left its capacity unused.
+	LongestGapMS int64 `json:"longest_gap_ms"`
 }
 
 // Seed is reference data loaded at start (--seed FILE, Options.Seed), in the controls' shapes.

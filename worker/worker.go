@@ -49,9 +49,8 @@ func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activitie
 
 // Options are the worker's tunables.
 type Options struct {
-	// MaxConcurrentActivities bounds the activities one worker process runs at once. Most of
-	// an activity's time is spent waiting for the account's rate-limit slot or the DSR, so the
-	// number is high on purpose.
+	// MaxConcurrentActivities bounds the activities one worker process runs at once
+	// (default DefaultActivitySlots).
 	MaxConcurrentActivities int
 	// StopTimeout is how long a stopping worker lets activities finish their current call
 	// and its write (default 30 s).
@@ -62,10 +61,19 @@ type Options struct {
 	MaxConcurrentWebhookDeliveries int
 }
 
+// DefaultActivitySlots is sized for waiting work. A paced DeclareLessons spends nearly all
+// its time asleep until its account's next call slot (one call a second at 60 a minute), so
+// a slot is a sleeping goroutine, not a share of the machine: what the busy part uses is
+// bounded elsewhere (the PostgreSQL pool, one HTTP connection per call in flight). With too
+// few slots the sleepers shut other accounts out: 625 offices on 200 slots kept the median
+// account at 0.67 of its limit, on 1,000 slots at 0.98 (BENCHMARKS.md, "Many accounts").
+// 2,000 leaves room for 2,000 offices with a batch each, or 250 with 8 in flight.
+const DefaultActivitySlots = 2000
+
 // New builds a Temporal worker for Livret's task queue with everything registered.
 func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {
 	if opts.MaxConcurrentActivities <= 0 {
-		opts.MaxConcurrentActivities = 200
+		opts.MaxConcurrentActivities = DefaultActivitySlots
 	}
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 30 * time.Second

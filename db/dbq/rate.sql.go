@@ -39,31 +39,3 @@ func (q *Queries) RateReserve(ctx context.Context, arg RateReserveParams) (RateR
 	err := row.Scan(&i.Slot, &i.DbNow)
 	return i, err
 }
-
-const rateReserveBlock = `-- name: RateReserveBlock :one
-INSERT INTO dsr_rate AS r (account_id, next_slot)
-VALUES ($1, clock_timestamp() + $2::interval)
-ON CONFLICT (account_id) DO UPDATE
-SET next_slot = greatest(r.next_slot, clock_timestamp()) + $2::interval
-RETURNING (r.next_slot - $2::interval)::timestamptz AS first_slot, clock_timestamp()::timestamptz AS db_now
-`
-
-type RateReserveBlockParams struct {
-	AccountID int64
-	Block     pgtype.Interval
-}
-
-type RateReserveBlockRow struct {
-	FirstSlot time.Time
-	DbNow     time.Time
-}
-
-// Reserves the account's next call slots in a row (a group's calls, block = their number
-// times the spacing) with one statement, and returns the first with the database's clock:
-// the slots are first, first + spacing, ...
-func (q *Queries) RateReserveBlock(ctx context.Context, arg RateReserveBlockParams) (RateReserveBlockRow, error) {
-	row := q.db.QueryRow(ctx, rateReserveBlock, arg.AccountID, arg.Block)
-	var i RateReserveBlockRow
-	err := row.Scan(&i.FirstSlot, &i.DbNow)
-	return i, err
-}

@@ -7,13 +7,3 @@ VALUES (@account_id, clock_timestamp() + @spacing::interval)
 ON CONFLICT (account_id) DO UPDATE
 SET next_slot = greatest(r.next_slot, clock_timestamp()) + @spacing::interval
 RETURNING (r.next_slot - @spacing::interval)::timestamptz AS slot, clock_timestamp()::timestamptz AS db_now;
-
--- name: RateReserveBlock :one
--- Reserves the account's next call slots in a row (a group's calls, block = their number
--- times the spacing) with one statement, and returns the first with the database's clock:
--- the slots are first, first + spacing, ...
-INSERT INTO dsr_rate AS r (account_id, next_slot)
-VALUES (@account_id, clock_timestamp() + @block::interval)
-ON CONFLICT (account_id) DO UPDATE
-SET next_slot = greatest(r.next_slot, clock_timestamp()) + @block::interval
-RETURNING (r.next_slot - @block::interval)::timestamptz AS first_slot, clock_timestamp()::timestamptz AS db_now;
