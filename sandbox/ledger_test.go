@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -51,6 +52,28 @@ func TestLedgerCountsAndReset(t *testing.T) {
 	}
 	if ls.CompteID == "" || ls.CompteID != l.Contracts[0].CompteID {
 		t.Fatalf("lesson compte_id %q, contract's %q", ls.CompteID, l.Contracts[0].CompteID)
+	}
+
+	// calls_since: the per-account call figures count only the calls accepted since then.
+	ctx := context.Background()
+	since, err := e.ctl.LedgerSince(ctx, sandboxNow)
+	must(t, err)
+	later, err := e.ctl.LedgerSince(ctx, sandboxNow.Add(time.Nanosecond))
+	must(t, err)
+	for i, a := range since.Accounts {
+		b := later.Accounts[i]
+		if a.AcceptedCalls != calls[a.Email] || a.FirstCallAt == nil || b.AcceptedCalls != 0 || b.FirstCallAt != nil || b.MaxCallsIn60s != 0 || b.Calls != a.Calls {
+			t.Errorf("%s: since the calls %d accepted (first %v), since after them %d (first %v, busiest 60 s %d)", a.Email, a.AcceptedCalls, a.FirstCallAt, b.AcceptedCalls, b.FirstCallAt, b.MaxCallsIn60s)
+		}
+	}
+	if len(later.Lessons) != 1 {
+		t.Errorf("calls_since must not filter the lessons: %d", len(later.Lessons))
+	}
+	resp, err := http.Get(e.ts.URL + "/sandbox/ledger?calls_since=yesterday")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("calls_since=yesterday: %d, want 400", resp.StatusCode)
 	}
 
 	e.setFaults(sandbox.Faults{LatencyMS: 1})
