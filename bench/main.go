@@ -53,6 +53,7 @@ type config struct {
 	dbConns      int
 	workers      int
 	slots        int
+	workerProc   bool
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	flag.IntVar(&c.dbConns, "db-conns", 40, "the size of the stack's PostgreSQL pool (shared by the workers and the baseline)")
 	flag.IntVar(&c.workers, "workers", 1, "limit: Livret worker instances polling the task queue (each its own slots, DSR client and limiter, one pool)")
 	flag.IntVar(&c.slots, "slots", 0, "limit, overhead: each worker's activity slots (0: worker.Options' default)")
+	flag.BoolVar(&c.workerProc, "worker-process", false, "scale: run the worker as its own `livret worker` process (its peak memory its own); overhead: add that variant next to the in-process one")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -153,6 +155,8 @@ type result struct {
 	WallS       float64 `json:"wall_s"`
 	LessonsPerS float64 `json:"lessons_per_s"`
 	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	// WorkerRSSMB is the peak resident memory of the worker process alone (-worker-process).
+	WorkerRSSMB float64 `json:"worker_peak_rss_mb,omitempty"`
 	// limit
 	AchievedMin    float64 `json:"achieved_over_limit_min,omitempty"`
 	AchievedMedian float64 `json:"achieved_over_limit_median,omitempty"`
@@ -295,6 +299,12 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var proc *seeded
+	if c.workerProc {
+		if proc, err = seed(ctx, s, sh, "5"); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.startWorker(ctx, 0, c.slots); err != nil {
 		return nil, err
 	}
@@ -315,6 +325,31 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 		HistoryPerLesson: float64(events) / float64(livret.lessons), TxPerLesson: float64(tx1-tx0) / float64(livret.lessons)}
 	l, _ := s.control.Ledger(ctx)
 	lr.Transmitted = len(l.Lessons)
+	out := []result{lr}
+
+	if proc != nil {
+		// The same work by a `livret worker` process: the in-process worker stops first, so
+		// the process alone polls the task queue.
+		s.stopWorkers()
+		if err := s.startWorkerProcess(0); err != nil {
+			return nil, err
+		}
+		pwall, err := runLivret(ctx, s, proc)
+		if err != nil {
+			return nil, err
+		}
+		tx := pgTx(ctx, s)
+		rss, err := s.stopWorkerProcesses()
+		if err != nil {
+			return nil, err
+		}
+		lp, _ := s.control.Ledger(ctx)
+		out = append(out, result{Scenario: "overhead", Variant: "livret, worker process", Lessons: proc.lessons,
+			Transmitted: len(lp.Lessons) - len(l.Lessons), WallS: pwall.Seconds(), LessonsPerS: float64(proc.lessons) / pwall.Seconds(),
+			WorkerRSSMB: rss, TxPerLesson: float64(tx-tx1) / float64(proc.lessons)})
+		l = lp
+		tx1 = tx
+	}
 
 	before, _ := domain.ParseBusinessDate(domain.BusinessDate(time.Now()))
 	startBase := time.Now()
@@ -326,8 +361,10 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 	l2, _ := s.control.Ledger(ctx)
 	br := result{Scenario: "overhead", Variant: "baseline (no Temporal)", Lessons: base.lessons, Transmitted: len(l2.Lessons) - len(l.Lessons),
 		WallS: bwall.Seconds(), LessonsPerS: float64(base.lessons) / bwall.Seconds(), TxPerLesson: float64(tx2-tx1) / float64(base.lessons)}
-	lr.Ratio = lr.LessonsPerS / br.LessonsPerS
-	return []result{lr, br}, nil
+	for i := range out {
+		out[i].Ratio = out[i].LessonsPerS / br.LessonsPerS
+	}
+	return append(out, br), nil
 }
 
 func scenarioScale(ctx context.Context, c config) ([]result, error) {
@@ -347,7 +384,14 @@ func scenarioScale(ctx context.Context, c config) ([]result, error) {
 			s.close()
 			return nil, err
 		}
-		if err := s.startWorker(ctx, 0, c.slots); err != nil {
+		variant := fmt.Sprintf("%d lessons", sd.lessons)
+		if c.workerProc {
+			err = s.startWorkerProcess(0)
+			variant += ", worker process"
+		} else {
+			err = s.startWorker(ctx, 0, c.slots)
+		}
+		if err != nil {
 			s.close()
 			return nil, err
 		}
@@ -358,11 +402,18 @@ func scenarioScale(ctx context.Context, c config) ([]result, error) {
 			s.close()
 			return nil, err
 		}
+		var workerRSS float64
+		if c.workerProc {
+			if workerRSS, err = s.stopWorkerProcesses(); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
 		tr, lost, dup, _, err := check(ctx, s, sd)
 		events, _, _ := historyEvents(ctx, s)
-		out = append(out, result{Scenario: "scale", Variant: fmt.Sprintf("%d lessons", sd.lessons), Lessons: sd.lessons, Transmitted: tr,
+		out = append(out, result{Scenario: "scale", Variant: variant, Lessons: sd.lessons, Transmitted: tr,
 			Lost: lost, Duplicates: dup, WallS: wall.Seconds(), LessonsPerS: float64(tr) / wall.Seconds(), PeakRSSMB: peakRSSMB(),
-			HistoryPerLesson: float64(events) / float64(sd.lessons)})
+			WorkerRSSMB: workerRSS, HistoryPerLesson: float64(events) / float64(sd.lessons)})
 		s.close()
 		if err != nil {
 			return nil, err
@@ -405,11 +456,11 @@ func appendMarkdown(path string, rs []result) error {
 	}
 	if len(runs) > 0 {
 		table()
-		fmt.Fprintln(f, "| scenario | variant | lessons | at DSR | lost | doubled | wall s | lessons/s | peak RSS MB | achieved/limit min | median | max 60 s window/limit | 429s | history events/lesson | PG tx/lesson | Livret/baseline | p50 ms | p95 ms |")
-		fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(f, "| scenario | variant | lessons | at DSR | lost | doubled | wall s | lessons/s | peak RSS MB | worker RSS MB | achieved/limit min | median | max 60 s window/limit | 429s | history events/lesson | PG tx/lesson | Livret/baseline | p50 ms | p95 ms |")
+		fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, r := range runs {
-			fmt.Fprintf(f, "| %s | %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
-				r.Scenario, r.Variant, r.Lessons, r.Transmitted, r.Lost, r.Duplicates, r.WallS, r.LessonsPerS, r.PeakRSSMB,
+			fmt.Fprintf(f, "| %s | %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
+				r.Scenario, r.Variant, r.Lessons, r.Transmitted, r.Lost, r.Duplicates, r.WallS, r.LessonsPerS, r.PeakRSSMB, opt(r.WorkerRSSMB, "%.0f"),
 				opt(r.AchievedMin, "%.2f"), opt(r.AchievedMedian, "%.2f"), opt(r.MaxWindow, "%.2f"), r.RateLimited,
 				opt(r.HistoryPerLesson, "%.2f"), opt(r.TxPerLesson, "%.1f"), opt(r.Ratio, "%.2f"), opt(r.P50ms, "%.1f"), opt(r.P95ms, "%.1f"))
 		}

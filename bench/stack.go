@@ -7,6 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +40,10 @@ type stack struct {
 	tokens     *db.TokenStore
 	dsrCfg     dsr.Config
 	workers    []sdkworker.Worker
+	// keySpec is the token key (LIVRET_TOKEN_KEY) a worker process is given.
+	keySpec string
+	// procs are the `livret worker` processes started by startWorkerProcess.
+	procs []*workerProcess
 }
 
 const (
@@ -66,7 +75,8 @@ func newStack(ctx context.Context, adminURL string, dbConns int) (*stack, error)
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := db.ParseSealer(db.NewKeySpec("bench"))
+	s.keySpec = db.NewKeySpec("bench")
+	sealer, err := db.ParseSealer(s.keySpec)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +121,105 @@ func (s *stack) startWorker(ctx context.Context, limitPerMin, slots int) error {
 	return nil
 }
 
+// stopWorkers stops the in-process workers (their activities finish first).
+func (s *stack) stopWorkers() {
+	for _, w := range s.workers {
+		w.Stop()
+	}
+	s.workers = nil
+}
+
+// workerProcess is a `livret worker` of the production binary (-tags nodev), started by the
+// benchmark as its own process: its memory is its own, measured by the kernel (the
+// process's peak resident set, rusage's ru_maxrss, once it has exited).
+type workerProcess struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+}
+
+// livretBinary builds the production binary once per benchmark run, from the module this
+// benchmark belongs to.
+var livretBinary = sync.OnceValues(func() (string, error) {
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "livret-bench-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "livret")
+	build := exec.Command("go", "build", "-tags", "nodev", "-o", bin, "./cmd/livret")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/livret: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startWorkerProcess starts one `livret worker` process on the stack's database, Temporal
+// server and sandbox, with the per-account limit limitPerMin (0: none). Its log goes to a
+// temporary file, named on failure.
+func (s *stack) startWorkerProcess(limitPerMin int) error {
+	bin, err := livretBinary()
+	if err != nil {
+		return err
+	}
+	logf, err := os.CreateTemp("", "livret-bench-worker-*.log")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "worker")
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+replaceDB(s.adminURL, s.dbName),
+		"TEMPORAL_ADDRESS="+s.temporal.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE="+s.temporal.GetDefaultNamespace(),
+		"LIVRET_DSR_URL="+s.sandboxURL,
+		"LIVRET_DSR_CLIENT_ID="+benchClientID,
+		"LIVRET_DSR_CLIENT_SECRET="+benchClientSecret,
+		"LIVRET_TOKEN_KEY="+s.keySpec,
+		fmt.Sprintf("LIVRET_DSR_RATE_LIMIT=%d", limitPerMin),
+		"LIVRET_METRICS_ADDR=127.0.0.1:0",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	p := &workerProcess{cmd: cmd, log: logf, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+// stopWorkerProcesses stops the worker processes as an orchestrator does (SIGTERM: they
+// drain, then exit) and returns the highest peak resident memory among them, in MB.
+func (s *stack) stopWorkerProcesses() (peakMB float64, err error) {
+	for _, p := range s.procs {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range s.procs {
+		select {
+		case <-p.done:
+		case <-time.After(60 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		p.log.Close()
+		if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peakMB = max(peakMB, float64(ru.Maxrss)/1024) // Linux: kilobytes
+		}
+		if !p.cmd.ProcessState.Success() && err == nil {
+			err = fmt.Errorf("worker process: %s (log: %s)", p.cmd.ProcessState, p.log.Name())
+			continue
+		}
+		os.Remove(p.log.Name())
+	}
+	s.procs = nil
+	return peakMB, err
+}
+
 // workerConfig is the configuration of the stack's worker, and of the baseline's DSR client.
 func (s *stack) workerConfig(limitPerMin int) worker.Config {
 	return worker.Config{Pool: s.pool, Sealer: s.tokens.Sealer, DSR: s.dsrCfg, RateLimitPerMin: limitPerMin,
@@ -118,9 +227,8 @@ func (s *stack) workerConfig(limitPerMin int) worker.Config {
 }
 
 func (s *stack) close() {
-	for _, w := range s.workers {
-		w.Stop()
-	}
+	s.stopWorkers()
+	_, _ = s.stopWorkerProcesses()
 	if s.temporal != nil {
 		s.temporal.Stop()
 	}
