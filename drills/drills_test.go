@@ -149,7 +149,7 @@ func TestDrill(t *testing.T) {
 		{"webhooks", true, webhookOptions, webhookDrill, false},
 		// The production shape (prodstack): every part its own process, Temporal on PostgreSQL.
 		{"prod-happy-path", false, prodStack, prodHappyPath, false},
-		{"prod-rolling-restart", true, prodStack, rollingRestart, false},
+		{"prod-rolling-restart", true, pacedProdStack, rollingRestart, false},
 		{"prod-temporal-restart", false, prodStack, prodTemporalRestart, true},
 	}
 	for _, dr := range drills {
