@@ -150,7 +150,7 @@ func TestDrill(t *testing.T) {
 		// The production shape (prodstack): every part its own process, Temporal on PostgreSQL.
 		{"prod-happy-path", false, prodStack, prodHappyPath, false},
 		{"prod-rolling-restart", true, pacedProdStack, rollingRestart, false},
-		{"prod-temporal-restart", false, prodStack, prodTemporalRestart, true},
+		{"prod-temporal-restart", false, pacedProdStack, prodTemporalRestart, true},
 	}
 	for _, dr := range drills {
 		t.Run(dr.name, func(t *testing.T) {

@@ -122,7 +122,8 @@ func rollingRestart(t *testing.T, d *drill) time.Time {
 
 // prod-temporal-restart: the Temporal server process gets SIGTERM once a quarter of the
 // lessons are in, and starts again 10 s later on the same PostgreSQL databases (and ports);
-// 3 s after it serves again, once more. Two worker processes, which reconnect on their own.
+// 3 s after it serves again, once more. Two worker processes, paced (pacedProdStack), which
+// reconnect on their own.
 func prodTemporalRestart(t *testing.T, d *drill) time.Time {
 	d.seed(t, lessonsPerDrill())
 	d.launch(t, 2)
