@@ -8,8 +8,12 @@
 //	LIVRET_DRILL_LESSONS=3000 LIVRET_DRILLS=all go test ./drills -v -timeout 30m
 //
 // The drills: worker-kill, lost-answers, dsr-outage, token-churn, postgres-restart,
-// temporal-restart and webhooks (RELIABILITY.md says what each breaks). CI runs worker-kill,
-// lost-answers and webhooks at a small size; the others run with LIVRET_DRILLS=all.
+// temporal-restart and webhooks (RELIABILITY.md says what each breaks), and on the
+// production shape (prodstack: the Temporal server built from the server module on
+// PostgreSQL, the sandbox, migrate, the API and the workers each a process of their own)
+// prod-happy-path, prod-rolling-restart and prod-temporal-restart. CI runs worker-kill,
+// lost-answers, webhooks and prod-rolling-restart at a small size; the others run with
+// LIVRET_DRILLS=all.
 package drills
 
 import (
