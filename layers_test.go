@@ -48,6 +48,10 @@ func TestLayersImportOnlyDownward(t *testing.T) {
 		{"livret/workflows", []string{"livret/activities", "livret/domain"}, nil},
 		{"livret/webapi", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/dsr", "livret/school"}, []string{"html/template", "net/http/httptest"}},
 		{"livret/webui", []string{"livret/db", "livret/db/dbq", "livret/domain", "livret/school"}, []string{"net/http/httptest"}},
+		// It runs the Temporal server and livret-temporal-setup as programs; it links neither.
+		{"livret/prodstack", []string{"livret/db", "livret/sandbox", "livret/worker", "livret/workflows"},
+			[]string{"go.temporal.io/server/temporal", "go.temporal.io/server/tools/sql"}},
+		{"livret/cmd/livret-temporal-setup", []string{"livret/worker", "livret/workflows"}, nil},
 	}
 	for _, c := range cases {
 		for _, imp := range imports(t, c.pkg) {

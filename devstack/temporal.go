@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -22,6 +20,8 @@ import (
 	"go.temporal.io/server/common/primitives/timestamp"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"livret/worker"
 )
 
 // TemporalConfig shapes the embedded Temporal server.
@@ -307,41 +307,7 @@ func freePorts(host string, n int) ([]int, error) {
 	return ports, nil
 }
 
-// WaitServing waits until the server answers calls that reach its history and matching
-// services, not only the frontend: the frontend passes its health check before they have
-// joined its ring, and until they have, calls routed to them fail with "Not enough hosts to
-// serve the request" (measured: a few seconds on a restart). taskQueue is any task queue's name.
+// WaitServing waits until the server answers calls that reach every service: worker.WaitServing.
 func WaitServing(ctx context.Context, c client.Client, taskQueue string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := probe(ctx, c, taskQueue)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("temporal: not serving after %s: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func probe(ctx context.Context, c client.Client, taskQueue string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	// History answers "not found" for a workflow that never ran; only that answer proves it serves.
-	_, err := c.DescribeWorkflowExecution(ctx, "devstack-readiness-probe", "")
-	var notFound *serviceerror.NotFound
-	if !errors.As(err, &notFound) {
-		if err == nil {
-			return nil
-		}
-		return err
-	}
-	// Matching.
-	_, err = c.DescribeTaskQueue(ctx, taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	return err
+	return worker.WaitServing(ctx, c, taskQueue, timeout)
 }

@@ -8,8 +8,12 @@
 //	LIVRET_DRILL_LESSONS=3000 LIVRET_DRILLS=all go test ./drills -v -timeout 30m
 //
 // The drills: worker-kill, lost-answers, dsr-outage, token-churn, postgres-restart,
-// temporal-restart and webhooks (RELIABILITY.md says what each breaks). CI runs worker-kill,
-// lost-answers and webhooks at a small size; the others run with LIVRET_DRILLS=all.
+// temporal-restart and webhooks (RELIABILITY.md says what each breaks), and on the
+// production shape (prodstack: the Temporal server built from the server module on
+// PostgreSQL, the sandbox, migrate, the API and the workers each a process of their own)
+// prod-happy-path, prod-rolling-restart and prod-temporal-restart. CI runs worker-kill,
+// lost-answers, webhooks and prod-rolling-restart at a small size; the others run with
+// LIVRET_DRILLS=all.
 package drills
 
 import (
@@ -34,26 +38,32 @@ import (
 	"livret/db/dbq"
 	"livret/devstack"
 	"livret/domain"
+	"livret/prodstack"
 	"livret/sandbox"
 	"livret/worker/workertest"
 	"livret/workflows"
 )
 
-var livretBinary string
+var (
+	livretBinary string
+	// binaries are the production stack's programs (prodstack.Build): the -tags nodev
+	// livret, livret-temporal-setup and the Temporal server.
+	binaries prodstack.Binaries
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "livret-drills")
 	if err != nil {
 		panic(err)
 	}
-	livretBinary = filepath.Join(dir, "livret")
-	// The production binary (-tags nodev: without the embedded Temporal server), as deployed.
-	build := exec.Command("go", "build", "-tags", "nodev", "-o", livretBinary, "../cmd/livret")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "drills: cannot build livret:", err)
+	// The production binary (-tags nodev: without the embedded Temporal server), as deployed,
+	// and the production stack's other two programs.
+	binaries, err = prodstack.Build(context.Background(), "..", dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drills: cannot build the programs:", err)
 		os.Exit(1)
 	}
+	livretBinary = binaries.Livret
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -86,6 +96,19 @@ type report struct {
 	Sessions int            `json:"theory_sessions"`
 	// Webhooks is the webhooks drill's (webhooks_test.go).
 	Webhooks *webhookReport `json:"webhooks,omitempty"`
+	// Restarts are the processes the production-shaped drills stopped with SIGTERM.
+	Restarts []restartReport `json:"restarts,omitempty"`
+}
+
+// restartReport is one graceful stop of a production stack's process and its start again.
+type restartReport struct {
+	Process string `json:"process"`
+	// AtDSR is how many lessons the DSR held at the SIGTERM.
+	AtDSR int `json:"at_dsr_at_sigterm"`
+	// StopS is the time from SIGTERM to the process's exit (0 status: a clean stop).
+	StopS float64 `json:"stop_s"`
+	// StartS is the time from the start to the process ready again.
+	StartS float64 `json:"start_s"`
 }
 
 // failed says what is wrong with the run, "" when nothing is.
@@ -128,6 +151,10 @@ func TestDrill(t *testing.T) {
 		{"postgres-restart", false, ownPostgres, postgresRestart, true},
 		{"temporal-restart", false, ownTemporal, temporalRestart, true},
 		{"webhooks", true, webhookOptions, webhookDrill, false},
+		// The production shape (prodstack): every part its own process, Temporal on PostgreSQL.
+		{"prod-happy-path", false, prodStack, prodHappyPath, false},
+		{"prod-rolling-restart", true, pacedProdStack, rollingRestart, false},
+		{"prod-temporal-restart", false, pacedProdStack, prodTemporalRestart, true},
 	}
 	for _, dr := range drills {
 		t.Run(dr.name, func(t *testing.T) {
@@ -145,6 +172,7 @@ func TestDrill(t *testing.T) {
 			d.wait(t, 10*time.Minute)
 			r := d.check(t)
 			r.Webhooks = d.hooks
+			r.Restarts = d.restarts
 			r.TotalS = time.Since(started).Seconds()
 			r.RecoverS = time.Since(recovered).Seconds()
 			b, _ := json.Marshal(r)
@@ -154,6 +182,11 @@ func TestDrill(t *testing.T) {
 			}
 			if dr.felt && r.WorkerWarnings == 0 {
 				t.Fatalf("%s: the workers logged no trouble: the drill broke nothing", dr.name)
+			}
+			if d.prod != nil {
+				if err := d.prod.Check(); err != nil {
+					t.Fatalf("%s: %v", dr.name, err)
+				}
 			}
 		})
 	}
@@ -181,6 +214,9 @@ type drill struct {
 	pg       *devstack.Postgres      // postgres-restart's own cluster
 	temporal *devstack.Temporal      // temporal-restart's own server
 	tcfg     devstack.TemporalConfig // how to start it again
+	// prod is the production-shaped stack of the prod-* drills: its workers are its processes.
+	prod     *prodstack.Stack
+	restarts []restartReport
 }
 
 // seeded is one lesson of the workload and what the DSR must hold for it: every seeded
@@ -207,7 +243,9 @@ func (d *drill) start(t *testing.T, opts workertest.Options) {
 	d.s = s
 	d.schools = []dbq.School{s.SchoolInScope("Auto-école Exercice", guideAgrement, domain.ScopeGuide),
 		s.SchoolInScope("Moto-école Étendue", etenduAgrement, domain.ScopeEtendu)}
-	d.logDir = t.TempDir()
+	if d.logDir == "" {
+		d.logDir = t.TempDir()
+	}
 	s.Must(s.Sandbox.SetFaults(context.Background(), sandbox.Faults{RateLimitPerMin: sandbox.Int(0), LatencyMS: 10}), "faults")
 }
 
@@ -396,8 +434,14 @@ func (d *drill) seed(t *testing.T, n int) {
 	}
 }
 
-// startWorker starts one `livret worker` process.
+// startWorker starts one `livret worker` process (number i+1 of a production stack).
 func (d *drill) startWorker(t *testing.T, i int) {
+	if d.prod != nil {
+		if err := d.prod.Start(prodstack.Worker(i + 1)); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	cmd := exec.Command(livretBinary, "worker")
 	cmd.Env = append(os.Environ(), d.s.Environment()...)
 	cmd.Env = append(cmd.Env, fmt.Sprintf("LIVRET_DSR_RATE_LIMIT=%d", d.rateLimit))
@@ -423,6 +467,11 @@ func (d *drill) startWorker(t *testing.T, i int) {
 
 // kill sends SIGKILL to worker i: no graceful anything.
 func (d *drill) kill(i int) {
+	if d.prod != nil {
+		_ = d.prod.Signal(prodstack.Worker(i+1), syscall.SIGKILL)
+		_ = d.prod.Wait(prodstack.Worker(i+1), time.Minute)
+		return
+	}
 	_ = d.workers[i].Process.Kill()
 	_, _ = d.workers[i].Process.Wait()
 }
@@ -495,7 +544,7 @@ func (d *drill) check(t *testing.T) report {
 	for _, n := range slots {
 		r.Duplicates += n - 1
 	}
-	logs, _ := filepath.Glob(filepath.Join(d.logDir, "*.log"))
+	logs, _ := filepath.Glob(filepath.Join(d.logDir, "worker-*.log"))
 	for _, name := range logs {
 		data, err := os.ReadFile(name)
 		if err != nil {

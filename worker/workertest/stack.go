@@ -97,6 +97,13 @@ type Options struct {
 	TemporalAddr, Namespace string
 	// TokensIssued is told every token pair the sandbox mints (see sandbox.Options).
 	TokensIssued func(access, refresh string)
+	// SandboxURL, when set, is a sandbox of the caller's (a `livret sandbox` process, say)
+	// instead of one served in the test process; its controls must answer this process
+	// without a token (loopback). SandboxNow and TokensIssued need the in-process one.
+	SandboxURL string
+	// KeySpec, when set, is the token key (LIVRET_TOKEN_KEY) of worker processes of the
+	// caller's, which must open the tokens the stack seals.
+	KeySpec string
 	// Mailer is the workers' SMTP server for the digests (mailer/mailtest gives a real one);
 	// nil: the workers send none.
 	Mailer *mailer.Mailer
@@ -118,7 +125,10 @@ const (
 func NewStack(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &Stack{T: t, DatabaseURL: opts.DatabaseURL, KeySpec: db.NewKeySpec("test")}
+	s := &Stack{T: t, DatabaseURL: opts.DatabaseURL, KeySpec: opts.KeySpec}
+	if s.KeySpec == "" {
+		s.KeySpec = db.NewKeySpec("test")
+	}
 	if s.DatabaseURL == "" {
 		s.DatabaseURL = dbtest.NewURL(t)
 	} else if err := db.Migrate(ctx, s.DatabaseURL); err != nil {
@@ -137,15 +147,21 @@ func NewStack(t *testing.T, opts Options) *Stack {
 	}
 	s.Tokens = &db.TokenStore{Pool: s.Pool, Sealer: sealer}
 
-	sb := sandbox.New(sandbox.Options{Now: opts.SandboxNow, Logger: slog.New(slog.DiscardHandler), TokensIssued: opts.TokensIssued})
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(srv.Close)
-	s.SandboxURL = srv.URL
-	s.Sandbox = sandbox.NewControl(srv.URL, "")
+	if opts.SandboxURL == "" {
+		sb := sandbox.New(sandbox.Options{Now: opts.SandboxNow, Logger: slog.New(slog.DiscardHandler), TokensIssued: opts.TokensIssued})
+		srv := httptest.NewServer(sb.Handler())
+		t.Cleanup(srv.Close)
+		s.SandboxURL = srv.URL
+	} else if opts.SandboxNow != nil || opts.TokensIssued != nil {
+		t.Fatal("workertest: SandboxNow and TokensIssued need the in-process sandbox, not Options.SandboxURL")
+	} else {
+		s.SandboxURL = opts.SandboxURL
+	}
+	s.Sandbox = sandbox.NewControl(s.SandboxURL, "")
 	if err := s.Sandbox.AddClient(ctx, sandbox.Client{ClientID: ClientID, ClientSecret: ClientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
 		t.Fatal(err)
 	}
-	s.DSRConfig = dsr.Config{BaseURL: srv.URL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
+	s.DSRConfig = dsr.Config{BaseURL: s.SandboxURL, ClientID: ClientID, ClientSecret: ClientSecret, RedirectURL: redirectURI,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	s.rateLimit = opts.RateLimitPerMin
 	s.mailer, s.publicURL = opts.Mailer, opts.PublicURL
