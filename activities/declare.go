@@ -75,7 +75,8 @@ type outcome struct {
 // declareGroup declares one group: the lessons still to send are marked sending in one
 // statement, posted one after the other (each paced by the account's limiter), and their
 // outcomes recorded in one statement. A fault stops the group: what was settled is recorded,
-// the lessons not reached are unmarked, and the fault ends the activity (fault()).
+// the lessons not reached are unmarked, and the fault ends the activity (fault()). So does
+// the worker stopping, before the next POST: the activity is handed back (handBack()).
 func (a *Activities) declareGroup(ctx context.Context, q *dbq.Queries, todo []dbq.LessonSendListRow) error {
 	if len(todo) == 0 {
 		return nil
@@ -95,16 +96,22 @@ func (a *Activities) declareGroup(ctx context.Context, q *dbq.Queries, todo []db
 	var (
 		done  []outcome
 		fault error
-		stop  = len(todo)
+		// unposted is where the lessons never posted begin, when the group stops early.
+		unposted = len(todo)
 	)
 	for i, r := range todo {
 		m, ok := marked[r.ID]
 		if !ok {
 			continue // another run finished it meanwhile
 		}
+		if workerStopping(ctx) {
+			// A rolling restart: this lesson and the rest go back, the others are recorded.
+			fault, unposted = handBack(), i
+			break
+		}
 		o, err := a.sendOne(ctx, r, m.PreviousSendingSince != nil)
 		if err != nil {
-			fault, stop = a.fault(ctx, q, r, err), i
+			fault, unposted = a.fault(ctx, q, r, err), i+1
 			break
 		}
 		done = append(done, o)
@@ -115,11 +122,12 @@ func (a *Activities) declareGroup(ctx context.Context, q *dbq.Queries, todo []db
 	if fault == nil {
 		return nil
 	}
-	// The lessons after the one that stopped the group were never posted: those this group
-	// took from pending wait again; those already sending before stay so, for their look-up.
+	// The lessons after the one that stopped the group (or from it, when the worker stops)
+	// were never posted: those this group took from pending wait again; those already
+	// sending before stay so, for their look-up.
 	var back []int64
 	var attempts []int32
-	for _, r := range todo[stop+1:] {
+	for _, r := range todo[unposted:] {
 		if m, ok := marked[r.ID]; ok && m.PreviousSendingSince == nil {
 			back = append(back, r.ID)
 			attempts = append(attempts, m.Attempts)

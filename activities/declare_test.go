@@ -1,9 +1,13 @@
 package activities_test
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"livret/activities"
 	"livret/db/dbq"
@@ -547,5 +551,65 @@ func TestDeclareTwoLessonsOfOursAtOneStart(t *testing.T) {
 	e.wantRefusal(second, domain.CodeLeconEnDoublon)
 	if res != (activities.DeclareResult{Transmitted: 1, Errors: 1}) {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// stopAtCall is a DSR limiter that lets every call go and, before call number n, closes
+// stop: the worker begins to stop while that call is in hand.
+type stopAtCall struct {
+	mu    sync.Mutex
+	calls int
+	n     int
+	stop  chan struct{}
+}
+
+func (l *stopAtCall) Wait(context.Context, int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.calls++; l.calls == l.n {
+		close(l.stop)
+	}
+	return nil
+}
+
+// A rolling restart: the worker starts to stop while a batch is under way. The activity
+// makes the POST in hand, records it with those before, and hands the rest back (a
+// retryable, benign WorkerStopping error, retried within a second): the lessons it did not
+// post are pending again, not sending, so the next attempt — on another worker — posts them
+// without a look-up, each once.
+func TestDeclareHandsBackWhenTheWorkerStops(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, ls := declarable(e, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)
+	stop := make(chan struct{})
+	acts := &activities.Activities{Pool: e.pool, DSR: dsr.New(e.cfg, e.store, &stopAtCall{n: 4, stop: stop})}
+	ae := activityEnv(acts)
+	ae.SetWorkerStopChannel(stop)
+	_, err := ae.ExecuteActivity(activities.DeclareLessonsName, e.batch(ls...))
+	appErr := wantAppError(t, err, activities.ErrTypeWorkerStopping, true)
+	if appErr.Category() != temporal.ApplicationErrorCategoryBenign || appErr.NextRetryDelay() <= 0 || appErr.NextRetryDelay() > time.Second {
+		t.Fatalf("hand-back: category %v, next retry in %v: want benign, within a second", appErr.Category(), appErr.NextRetryDelay())
+	}
+	ledger := e.ledger()
+	e.wantDSRLessons(ledger, 4)
+	for i, l := range ls {
+		if i < 4 {
+			e.wantTransmitted(l, ledger)
+		} else {
+			e.wantStatus(l, domain.StatusPending, "")
+		}
+	}
+
+	res, err := e.declare(e.batch(ls...))
+	if err != nil || res != (activities.DeclareResult{Transmitted: len(ls)}) {
+		t.Fatalf("the attempt after the hand-back: %+v %v", res, err)
+	}
+	after := e.ledger()
+	e.wantDSRLessons(after, len(ls))
+	if after.DuplicatesRefused != 0 || after.Calls-ledger.Calls != len(ls)-4 {
+		t.Fatalf("the next attempt made %d calls for %d lessons left, %d duplicates refused", after.Calls-ledger.Calls, len(ls)-4, after.DuplicatesRefused)
+	}
+	for _, l := range ls {
+		e.wantTransmitted(l, after)
 	}
 }

@@ -1,8 +1,11 @@
 package activities
 
 import (
+	"context"
 	"errors"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"livret/domain"
@@ -52,7 +55,37 @@ const (
 	// Retryable: the digest is stored, and sending it again is safe for its receivers, who
 	// see the same Message-ID.
 	ErrTypeSMTP = "SMTPFailed"
+	// ErrTypeWorkerStopping: the worker is stopping (SIGTERM, a rolling restart) and hands
+	// the rest of its batch back to Temporal, which gives it to another worker at once.
+	// Retryable, and benign: the SDK logs it at debug level, not as an activity error.
+	ErrTypeWorkerStopping = "WorkerStopping"
 )
+
+// handBackDelay is how soon Temporal retries a handed-back activity, whatever its attempt
+// count (NextRetryDelay overrides the policy's back-off): another worker is waiting.
+const handBackDelay = 200 * time.Millisecond
+
+// handBack is the error a stopping worker's activity ends with, having recorded what it did.
+func handBack() error {
+	return temporal.NewApplicationErrorWithOptions("the worker is stopping: the rest of the activity's work is handed back",
+		ErrTypeWorkerStopping, temporal.ApplicationErrorOptions{NextRetryDelay: handBackDelay, Category: temporal.ApplicationErrorCategoryBenign})
+}
+
+// workerStopping says whether the worker running this activity has begun to stop. Its
+// activities then finish the call in hand, record it and hand the rest back, instead of
+// running on until the worker's stop timeout cancels them mid-call (docs/runbook.md,
+// "Rolling restart").
+func workerStopping(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+		return true
+	default:
+		return false
+	}
+}
 
 // NonRetryableErrorTypes are the error types no retry can cure.
 var NonRetryableErrorTypes = []string{ErrTypeNeedsReconnect, ErrTypeSchoolClosed, ErrTypeInvalidRequest, ErrTypeAccessRefused}

@@ -127,7 +127,9 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	started := time.Now()
 	for {
 		activity.RecordHeartbeat(ctx, res.Delivered+res.Retried+res.Failed)
-		if time.Since(started) >= webhookBudget {
+		// A stopping worker ends the call after the delivery in hand: the dispatcher calls
+		// again at once (More), on a worker that stays.
+		if time.Since(started) >= webhookBudget || workerStopping(ctx) {
 			res.More = true
 			return res, nil
 		}

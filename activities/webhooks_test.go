@@ -357,3 +357,33 @@ func TestDeliverWebhookResealsWithTheCurrentKey(t *testing.T) {
 		t.Fatalf("the secret sealed again does not open to itself: %v", err)
 	}
 }
+
+// A rolling restart: the worker starts to stop while a delivery's POST is with the receiver.
+// The call records that delivery and ends there, saying there is more (the dispatcher calls
+// again at once, on a worker that stays) rather than running on to the stop timeout.
+func TestDeliverWebhookEndsWhenTheWorkerStops(t *testing.T) {
+	t.Parallel()
+	e := newHookEnv(t)
+	w, _ := e.subscribe(e.sealer, "erp", e.rx.URL, domain.EventLessonTransmitted)
+	for _, ref := range []string{"L1", "L2", "L3"} {
+		e.emit(domain.EventLessonTransmitted, map[string]any{"lesson_ref": ref})
+	}
+	stop := make(chan struct{})
+	var once sync.Once
+	e.rx.Answer(func(workertest.Received) int {
+		once.Do(func() { close(stop) })
+		return http.StatusOK
+	})
+	ae := activityEnv(e.acts)
+	ae.SetWorkerStopChannel(stop)
+	val, err := ae.ExecuteActivity(activities.DeliverWebhookName, activities.DeliverWebhookInput{WebhookID: w.ID})
+	e.must(err)
+	var res activities.DeliverWebhookResult
+	e.must(val.Get(&res))
+	if res != (activities.DeliverWebhookResult{Delivered: 1, More: true}) || len(e.rx.All()) != 1 {
+		t.Fatalf("the stopping worker's call: %+v, %d POSTs; want the one in hand delivered, and more", res, len(e.rx.All()))
+	}
+	if res := e.deliver(e.acts, w); res != (activities.DeliverWebhookResult{Delivered: 2}) || len(e.rx.All()) != 3 {
+		t.Fatalf("the next call: %+v, %d POSTs", res, len(e.rx.All()))
+	}
+}
