@@ -550,7 +550,15 @@ func (d *drill) check(t *testing.T) report {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.WorkerWarnings += bytes.Count(data, []byte(`"level":"WARN"`)) + bytes.Count(data, []byte(`"level":"ERROR"`))
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if !bytes.Contains(line, []byte(`"level":"WARN"`)) && !bytes.Contains(line, []byte(`"level":"ERROR"`)) {
+				continue
+			}
+			// The first few, so that a report's count can be read (the logs carry no secret).
+			if r.WorkerWarnings++; r.WorkerWarnings <= 3 {
+				t.Logf("%s: %.400s", filepath.Base(name), line)
+			}
+		}
 	}
 	shown := 0
 	wrong := func(counter *int, format string, args ...any) {
