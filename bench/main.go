@@ -12,7 +12,10 @@
 //
 // Everything is real and in this process: PostgreSQL (DATABASE_URL's server, a fresh
 // database dropped afterwards), the sandbox over loopback HTTP, an embedded Temporal server,
-// a Livret worker. Figures go to stdout and, as a table, to BENCHMARKS.md.
+// a Livret worker. -worker-process runs the worker as a `livret worker` process instead
+// (scale) or as well (overhead); -prod-shape adds to overhead the production shape
+// (prodstack: the Temporal server on PostgreSQL, the worker and the sandbox processes).
+// Figures go to stdout and, as a table, to BENCHMARKS.md.
 package main
 
 import (
@@ -54,6 +57,7 @@ type config struct {
 	workers      int
 	slots        int
 	workerProc   bool
+	prodShape    bool
 }
 
 func main() {
@@ -78,6 +82,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 1, "limit: Livret worker instances polling the task queue (each its own slots, DSR client and limiter, one pool)")
 	flag.IntVar(&c.slots, "slots", 0, "limit, overhead: each worker's activity slots (0: worker.Options' default)")
 	flag.BoolVar(&c.workerProc, "worker-process", false, "scale: run the worker as its own `livret worker` process (its peak memory its own); overhead: add that variant next to the in-process one")
+	flag.BoolVar(&c.prodShape, "prod-shape", false, "overhead: add the production shape (prodstack: Temporal server on PostgreSQL, the worker a `livret worker` process) next to the in-process variant")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -160,6 +165,10 @@ type result struct {
 	// limit
 	AchievedMin    float64 `json:"achieved_over_limit_min,omitempty"`
 	AchievedMedian float64 `json:"achieved_over_limit_median,omitempty"`
+	AchievedP10    float64 `json:"achieved_over_limit_p10,omitempty"`
+	Below90        int     `json:"accounts_below_0_90,omitempty"`
+	SlowestGapS    float64 `json:"slowest_account_longest_gap_s,omitempty"`
+	SlowestCalls   int     `json:"slowest_account_calls,omitempty"`
 	MaxWindow      float64 `json:"max_60s_window_over_limit,omitempty"`
 	GapMedianS     float64 `json:"longest_gap_s_median,omitempty"`
 	RateLimited    int     `json:"http_429,omitempty"`
@@ -234,7 +243,13 @@ func check(ctx context.Context, s *stack, sd *seeded) (transmitted, lost, double
 	return
 }
 
+// pgTx is the count of transactions committed in the stack's database so far. A session
+// sends its counts to the server's statistics now and then, and surely when it ends: the
+// pool's sessions are closed first (Reset: the next use opens new ones), and worker
+// processes are stopped before this is called, else the last of a run's transactions are
+// counted in the next measurement (they were, before 2026-12-03: BENCHMARKS.md).
 func pgTx(ctx context.Context, s *stack) int64 {
+	s.pool.Reset()
 	time.Sleep(1500 * time.Millisecond) // the server publishes its counters with a delay
 	n, _ := dbq.New(s.pool).StatTransactions(ctx)
 	return n
@@ -278,6 +293,7 @@ func scenarioLimit(ctx context.Context, c config) ([]result, error) {
 	return []result{{Scenario: "limit", Variant: fmt.Sprintf("%d accounts, %d/min, %d worker(s)", c.limitAccts, c.limitPerMin, max(1, c.workers)), Lessons: sd.lessons,
 		Transmitted: tr, Lost: lost, Duplicates: dup, WallS: wall.Seconds(), LessonsPerS: float64(tr) / wall.Seconds(),
 		PeakRSSMB: peakRSSMB(), AchievedMin: r.AchievedMin, AchievedMedian: r.AchievedMedian, MaxWindow: r.MaxWindowOverLimit, GapMedianS: r.GapMedian.Seconds(),
+		AchievedP10: r.AchievedP10, Below90: r.Below90, SlowestGapS: r.SlowestGap.Seconds(), SlowestCalls: r.SlowestCalls,
 		RateLimited: l.RateLimited}}, nil
 }
 
@@ -338,11 +354,11 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
-		tx := pgTx(ctx, s)
-		rss, err := s.stopWorkerProcesses()
+		rss, err := s.stopWorkerProcesses() // before counting: see overheadProdShape
 		if err != nil {
 			return nil, err
 		}
+		tx := pgTx(ctx, s)
 		lp, _ := s.control.Ledger(ctx)
 		out = append(out, result{Scenario: "overhead", Variant: "livret, worker process", Lessons: proc.lessons,
 			Transmitted: len(lp.Lessons) - len(l.Lessons), WallS: pwall.Seconds(), LessonsPerS: float64(proc.lessons) / pwall.Seconds(),
@@ -361,10 +377,63 @@ func scenarioOverhead(ctx context.Context, c config) ([]result, error) {
 	l2, _ := s.control.Ledger(ctx)
 	br := result{Scenario: "overhead", Variant: "baseline (no Temporal)", Lessons: base.lessons, Transmitted: len(l2.Lessons) - len(l.Lessons),
 		WallS: bwall.Seconds(), LessonsPerS: float64(base.lessons) / bwall.Seconds(), TxPerLesson: float64(tx2-tx1) / float64(base.lessons)}
+	if c.prodShape {
+		pr, err := overheadProdShape(ctx, c, sh)
+		if err != nil {
+			return nil, fmt.Errorf("production shape: %w", err)
+		}
+		out = append(out, pr)
+	}
 	for i := range out {
 		out[i].Ratio = out[i].LessonsPerS / br.LessonsPerS
 	}
 	return append(out, br), nil
+}
+
+// overheadProdShape is the overhead scenario's Livret side on the production shape: the
+// same seed on a prodstack (Temporal on PostgreSQL, four history shards, the worker a
+// process), after the baseline has run, so that nothing else competes for the machine.
+func overheadProdShape(ctx context.Context, c config, sh shape) (result, error) {
+	s, err := newProdStack(ctx, c.adminURL, c.dbConns)
+	if err != nil {
+		return result{}, err
+	}
+	defer s.close()
+	if err := s.control.SetFaults(ctx, sandbox.Faults{RateLimitPerMin: sandbox.Int(0)}); err != nil {
+		return result{}, err
+	}
+	sd, err := seed(ctx, s, sh, "6")
+	if err != nil {
+		return result{}, err
+	}
+	if err := s.startProdWorker(); err != nil {
+		return result{}, err
+	}
+	tx0 := pgTx(ctx, s)
+	wall, err := runLivret(ctx, s, sd)
+	if err != nil {
+		return result{}, err
+	}
+	// The worker's sessions end with it, and a session's last counts reach the server's
+	// statistics when it ends: stop it before counting transactions.
+	if err := s.stopProdWorker(); err != nil {
+		return result{}, err
+	}
+	tx1 := pgTx(ctx, s)
+	events, _, err := historyEvents(ctx, s)
+	if err != nil {
+		return result{}, err
+	}
+	transmitted, lost, doubled, _, err := check(ctx, s, sd)
+	if err != nil {
+		return result{}, err
+	}
+	if lost > 0 || doubled > 0 {
+		return result{}, fmt.Errorf("%d lessons lost, %d doubled", lost, doubled)
+	}
+	return result{Scenario: "overhead", Variant: "livret, production shape (Temporal on PostgreSQL, worker process)", Lessons: sd.lessons,
+		Transmitted: transmitted, WallS: wall.Seconds(), LessonsPerS: float64(sd.lessons) / wall.Seconds(),
+		HistoryPerLesson: float64(events) / float64(sd.lessons), TxPerLesson: float64(tx1-tx0) / float64(sd.lessons)}, nil
 }
 
 func scenarioScale(ctx context.Context, c config) ([]result, error) {

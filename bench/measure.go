@@ -41,7 +41,7 @@ func historyEvents(ctx context.Context, s *stack) (int64, int, error) {
 	var token []byte
 	for {
 		resp, err := s.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.temporal.GetDefaultNamespace(), NextPageToken: token, PageSize: 1000})
+			Namespace: s.namespace, NextPageToken: token, PageSize: 1000})
 		if err != nil {
 			return 0, 0, err
 		}
@@ -65,12 +65,19 @@ type accountRates struct {
 	// GapMedian is the median over accounts of each one's longest quiet time between two
 	// calls: where the capacity went when the achieved rate falls short.
 	GapMedian time.Duration
+	// AchievedP10 is the tenth percentile, Below90 how many accounts stayed under 0.90 of
+	// the limit, and SlowestGap, SlowestCalls the longest quiet time and the calls of the
+	// account at the minimum: whether a low minimum is a tail or one account's accident.
+	AchievedP10  float64
+	Below90      int
+	SlowestGap   time.Duration
+	SlowestCalls int
 }
 
 func rates(l sandbox.Ledger, limit int) accountRates {
 	var achieved []float64
 	var gaps []time.Duration
-	r := accountRates{}
+	r := accountRates{AchievedMin: 2}
 	for _, a := range l.Accounts {
 		if a.AcceptedCalls < 2 || a.FirstCallAt == nil {
 			continue
@@ -78,17 +85,24 @@ func rates(l sandbox.Ledger, limit int) accountRates {
 		span := a.LastCallAt.Sub(*a.FirstCallAt)
 		// n calls span n-1 intervals: that is the rate the account was driven at.
 		perMin := float64(a.AcceptedCalls-1) / span.Minutes()
-		achieved = append(achieved, perMin/float64(limit))
+		share := perMin / float64(limit)
+		achieved = append(achieved, share)
 		gaps = append(gaps, time.Duration(a.LongestGapMS)*time.Millisecond)
+		if share < 0.9 {
+			r.Below90++
+		}
+		if share < r.AchievedMin {
+			r.AchievedMin, r.SlowestGap, r.SlowestCalls = share, time.Duration(a.LongestGapMS)*time.Millisecond, a.AcceptedCalls
+		}
 		r.MaxWindowOverLimit = max(r.MaxWindowOverLimit, float64(a.MaxCallsIn60s)/float64(limit))
 	}
 	if len(achieved) == 0 {
-		return r
+		return accountRates{}
 	}
 	sort.Float64s(achieved)
 	r.Accounts = len(achieved)
-	r.AchievedMin = achieved[0]
 	r.AchievedMedian = achieved[len(achieved)/2]
+	r.AchievedP10 = achieved[len(achieved)/10]
 	r.GapMedian = percentile(gaps, 0.5)
 	return r
 }

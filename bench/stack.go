@@ -17,11 +17,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
 	"livret/db"
 	"livret/dsr"
+	"livret/prodstack"
 	"livret/sandbox"
 	"livret/worker"
 )
@@ -37,9 +39,14 @@ type stack struct {
 	control    *sandbox.Control
 	temporal   *temporaltest.TestServer
 	client     client.Client
-	tokens     *db.TokenStore
-	dsrCfg     dsr.Config
-	workers    []sdkworker.Worker
+	// temporalAddr and namespace are the Temporal frontend and namespace the workers use.
+	temporalAddr, namespace string
+	// prod is the production-shaped stack (newProdStack): Temporal on PostgreSQL, the
+	// sandbox and the worker are its processes, the database its own.
+	prod    *prodstack.Stack
+	tokens  *db.TokenStore
+	dsrCfg  dsr.Config
+	workers []sdkworker.Worker
 	// keySpec is the token key (LIVRET_TOKEN_KEY) a worker process is given.
 	keySpec string
 	// procs are the `livret worker` processes started by startWorkerProcess.
@@ -101,10 +108,86 @@ func newStack(ctx context.Context, adminURL string, dbConns int) (*stack, error)
 
 	s.temporal = temporaltest.NewServer()
 	s.client = s.temporal.GetDefaultClient()
-	if err := worker.RegisterSearchAttributes(ctx, s.client, s.temporal.GetDefaultNamespace()); err != nil {
+	s.temporalAddr, s.namespace = s.temporal.GetFrontendHostPort(), s.temporal.GetDefaultNamespace()
+	if err := worker.RegisterSearchAttributes(ctx, s.client, s.namespace); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newProdStack is the stack in the shape of a deployment (prodstack, docs/architecture.md
+// "Running it"): the Temporal server built from the server module, on PostgreSQL, prepared
+// by livret-temporal-setup; the sandbox, `livret migrate` and one `livret worker` (held:
+// startProdWorker starts it) as processes of the -tags nodev binary, with no rate limit.
+// The benchmark seeds and measures through the stack's own database and sandbox.
+func newProdStack(ctx context.Context, adminURL string, dbConns int) (*stack, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "livret-bench-prod")
+	if err != nil {
+		return nil, err
+	}
+	bin, err := prodstack.Build(ctx, root, dir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := prodstack.New(ctx, prodstack.Config{Bin: bin, AdminURL: adminURL, Workers: 1, HoldWorkers: true,
+		ClientID: benchClientID, ClientSecret: benchClientSecret, WorkerEnv: []string{"LIVRET_DSR_RATE_LIMIT=0"}})
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{prod: p, adminURL: adminURL, sandboxURL: p.SandboxURL, keySpec: p.KeySpec,
+		temporalAddr: p.TemporalAddr, namespace: p.Namespace, control: sandbox.NewControl(p.SandboxURL, "")}
+	fail := func(err error) (*stack, error) { s.close(); return nil, err }
+	pcfg, err := pgxpool.ParseConfig(p.DatabaseURL)
+	if err != nil {
+		return fail(err)
+	}
+	pcfg.MaxConns = 40
+	if dbConns > 0 {
+		pcfg.MaxConns = int32(dbConns)
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return fail(err)
+	}
+	sealer, err := db.ParseSealer(s.keySpec)
+	if err != nil {
+		return fail(err)
+	}
+	s.tokens = &db.TokenStore{Pool: s.pool, Sealer: sealer}
+	// The stack registered the client for its web API's callback; the seed logs in with the
+	// benchmark's.
+	if err := s.control.AddClient(ctx, sandbox.Client{ClientID: benchClientID, ClientSecret: benchClientSecret,
+		RedirectURIs: []string{benchRedirect, p.APIURL + "/v1/oauth/callback"}}); err != nil {
+		return fail(err)
+	}
+	s.dsrCfg = dsr.Config{BaseURL: s.sandboxURL, ClientID: benchClientID, ClientSecret: benchClientSecret,
+		RedirectURL: benchRedirect, Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+	if s.client, err = client.Dial(client.Options{HostPort: s.temporalAddr, Namespace: s.namespace,
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// startProdWorker starts the production stack's worker process and waits until it serves.
+func (s *stack) startProdWorker() error { return s.prod.Start(prodstack.Worker(1)) }
+
+// stopProdWorker stops it with SIGTERM, as an orchestrator does.
+func (s *stack) stopProdWorker() error {
+	_, err := s.prod.Stop(prodstack.Worker(1))
+	return err
+}
+
+func moduleRoot() (string, error) {
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m: %w", err)
+	}
+	return strings.TrimSpace(string(root)), nil
 }
 
 // startWorker starts one more Livret worker whose per-account limit is limitPerMin (0: none)
@@ -141,9 +224,9 @@ type workerProcess struct {
 // livretBinary builds the production binary once per benchmark run, from the module this
 // benchmark belongs to.
 var livretBinary = sync.OnceValues(func() (string, error) {
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	root, err := moduleRoot()
 	if err != nil {
-		return "", fmt.Errorf("go list -m: %w", err)
+		return "", err
 	}
 	dir, err := os.MkdirTemp("", "livret-bench-bin")
 	if err != nil {
@@ -151,7 +234,7 @@ var livretBinary = sync.OnceValues(func() (string, error) {
 	}
 	bin := filepath.Join(dir, "livret")
 	build := exec.Command("go", "build", "-tags", "nodev", "-o", bin, "./cmd/livret")
-	build.Dir = strings.TrimSpace(string(root))
+	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/livret: %w\n%s", err, out)
 	}
@@ -173,8 +256,8 @@ func (s *stack) startWorkerProcess(limitPerMin int) error {
 	cmd := exec.Command(bin, "worker")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+replaceDB(s.adminURL, s.dbName),
-		"TEMPORAL_ADDRESS="+s.temporal.GetFrontendHostPort(),
-		"TEMPORAL_NAMESPACE="+s.temporal.GetDefaultNamespace(),
+		"TEMPORAL_ADDRESS="+s.temporalAddr,
+		"TEMPORAL_NAMESPACE="+s.namespace,
 		"LIVRET_DSR_URL="+s.sandboxURL,
 		"LIVRET_DSR_CLIENT_ID="+benchClientID,
 		"LIVRET_DSR_CLIENT_SECRET="+benchClientSecret,
@@ -229,6 +312,9 @@ func (s *stack) workerConfig(limitPerMin int) worker.Config {
 func (s *stack) close() {
 	s.stopWorkers()
 	_, _ = s.stopWorkerProcesses()
+	if s.client != nil && s.temporal == nil {
+		s.client.Close()
+	}
 	if s.temporal != nil {
 		s.temporal.Stop()
 	}
@@ -237,6 +323,10 @@ func (s *stack) close() {
 	}
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.prod != nil {
+		s.prod.Close() // its processes, and its databases with Livret's
+		return
 	}
 	// Drop the benchmark's database.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
